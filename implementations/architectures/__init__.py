@@ -1,0 +1,1 @@
+"""Architecture descriptions: each model is described once here and built by every backend."""

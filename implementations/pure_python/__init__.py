@@ -1,0 +1,5 @@
+"""The ``loops`` backend: pure Python, scalar loops over flat ``array('d')`` buffers, float64.
+
+No NumPy and no C extension beyond the standard library runs in its timed code. NumPy appears only
+at the boundary (``tensor.from_numpy`` / ``tensor.to_numpy``), outside the timed step.
+"""

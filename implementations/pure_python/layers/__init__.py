@@ -1,0 +1,15 @@
+"""Pure-Python layers, each a ``*_forward`` / ``*_backward`` pair over FlatTensor.
+
+The names and signatures match ``implementations.numpy_vectorized.layers`` one for one.
+"""
+
+from .dense import (
+    linear_backward,
+    linear_forward,
+    relu_backward,
+    relu_forward,
+    sgd_momentum_update,
+    sigmoid_backward,
+    sigmoid_forward,
+    softmax_cross_entropy,
+)

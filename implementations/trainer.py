@@ -1,0 +1,94 @@
+"""What every backend offers the harness: a trainer bound to one model, its weights and a dtype.
+
+``prepare_batch`` converts inputs to the backend's own form once, outside any timed region;
+``step`` is the timed unit (forward, loss, backward, SGD update); ``loss_and_grads`` computes
+without updating, for verification.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SGDConfig:
+    """SGD with momentum as ``torch.optim.SGD``: dampening 0, not Nesterov.
+
+    ``weight_decay`` applies to the parameters the architecture names (conv and fc weights).
+    """
+
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+
+
+class Trainer(Protocol):
+    backend: str
+    dtype: str
+
+    def prepare_batch(self, x: np.ndarray, y: np.ndarray) -> Any: ...
+
+    def step(self, batch: Any) -> Any:
+        """One training step; returns the loss (a float, or a 0-d tensor ``float()`` accepts)."""
+
+    def loss_and_grads(self, batch: Any) -> tuple[float, dict[str, np.ndarray]]: ...
+
+    def last_loss_and_grads(self) -> tuple[float, dict[str, np.ndarray]]:
+        """Loss and gradients of the most recent ``step``, before its update was applied."""
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Current parameters and buffers as NumPy arrays, named as torch's ``state_dict``."""
+
+
+class HandwrittenTrainer:
+    """A trainer for the hand-written backends (loops, numpy).
+
+    ``kit`` is a backend module (``pure_python.backend`` or ``numpy_vectorized.backend``) with its
+    ``layers`` and array conversions; ``architecture`` composes those layers into the model.
+    """
+
+    def __init__(self, kit, architecture, spec, params: dict[str, np.ndarray], dtype: str, sgd: SGDConfig):
+        if dtype not in kit.DTYPES:
+            raise ValueError(f"backend {kit.NAME} does not support dtype {dtype}; accepted: {', '.join(kit.DTYPES)}")
+        self.backend = kit.NAME
+        self.dtype = dtype
+        self._kit = kit
+        self._architecture = architecture
+        self._spec = spec
+        self._sgd = sgd
+        self._decay_names = architecture.weight_decay_names(spec)
+        self._params = {name: kit.to_native(value, dtype) for name, value in params.items()}
+        self._velocity = {name: kit.zeros_like(self._params[name]) for name in architecture.trainable_names(spec)}
+        self._last = None
+
+    def prepare_batch(self, x: np.ndarray, y: np.ndarray):
+        self._architecture.validate_batch(self._spec, x, y)
+        return self._kit.to_native(x, self.dtype), self._kit.labels_to_native(y)
+
+    def _forward_backward(self, batch):
+        x, y = batch
+        return self._architecture.forward_backward(self._kit.layers, self._spec, self._params, x, y)
+
+    def step(self, batch) -> float:
+        loss, grads = self._forward_backward(batch)
+        self._last = (loss, grads)
+        self._kit.layers.sgd_momentum_update(
+            self._params, grads, self._velocity, self._sgd.lr, self._sgd.momentum, self._sgd.weight_decay, self._decay_names
+        )
+        return loss
+
+    def loss_and_grads(self, batch):
+        loss, grads = self._forward_backward(batch)
+        return float(loss), {name: self._kit.to_numpy(g) for name, g in grads.items()}
+
+    def last_loss_and_grads(self):
+        if self._last is None:
+            raise RuntimeError("no step has run yet")
+        loss, grads = self._last
+        return float(loss), {name: self._kit.to_numpy(g) for name, g in grads.items()}
+
+    def state_dict(self):
+        return {name: self._kit.to_numpy(value) for name, value in self._params.items()}
