@@ -1,0 +1,176 @@
+"""``python -m bench``: run, verify, report, check, list. The CLI is a public interface.
+
+Exit codes: 0 success; 1 a case failed verification (run, verify) or a regression (check);
+2 unusable input (one line on stderr saying what is wrong and what is accepted); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import UsageError
+
+RESULTS_DIR = Path("results")
+REPORTS_DIR = Path("reports")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not the usage block: the message names what is accepted
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from .suite import PROFILES  # noqa: PLC0415
+
+    parser = _Parser(prog="python -m bench", description="vecbench: loops vs vectorized neural-network training")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="verify and time every case of a profile, appending rows to parquet")
+    run.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)} (default: default)")
+    run.add_argument("--models", nargs="+", metavar="MODEL_OR_CONFIG",
+                     help="models (mlp, resnet50) or config names (mlp-mnist, mlp-width-64, ...)")
+    run.add_argument("--backends", nargs="+", metavar="BACKEND", help="loops, numpy, torch-cpu, torch-cuda")
+    run.add_argument("--out", metavar="PATH", help="results .parquet file; appended to if it exists "
+                     "(default: results/<time>-<host>-<profile>.parquet)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    ver = sub.add_parser("verify", help="compare every backend with torch float64 autograd; print max relative errors")
+    ver.add_argument("--profile", default="quick", help=f"whose configs to verify: {', '.join(PROFILES)} (default: quick)")
+    ver.add_argument("--models", nargs="+", metavar="MODEL_OR_CONFIG")
+    ver.add_argument("--backends", nargs="+", metavar="BACKEND")
+
+    rep = sub.add_parser("report", help="build reports/index.html and reports/report.pdf from results files")
+    rep.add_argument("results", nargs="+", metavar="RESULTS", help="parquet files or folders of them")
+    rep.add_argument("--out", default=str(REPORTS_DIR), metavar="DIR", help="output folder (default: reports)")
+
+    chk = sub.add_parser("check", help="compare speedup ratios with a baseline; exit 1 on a regression")
+    chk.add_argument("--baseline", required=True, metavar="BASELINE", help="baseline parquet file or folder")
+    chk.add_argument("results", nargs="+", metavar="RESULTS", help="parquet files or folders of the current run")
+    chk.add_argument("--tolerance", type=float, default=None, help="largest accepted relative drop of a ratio")
+    chk.add_argument("--allow-other-machine", action="store_true",
+                     help="compare even when the machine differs from the baseline's")
+
+    sub.add_parser("list", help="print the accepted models, configs, backends and profiles")
+    return parser
+
+
+def _default_out(profile: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return RESULTS_DIR / f"{stamp}-{socket.gethostname()}-{profile}.parquet"
+
+
+def _cmd_run(args) -> int:
+    from . import suite  # noqa: PLC0415
+    from .results import ResultsWriter  # noqa: PLC0415
+    from .runner import Runner  # noqa: PLC0415
+    from .summary import format_harness, format_speedups  # noqa: PLC0415
+
+    profile = suite.get_profile(args.profile)
+    configs = suite.select_configs(profile, args.models)
+    backends = suite.check_backends(args.backends)
+    if args.backends and set(backends) == {"torch-cuda"}:
+        from implementations.torch_autograd.trainer import cuda_unavailable_reason  # noqa: PLC0415
+
+        reason = cuda_unavailable_reason()
+        if reason:
+            raise UsageError(f"torch-cuda cannot run here: {reason}; backends that can: loops, numpy, torch-cpu")
+    cases = suite.expand_cases(configs, backends)
+    if not cases:
+        raise UsageError("the selection holds no case to run")
+    writer = ResultsWriter(args.out or _default_out(profile.name))
+    runner = Runner(writer, profile.budget, profile.name, progress=not args.no_progress)
+    try:
+        runner.run(cases, peak_sizes=profile.peak_sizes)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {len(runner.outcomes)} finished case(s) are kept in {writer.path}", file=sys.stderr)
+        return 130
+    frame = writer.frame()
+    this_run = frame[frame["run_id"] == runner.run_id]
+    print(format_harness(this_run))
+    print(format_speedups(this_run))
+    skipped: dict[str, int] = {}
+    for outcome in runner.outcomes:
+        if outcome.status == "skipped":
+            skipped[outcome.error] = skipped.get(outcome.error, 0) + 1
+    for reason, count in skipped.items():
+        print(f"skipped {count} case(s): {reason}")
+    failed = [o for o in runner.outcomes if o.status == "failed"]
+    for outcome in failed:
+        print(f"FAILED: {outcome.label}: {outcome.error}", file=sys.stderr)
+    print(f"results: {writer.path}")
+    return 1 if failed else 0
+
+
+def _cmd_verify(args) -> int:
+    from . import suite, verify  # noqa: PLC0415
+    from implementations import make_trainer  # noqa: PLC0415
+
+    profile = suite.get_profile(args.profile)
+    configs = suite.select_configs(profile, args.models)
+    backends = suite.check_backends(args.backends)
+    mismatches = 0
+    print(f"{'config':<16} {'backend':<11} {'dtype':<8} {'max rel error':>14} {'tolerance':>10}  verdict")
+    for config in configs:
+        reference = verify.compute_reference(config)
+        for case in suite.expand_cases([config], backends, cores=1):
+            if case.backend == "torch-cuda":
+                from implementations.torch_autograd.trainer import cuda_unavailable_reason  # noqa: PLC0415
+
+                reason = cuda_unavailable_reason()
+                if reason:
+                    print(f"{config.name:<16} {case.backend:<11} {case.dtype:<8} {'':>14} {'':>10}  skipped: {reason}")
+                    continue
+            trainer = make_trainer(case.backend, config.model, config.spec, reference.params, case.dtype)
+            loss, grads = trainer.loss_and_grads(trainer.prepare_batch(reference.x, reference.y))
+            error, where = verify.max_relative_error(loss, grads, reference.loss, reference.grads)
+            bound = verify.tolerance(config.model, case.dtype)
+            ok = error <= bound
+            mismatches += not ok
+            verdict = "ok" if ok else f"MISMATCH ({where})"
+            print(f"{config.name:<16} {case.backend:<11} {case.dtype:<8} {error:>14.3e} {bound:>10.0e}  {verdict}")
+    return 1 if mismatches else 0
+
+
+def _cmd_report(args) -> int:
+    from .report import build_report  # noqa: PLC0415
+
+    html, pdf = build_report(args.results, args.out)
+    print(f"report: {html}")
+    print(f"report: {pdf}")
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from .check import run_check  # noqa: PLC0415
+
+    return run_check(args.baseline, args.results, tolerance=args.tolerance,
+                     allow_other_machine=args.allow_other_machine)
+
+
+def _cmd_list(args) -> int:
+    from implementations import BACKENDS, MODELS  # noqa: PLC0415
+
+    from . import suite  # noqa: PLC0415
+
+    print("models:   " + ", ".join(MODELS))
+    print("configs:  " + ", ".join(suite.config_names()) + " (mlp-width-N for any N >= 1)")
+    print("backends: " + ", ".join(BACKENDS))
+    for name in suite.PROFILES:
+        print(f"profile {name}: " + ", ".join(suite.get_profile(name).configs))
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "verify": _cmd_verify, "report": _cmd_report, "check": _cmd_check, "list": _cmd_list}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"python -m bench {args.command}: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,72 @@
+"""The machine and software a run measured on: recorded with every row."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+
+def available_cores() -> int:
+    """Logical cores this process may run on (the affinity mask, not the host's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def git_commit() -> str:
+    """The checkout's commit, ``-dirty`` appended when tracked files differ; ``unknown`` outside git."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+def _cpu_brand() -> str:
+    try:
+        import cpuinfo  # noqa: PLC0415  (py-cpuinfo; slow, so only asked once)
+
+        return cpuinfo.get_cpu_info().get("brand_raw") or platform.processor() or "unknown"
+    except Exception:  # noqa: BLE001  (cpuinfo shells out; any failure just means we cannot name the CPU)
+        return platform.processor() or "unknown"
+
+
+def _blas() -> str:
+    from threadpoolctl import threadpool_info  # noqa: PLC0415
+
+    seen = []
+    for pool in threadpool_info():
+        label = f"{pool.get('internal_api')} {pool.get('version') or ''}".strip()
+        if pool.get("user_api") == "blas" and label not in seen:
+            seen.append(label)
+    return ", ".join(seen) or "unknown"
+
+
+@lru_cache(maxsize=1)
+def describe_machine() -> dict[str, object]:
+    """Columns ``hostname, cpu, cores, gpu, python, numpy, torch, blas, platform, git_commit``."""
+    import numpy  # noqa: PLC0415
+    import torch  # noqa: PLC0415  (loaded so that its BLAS shows in threadpoolctl too)
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""
+    return {
+        "hostname": socket.gethostname(),
+        "cpu": _cpu_brand(),
+        "cores": available_cores(),
+        "gpu": gpu,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "torch": torch.__version__,
+        "blas": _blas(),
+        "platform": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "git_commit": git_commit(),
+    }

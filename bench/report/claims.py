@@ -1,0 +1,184 @@
+"""The seed articles' claims, quoted verbatim from ``claims.json``, beside what was measured.
+
+Verdicts: "holds", "does not hold", "inconclusive" or "not measured", with the figure that
+decides. Speed and complexity claims are decided by the timings; shape claims by shape arithmetic
+and by the multiply-adds the harness recorded (``macs``), which follow from those shapes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from .cases import Case
+from .ladder import Ladder
+from .scaling import SweepLine
+
+HOLDS, FAILS, UNSURE, UNMEASURED = "holds", "does not hold", "inconclusive", "not measured"
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    article: str  # "<title> (<file>)"
+    quotes: list[str]
+    measured: list[str]  # one line per machine or per check
+    verdict: str
+    decided_by: str
+
+
+def load_claims() -> dict:
+    return json.loads(resources.files(__package__).joinpath("claims.json").read_text(encoding="utf-8"))
+
+
+def step_macs(sizes: tuple[int, ...], batch: int) -> int:
+    """Multiply-adds of one MLP step as the harness counts them: per layer forward and weight
+    gradient, plus the input gradient for every layer but the first."""
+    return sum((3 if i > 0 else 2) * batch * a * b for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
+
+
+def _combine(verdicts: list[str]) -> str:
+    distinct = list(dict.fromkeys(verdicts))
+    if not distinct:
+        return UNMEASURED
+    return distinct[0] if len(distinct) == 1 else "mixed: " + ", ".join(distinct)
+
+
+def _fmt_x(value: float) -> str:
+    return f"{value:,.3g}×" if value < 1000 else f"{value:,.0f}×"
+
+
+def _resnet(ladders: list[Ladder]) -> tuple[list[str], str]:
+    lines, verdicts = [], []
+    for ladder in ladders:
+        if ladder.config != "resnet50-224":
+            continue
+        best = ladder.best()
+        if not ladder.loops.measured or best is None:
+            missing = "loops" if not ladder.loops.measured else "any vectorized backend"
+            lines.append(f"{ladder.machine}: resnet50-224 batch {ladder.batch_size}: {missing} not measured "
+                         f"({ladder.loops.state if not ladder.loops.measured else 'no ok rung'})")
+            continue
+        s = best.over_loops
+        if s.high < 40:
+            verdict = FAILS
+        elif s.low > 100:
+            verdict = FAILS
+        else:
+            verdict = HOLDS
+        verdicts.append(verdict)
+        numpy_line = ""
+        numpy_rung = ladder.rung("numpy float32, all cores")
+        if numpy_rung is not None and numpy_rung.measured and numpy_rung is not best:
+            n = numpy_rung.over_loops
+            numpy_line = f"; numpy float32 all cores {_fmt_x(n.value)} [{_fmt_x(n.low)}, {_fmt_x(n.high)}]"
+        where = "below 40×" if s.high < 40 else ("above 100×" if s.low > 100 else "within or overlapping 40-100×")
+        lines.append(f"{ladder.machine}: loops -> best vectorized ({best.spec.name}) at resnet50-224 batch "
+                     f"{ladder.batch_size}: {_fmt_x(s.value)} [95% CI {_fmt_x(s.low)}, {_fmt_x(s.high)}], "
+                     f"{where}{numpy_line}")
+    if not lines:
+        lines.append("no resnet50-224 results")
+    return lines, _combine(verdicts)
+
+
+def _complexity(lines_in: list[SweepLine], flops_exp: dict[str, float]) -> tuple[list[str], str]:
+    lines, verdicts = [], []
+    for machine in sorted({l.machine for l in lines_in}):
+        mine = [l for l in lines_in if l.machine == machine and l.fit_wide is not None]
+        loops = next((l for l in mine if l.backend == "loops"), None)
+        numpys = [l for l in mine if l.backend == "numpy"]
+        judged = next((l for l in numpys if l.dtype == "float64" and l.threads == 1), numpys[0] if numpys else None)
+        parts = [f"{l.label}: k = {l.fit_wide.exponent:.2f} [{l.fit_wide.low:.2f}, {l.fit_wide.high:.2f}]"
+                 for l in ([loops] if loops else []) + numpys]
+        if machine in flops_exp:
+            parts.append(f"FLOPs: k = {flops_exp[machine]:.2f}")
+        if judged is None:
+            lines.append(f"{machine}: no numpy width sweep; " + "; ".join(parts))
+            continue
+        fit = judged.fit_wide
+        if fit.low <= 1.0 <= fit.high and not fit.low <= 2.0 <= fit.high:
+            verdict = HOLDS
+        elif not fit.low <= 1.0 <= fit.high:
+            verdict = FAILS
+        else:
+            verdict = UNSURE
+        verdicts.append(verdict)
+        lines.append(f"{machine}: time ∝ width^k over the widest widths, 95% CI: " + "; ".join(parts))
+    if not lines:
+        lines.append("no mlp-width-N sweep in the results")
+    return lines, _combine(verdicts)
+
+
+def _macs_check(cases: list[Case], config: str, sizes: tuple[int, ...], batch: int) -> tuple[list[str], bool | None]:
+    """Does every recorded MAC count of ``config`` at ``batch`` equal the shapes' count?"""
+    expected = step_macs(sizes, batch)
+    recorded = sorted({c.macs for c in cases if c.config == config and c.batch_size == batch and c.macs > 0})
+    if not recorded:
+        return [f"{config} batch {batch} not in the results: recorded MACs not checked"], None
+    same = recorded == [expected]
+    return [f"recorded MACs per step of {config} (batch {batch}): {', '.join(f'{m:,}' for m in recorded)}; "
+            f"the shapes {'x'.join(map(str, sizes))} imply {expected:,}"], same
+
+
+def _verification(cases: list[Case]) -> tuple[list[str], bool | None]:
+    checked = [c for c in cases if c.backend == "numpy" and c.model == "mlp" and c.ok and np.isfinite(c.verified_error)]
+    if not checked:
+        return ["no verified numpy MLP case in the results"], None
+    worst = max(checked, key=lambda c: c.verified_error / c.tolerance if c.tolerance > 0 else np.inf)
+    passed = all(c.verified_error <= c.tolerance for c in checked)
+    return [f"{len(checked)} numpy MLP case(s), whose gradients are these matrix products, matched torch float64 "
+            f"autograd; largest relative error {worst.verified_error:.2g} (tolerance {worst.tolerance:.2g}, "
+            f"{worst.config} {worst.dtype})"], passed
+
+
+def evaluate(cases: list[Case], ladders: list[Ladder], lines: list[SweepLine],
+             flops_exp: dict[str, float]) -> list[Claim]:
+    data = load_claims()
+    out = []
+    for entry in data["claims"]:
+        cid = entry["id"]
+        art = data["articles"][entry["article"]]
+        if cid == "resnet50-speedup":
+            measured, verdict = _resnet(ladders)
+            decided = "ladder resnet50-224: multiplier of the fastest vectorized rung over loops, 95% CI"
+        elif cid == "complexity":
+            measured, verdict = _complexity(lines, flops_exp)
+            decided = ("scaling figure: exponent k of time vs width (widest half of mlp-width-N) for numpy "
+                       "float64 1 thread; holds only if its CI contains 1 and excludes 2. Vectorization changes "
+                       "the constant factor, not how the arithmetic grows")
+        elif cid == "shapes-4-3-2":
+            measured, same = _macs_check(cases, "mlp-tiny", (4, 3, 2), 5)
+            measured.insert(0, "4->3 needs 12 weights and 3->2 needs 6; vecbench stores them as torch does, "
+                               "fc1.weight 3x4 and fc2.weight 2x3 (the same matrices transposed)")
+            verdict = HOLDS if same else (FAILS if same is False else UNMEASURED)
+            decided = "shape arithmetic and the mlp-tiny MACs recorded by the harness"
+        elif cid == "init":
+            measured = ["not a speed or shape claim; results files do not record the initialization "
+                        "(vecbench's MLP draws He normal weights for relu, Xavier normal for sigmoid)"]
+            verdict = UNMEASURED
+            decided = "not decidable from results files"
+        elif cid == "mnist-layer":
+            measured, same = _macs_check(cases, "mlp-mnist", (784, 128, 10), 32)
+            measured.insert(0, f"128 x 784 = {128 * 784:,} weights (plus 128 biases)")
+            verdict = HOLDS if same is not False else FAILS
+            decided = "arithmetic; recorded MACs of mlp-mnist where measured"
+        elif cid == "batch-shapes":
+            measured, same = _macs_check(cases, "mlp-mnist", (784, 128, 10), 32)
+            measured.insert(0, f"(32x784)·(784x128) is 32x128 and costs 32·784·128 = {32 * 784 * 128:,} "
+                               "multiply-adds, counted in mlp-mnist's recorded MACs")
+            verdict = HOLDS if same is not False else FAILS
+            decided = "shape algebra; recorded MACs of mlp-mnist where measured"
+        elif cid == "gradients":
+            measured, passed = _verification(cases)
+            measured.insert(0, "inputᵀ·d_output is (784x32)·(32x128) = 784x128: the gradient of Wᵀ; with W "
+                               "128x784 as the article stores it, dW = d_outputᵀ·input. d_input = d_output·W "
+                               "is (32x128)·(128x784) = 32x784, as stated")
+            verdict = ("holds up to a transpose" if passed is not False else FAILS)
+            decided = "shape algebra; verification of numpy gradients against torch float64 (verified_max_rel_error)"
+        else:
+            measured, verdict, decided = ["no check implemented"], UNMEASURED, "-"
+        out.append(Claim(cid, f"{art['title']} ({art['file']})", entry["quotes"], measured, verdict, decided))
+    return out

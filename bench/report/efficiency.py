@@ -1,0 +1,84 @@
+"""Achieved GFLOP/s of every ok case against the machine's measured peak.
+
+Peak rows (model ``peak``) time one large matrix product per config (``gemm-float32-2048``); their
+GFLOP/s is flops / seconds / 1e9 at the median round, and a machine's peak for a (device, dtype,
+threads) is the best of its GEMM sizes. A case is compared with the peak from its own run, same
+dtype and same threads; failing that the nearest thread count, then another run on the same
+machine. The table says which was used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .cases import Case
+
+
+@dataclass(frozen=True)
+class Peak:
+    machine: str
+    run_id: str
+    device: str  # "gpu" or "cpu"
+    backend: str
+    dtype: str
+    threads: int
+    gflops: float
+    config: str  # the GEMM that reached it
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    case: Case
+    gflops: float
+    peak: Peak | None
+    matched: str  # how the peak was chosen
+
+    @property
+    def fraction(self) -> float:
+        return self.gflops / self.peak.gflops if self.peak else float("nan")
+
+
+def device(backend: str) -> str:
+    return "gpu" if backend.startswith("torch-cuda") else "cpu"
+
+
+def peaks(peak_rows: pd.DataFrame) -> list[Peak]:
+    """Best GEMM GFLOP/s per (machine, run, device, dtype, threads)."""
+    ok = peak_rows[(peak_rows["status"] == "ok") & (peak_rows["seconds"] > 0)]
+    best: dict[tuple, Peak] = {}
+    for (machine, run_id, backend, dtype, threads, config), rows in ok.groupby(
+            ["machine", "run_id", "backend", "dtype", "threads", "config"], sort=True):
+        gflops = float(np.median(rows["flops"].astype(float) / rows["seconds"].astype(float)) / 1e9)
+        key = (machine, run_id, device(backend), dtype, int(threads))
+        if key not in best or gflops > best[key].gflops:
+            best[key] = Peak(machine, run_id, device(backend), backend, dtype, int(threads), gflops, config)
+    return list(best.values())
+
+
+def _match(case: Case, candidates: list[Peak]) -> tuple[Peak | None, str]:
+    mine = [p for p in candidates if p.machine == case.machine and p.device == device(case.backend)
+            and p.dtype == case.dtype]
+    for same_run in (True, False):
+        pool = [p for p in mine if (p.run_id == case.run_id) == same_run]
+        if not pool:
+            continue
+        run = "same run" if same_run else "other run"
+        exact = [p for p in pool if p.threads == case.threads]
+        if exact:
+            return max(exact, key=lambda p: p.gflops), f"{run}, same threads"
+        near = min(pool, key=lambda p: (abs(p.threads - case.threads), -p.gflops))
+        return near, f"{run}, {near.threads} threads"
+    return None, "no peak measured for this device and dtype"
+
+
+def efficiencies(cases: list[Case], machine_peaks: list[Peak]) -> list[Efficiency]:
+    out = []
+    for case in cases:
+        if not case.ok or case.flops <= 0:
+            continue
+        peak, how = _match(case, machine_peaks)
+        out.append(Efficiency(case, case.flops / case.median / 1e9, peak, how))
+    return out

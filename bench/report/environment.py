@@ -1,0 +1,58 @@
+"""Per-machine environment: hardware, software, commits, runs and the harness's own overhead."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Environment:
+    machine: str
+    rows: list[tuple[str, str]]  # (field, value)
+
+
+def _values(rows: pd.DataFrame, column: str) -> str:
+    values = sorted({str(v) for v in rows[column].dropna() if str(v) != ""})
+    return ", ".join(values) if values else "none recorded"
+
+
+def overhead(noops: pd.DataFrame) -> str:
+    """Median harness overhead per call from noop rows, per run."""
+    ok = noops[noops["status"] == "ok"]
+    if ok.empty:
+        return "not measured (no noop rows)"
+    parts = []
+    for run_id, rows in ok.groupby("run_id", sort=True):
+        parts.append(f"{np.median(rows['seconds']) * 1e6:.3g} µs per call (run {run_id}, {len(rows)} rounds)")
+    return "; ".join(parts)
+
+
+def environments(frame: pd.DataFrame) -> list[Environment]:
+    """One table per machine from every row of that machine (cases, peaks and noops)."""
+    out = []
+    for machine, rows in frame.groupby("machine", sort=True):
+        stamps = rows["timestamp"].dropna()
+        dates = (f"{stamps.min():%Y-%m-%d %H:%M} to {stamps.max():%Y-%m-%d %H:%M} UTC"
+                 if not stamps.empty else "none recorded")
+        out.append(Environment(str(machine), [
+            ("hostname", _values(rows, "hostname")),
+            ("CPU", _values(rows, "cpu")),
+            ("logical cores", _values(rows, "cores")),
+            ("GPU", _values(rows, "gpu") if _values(rows, "gpu") != "none recorded" else "none"),
+            ("BLAS", _values(rows, "blas")),
+            ("platform", _values(rows, "platform")),
+            ("Python", _values(rows, "python")),
+            ("NumPy", _values(rows, "numpy")),
+            ("PyTorch", _values(rows, "torch")),
+            ("vecbench commit", _values(rows, "git_commit")),
+            ("dates", dates),
+            ("run ids", _values(rows, "run_id")),
+            ("profiles", _values(rows, "profile")),
+            ("timing modes", _values(rows, "timing_mode")),
+            ("harness overhead per call (noop)", overhead(rows[rows["model"] == "noop"])),
+            ("results files", _values(rows, "source_file")),
+        ]))
+    return out

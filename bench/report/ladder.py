@@ -1,0 +1,176 @@
+"""The speedup ladder: one config on one machine, climbed one change at a time.
+
+Rungs, each changing one thing from the one below: loops float64 1 thread -> numpy float64 1
+thread (vectorization) -> numpy float32 1 thread (precision) -> numpy float32 all cores (threads)
+-> torch-cpu float32 all cores (library) -> torch-cuda float32 (GPU) -> backends added later, by
+name. Every rung uses the same batch size and resolution: the batch the loops case ran with, or
+the smallest measured when loops did not run. "All cores" is the largest thread count measured
+on that machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .cases import Case, config_order, sweep_width
+from .palette import KNOWN_BACKENDS, backend_order
+from .stats import RESAMPLES, SEED, bootstrap_ratio_ci, ratio_of_medians
+
+
+@dataclass(frozen=True)
+class RungSpec:
+    name: str
+    change: str  # what this rung changes from the one below
+    backend: str
+    dtype: str
+    threads: str  # "one", "all" or "any" (the most threads measured for that backend)
+
+
+RUNGS = (
+    RungSpec("loops float64, 1 thread", "baseline: pure-Python loops", "loops", "float64", "one"),
+    RungSpec("numpy float64, 1 thread", "vectorization alone", "numpy", "float64", "one"),
+    RungSpec("numpy float32, 1 thread", "precision", "numpy", "float32", "one"),
+    RungSpec("numpy float32, all cores", "threads", "numpy", "float32", "all"),
+    RungSpec("torch-cpu float32, all cores", "library", "torch-cpu", "float32", "all"),
+    RungSpec("torch-cuda float32", "GPU", "torch-cuda", "float32", "any"),
+)
+
+
+@dataclass(frozen=True)
+class Speedup:
+    value: float  # median(slower rung) / median(this rung)
+    low: float
+    high: float
+    over: str  # name of the rung it is measured against
+
+
+@dataclass(frozen=True)
+class Rung:
+    spec: RungSpec
+    case: Case | None  # None: no case at all in the results
+    over_below: Speedup | None
+    over_loops: Speedup | None
+
+    @property
+    def measured(self) -> bool:
+        return self.case is not None and self.case.ok
+
+    @property
+    def state(self) -> str:
+        """'ok', 'failed: <error>', 'skipped: <reason>' or 'not measured'."""
+        if self.case is None:
+            return "not measured"
+        if self.case.ok:
+            return "ok"
+        return f"{self.case.status}: {self.case.error or 'no reason recorded'}"
+
+
+@dataclass(frozen=True)
+class Ladder:
+    machine: str
+    config: str
+    batch_size: int
+    resolution: int | None
+    all_cores: int
+    rungs: list[Rung]
+
+    @property
+    def loops(self) -> Rung:
+        return self.rungs[0]
+
+    def rung(self, name: str) -> Rung | None:
+        return next((r for r in self.rungs if r.spec.name == name), None)
+
+    def best(self, vectorized_only: bool = True) -> Rung | None:
+        """The fastest measured rung (excluding loops when vectorized_only)."""
+        measured = [r for r in self.rungs[1 if vectorized_only else 0:] if r.measured]
+        return min(measured, key=lambda r: r.case.median, default=None)
+
+
+def _pick(candidates: list[Case], spec: RungSpec, all_cores: int) -> Case | None:
+    matching = [c for c in candidates if c.backend == spec.backend and c.dtype == spec.dtype]
+    if spec.threads == "one":
+        matching = [c for c in matching if c.threads == 1]
+    elif spec.threads == "all":
+        matching = [c for c in matching if c.threads == all_cores]
+    if not matching:
+        return None
+    # an ok case wins over a failed or skipped one; then the most threads
+    return max(matching, key=lambda c: (c.ok, c.threads))
+
+
+def _later_specs(candidates: list[Case]) -> list[RungSpec]:
+    """One rung per backend the ladder does not name: float32 if measured, at most threads."""
+    specs = []
+    for backend in sorted({c.backend for c in candidates} - set(KNOWN_BACKENDS), key=backend_order):
+        dtypes = sorted({c.dtype for c in candidates if c.backend == backend})
+        dtype = "float32" if "float32" in dtypes else dtypes[0]
+        specs.append(RungSpec(f"{backend} {dtype}", "later rung", backend, dtype, "any"))
+    return specs
+
+
+def _speedup(slower: Case, faster: Case, over: str, resamples: int, seed: int) -> Speedup:
+    low, high = bootstrap_ratio_ci(slower.seconds, faster.seconds, resamples, seed)
+    return Speedup(ratio_of_medians(slower.seconds, faster.seconds), low, high, over)
+
+
+def build_ladder(machine: str, config: str, cases: list[Case], all_cores: int,
+                 resamples: int = RESAMPLES, seed: int = SEED) -> Ladder:
+    """The ladder of one config on one machine from that machine's cases of that config."""
+    loops = [c for c in cases if c.backend == "loops"]
+    batch = min(c.batch_size for c in (loops or cases))
+    at_batch = [c for c in cases if c.batch_size == batch]
+    resolution = at_batch[0].resolution
+    rungs: list[Rung] = []
+    below: Rung | None = None  # the nearest measured rung below
+    for spec in RUNGS + tuple(_later_specs(at_batch)):
+        case = _pick(at_batch, spec, all_cores)
+        over_below = over_loops = None
+        if case is not None and case.ok:
+            if below is not None:
+                over_below = _speedup(below.case, case, below.spec.name, resamples, seed)
+            if rungs and rungs[0].measured and spec is not RUNGS[0]:
+                over_loops = _speedup(rungs[0].case, case, rungs[0].spec.name, resamples, seed)
+        rung = Rung(spec, case, over_below, over_loops)
+        rungs.append(rung)
+        if rung.measured:
+            below = rung
+    return Ladder(machine, config, batch, resolution, all_cores, rungs)
+
+
+def build_ladders(cases: list[Case], resamples: int = RESAMPLES, seed: int = SEED) -> list[Ladder]:
+    """Every ladder: per machine, per config other than the mlp-width-N sweep (see scaling)."""
+    ladders = []
+    for machine in sorted({c.machine for c in cases}):
+        mine = [c for c in cases if c.machine == machine]
+        all_cores = max(c.threads for c in mine)
+        for config in sorted({c.config for c in mine if sweep_width(c.config) is None}, key=config_order):
+            ladders.append(build_ladder(machine, config, [c for c in mine if c.config == config],
+                                        all_cores, resamples, seed))
+    return ladders
+
+
+@dataclass(frozen=True)
+class ThroughputLine:
+    machine: str
+    config: str
+    case_label: str
+    backend: str
+    points: list[tuple[int, float, Case]]  # (batch size, images per second, case)
+
+
+def throughput(cases: list[Case]) -> list[ThroughputLine]:
+    """Images/s against batch size for image configs measured at more than one batch size."""
+    lines = []
+    groups: dict[tuple, list[Case]] = {}
+    for c in cases:
+        if c.model == "resnet50" and c.ok and c.backend != "loops":
+            groups.setdefault((c.machine, c.config, c.backend, c.dtype, c.threads), []).append(c)
+    for (machine, config, backend, _, _), group in sorted(
+            groups.items(), key=lambda kv: (kv[0][0], config_order(kv[0][1]), backend_order(kv[0][2]), kv[0][3:])):
+        sizes = {c.batch_size for c in cases if c.machine == machine and c.config == config}
+        if len(sizes) < 2:
+            continue
+        points = [(c.batch_size, c.batch_size / c.median, c) for c in sorted(group, key=lambda c: c.batch_size)]
+        lines.append(ThroughputLine(machine, config, group[0].label, backend, points))
+    return lines

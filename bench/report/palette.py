@@ -1,0 +1,29 @@
+"""One colour and one place in every ordering per backend, for every figure and table."""
+
+from __future__ import annotations
+
+import zlib
+
+KNOWN_BACKENDS = ("loops", "numpy", "torch-cpu", "torch-cuda")
+COLOURS = {
+    "loops": "#7f7f7f",
+    "numpy": "#1f77b4",
+    "torch-cpu": "#ff7f0e",
+    "torch-cuda": "#2ca02c",
+}
+# Backends added later (torch-cuda-amp, torch-cuda-compile, ...) take a colour from here chosen by
+# a hash of their name, so one backend keeps its colour across figures and reports.
+EXTRA = ("#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939")
+
+
+def colour(backend: str) -> str:
+    if backend in COLOURS:
+        return COLOURS[backend]
+    return EXTRA[zlib.crc32(backend.encode()) % len(EXTRA)]
+
+
+def backend_order(backend: str) -> tuple[int, str]:
+    """Sort key: known backends in ladder order, then unknown ones alphabetically."""
+    if backend in KNOWN_BACKENDS:
+        return (KNOWN_BACKENDS.index(backend), "")
+    return (len(KNOWN_BACKENDS), backend)

@@ -1,0 +1,73 @@
+"""Time per step against width in the mlp-width-N sweep, and the fitted power-law exponent.
+
+A width-N MLP (input = hidden = N, 10 classes) at a fixed batch does about N² multiply-adds per
+step, so any backend whose time is dominated by arithmetic shows an exponent near 2, vectorized
+or not. At small widths fixed per-call costs dominate vectorized backends and flatten the curve,
+so besides the fit over every width the report fits the widest half of the sweep (at least three
+widths), which is what says how the cost grows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cases import Case, sweep_width
+from .palette import backend_order
+from .stats import PowerFit, fit_power
+
+
+@dataclass(frozen=True)
+class SweepLine:
+    machine: str
+    backend: str
+    dtype: str
+    threads: int
+    widths: np.ndarray
+    medians: np.ndarray  # seconds per step
+    cases: list[Case]
+    fit_all: PowerFit | None
+    fit_wide: PowerFit | None  # the widest half of the sweep, at least three widths
+
+    @property
+    def label(self) -> str:
+        return self.cases[0].label
+
+
+def wide_half(n: int) -> int:
+    """How many of the widest points the asymptotic fit uses: half, at least three."""
+    return max(3, (n + 1) // 2)
+
+
+def _fit(widths: np.ndarray, values: np.ndarray) -> PowerFit | None:
+    return fit_power(widths, values) if widths.size >= 2 else None
+
+
+def sweep_lines(cases: list[Case]) -> list[SweepLine]:
+    groups: dict[tuple, list[Case]] = {}
+    for c in cases:
+        if c.ok and sweep_width(c.config) is not None:
+            groups.setdefault((c.machine, c.backend, c.dtype, c.threads), []).append(c)
+    lines = []
+    for (machine, backend, dtype, threads), group in sorted(
+            groups.items(), key=lambda kv: (kv[0][0], backend_order(kv[0][1]), kv[0][2], kv[0][3])):
+        group = sorted(group, key=lambda c: sweep_width(c.config))
+        widths = np.array([sweep_width(c.config) for c in group], dtype=float)
+        medians = np.array([c.median for c in group])
+        k = wide_half(widths.size)
+        wide = _fit(widths[-k:], medians[-k:]) if widths.size >= 3 else None
+        lines.append(SweepLine(machine, backend, dtype, threads, widths, medians, group,
+                               _fit(widths, medians), wide))
+    return lines
+
+
+def flops_exponent(cases: list[Case]) -> PowerFit | None:
+    """Exponent of the recorded FLOPs per step against width: the arithmetic the sweep asks for."""
+    by_width = {sweep_width(c.config): c.flops for c in cases if sweep_width(c.config) is not None and c.flops > 0}
+    if len(by_width) < 3:
+        return None
+    widths = np.array(sorted(by_width), dtype=float)
+    flops = np.array([by_width[int(w)] for w in widths], dtype=float)
+    k = wide_half(widths.size)
+    return fit_power(widths[-k:], flops[-k:])

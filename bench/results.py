@@ -1,0 +1,182 @@
+"""The results file: one parquet row per timed round. This schema is a public interface.
+
+Bump ``SCHEMA_VERSION`` and update the README whenever a column is added, removed or changes
+meaning. Readers accept any file whose version is at most theirs and which has every required
+column.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import UsageError
+
+SCHEMA_VERSION = 1
+
+# column -> (pandas dtype, meaning). The README's schema table is generated from the same words.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "schema_version": ("int64", "version of this schema"),
+    "run_id": ("string", "one id per `bench run` invocation"),
+    "timestamp": ("datetime64[us, UTC]", "when the case finished (UTC)"),
+    "profile": ("string", "quick, default, full, or custom"),
+    "model": ("string", "mlp, resnet50, or the harness's own: peak (machine peak GEMM), noop (harness overhead)"),
+    "config": ("string", "named configuration, e.g. mlp-mnist, resnet50-224, gemm-float32-2048"),
+    "backend": ("string", "loops, numpy, torch-cpu, torch-cuda (noop: none)"),
+    "dtype": ("string", "float32 or float64"),
+    "threads": ("int64", "threads the case ran with (BLAS via threadpoolctl, torch.set_num_threads)"),
+    "batch_size": ("int64", "samples per training step"),
+    "resolution": ("Int64", "image side in pixels for image models, null otherwise"),
+    "round": ("Int64", "index of the timed round, 0-based; null for failed or skipped cases"),
+    "iterations": ("Int64", "calls per round; `seconds` is the round's time divided by this"),
+    "seconds": ("float64", "seconds per training step in this round (NaN unless status is ok)"),
+    "flops": ("int64", "analytic FLOPs of one training step, one per multiply and one per add"),
+    "macs": ("int64", "multiply-adds in the step's matrix products and convolutions"),
+    "timing_mode": ("string", "calibrated (pytest-benchmark picks iterations) or pedantic (fixed rounds)"),
+    "verification": ("string", "before (checked before timing), timed-round (checked from the timed round), none"),
+    "verified_max_rel_error": ("float64", "largest ||x - ref|| / ||ref|| over the loss and every gradient vs torch float64"),
+    "tolerance": ("float64", "the bound verified_max_rel_error had to meet"),
+    "loss": ("float64", "loss of the step that was verified"),
+    "status": ("string", "ok, failed (verification or run error: never timed) or skipped (e.g. no GPU)"),
+    "error": ("string", "why a case failed or was skipped; empty when ok"),
+    "hostname": ("string", "machine name"),
+    "cpu": ("string", "CPU brand string"),
+    "cores": ("int64", "logical CPU cores"),
+    "gpu": ("string", "GPU name, empty when none"),
+    "python": ("string", "Python version"),
+    "numpy": ("string", "NumPy version"),
+    "torch": ("string", "PyTorch version"),
+    "blas": ("string", "BLAS libraries NumPy and torch load (threadpoolctl)"),
+    "platform": ("string", "operating system and architecture"),
+    "git_commit": ("string", "commit of vecbench that ran, with -dirty if modified"),
+}
+REQUIRED = tuple(COLUMNS)
+
+STATUSES = ("ok", "failed", "skipped")
+
+
+def empty_frame() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, (dtype, _) in COLUMNS.items()})
+
+
+def to_frame(rows: list[dict]) -> pd.DataFrame:
+    """Rows (dicts with every column) as a DataFrame with the schema's dtypes, in schema order."""
+    missing = [c for c in REQUIRED if any(c not in row for row in rows)]
+    if missing:
+        raise ValueError(f"result rows lack columns {sorted(set(missing))}")
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    for name, (dtype, _) in COLUMNS.items():
+        if dtype.startswith("datetime64"):
+            frame[name] = pd.to_datetime(frame[name], utc=True).astype(dtype)
+        else:
+            frame[name] = frame[name].astype(dtype)
+    return frame
+
+
+def read_file(path: Path) -> pd.DataFrame:
+    """One results file, validated. UsageError with one line when it is unusable."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise UsageError(f"{path}: not a readable parquet file ({exc.__class__.__name__}: {exc})") from None
+    names = set(table.column_names)
+    if "schema_version" not in names:
+        raise UsageError(f"{path}: not a vecbench results file (no schema_version column)")
+    frame = table.to_pandas()
+    versions = set(int(v) for v in frame["schema_version"].dropna().unique())
+    newer = sorted(v for v in versions if v > SCHEMA_VERSION)
+    if newer:
+        raise UsageError(
+            f"{path}: written with schema_version {newer[-1]}, newer than this vecbench reads "
+            f"(up to {SCHEMA_VERSION}); update vecbench"
+        )
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        raise UsageError(f"{path}: results file lacks required column(s) {', '.join(missing)}")
+    bad_status = set(frame["status"].dropna().unique()) - set(STATUSES)
+    if bad_status:
+        raise UsageError(f"{path}: unknown status value(s) {sorted(bad_status)}; accepted: {', '.join(STATUSES)}")
+    return frame
+
+
+def collect_files(paths: list[str | Path]) -> list[Path]:
+    """Parquet files named directly or found (recursively) in the folders named."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.parquet") if p.is_file())
+            if not found:
+                raise UsageError(f"{path}: folder holds no .parquet results files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UsageError(f"{path}: no such file or folder")
+    return files
+
+
+def read_results(paths: list[str | Path]) -> pd.DataFrame:
+    """Every row of every results file named (files or folders), with a ``source_file`` column."""
+    frames = []
+    for path in collect_files(paths):
+        frame = read_file(path)
+        frame["source_file"] = str(path)
+        frames.append(frame)
+    if not frames:
+        raise UsageError("no results files given")
+    return pd.concat(frames, ignore_index=True)
+
+
+class ResultsWriter:
+    """Appends rows to one parquet file, rewriting it atomically after every case.
+
+    An existing file is validated first and its rows are kept: a run never truncates earlier
+    results. Each write goes to a temporary file in the same folder and replaces the target with
+    ``os.replace``, so a run stopped at any moment leaves the last complete file behind.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if self.path.exists() and self.path.is_dir():
+            raise UsageError(f"{self.path}: is a folder; --out takes a .parquet file path")
+        if self.path.suffix != ".parquet":
+            raise UsageError(f"{self.path}: --out must end in .parquet")
+        self._existing = read_file(self.path) if self.path.exists() else empty_frame()
+        self._new: list[dict] = []
+        self._check_writable()
+
+    def _check_writable(self) -> None:
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".vecbench-probe-"):
+                pass
+        except OSError as exc:
+            raise UsageError(f"{self.path}: cannot write results there ({exc.strerror or exc})") from None
+
+    @property
+    def existing_rows(self) -> int:
+        return len(self._existing)
+
+    def append(self, rows: list[dict]) -> None:
+        self._new.extend(rows)
+        frames = [f for f in (self._existing, to_frame(self._new)) if len(f)]
+        frame = pd.concat(frames, ignore_index=True) if frames else empty_frame()
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.concat([f for f in (self._existing, to_frame(self._new)) if len(f)] or [empty_frame()],
+                         ignore_index=True)

@@ -1,0 +1,205 @@
+"""The run: every case verified, then timed, then written to disk before the next one starts."""
+
+from __future__ import annotations
+
+import math
+import sys
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from tqdm import tqdm
+
+from implementations import architecture, make_trainer
+
+from . import verify
+from .machine import available_cores, describe_machine
+from .peaks import PeakCase, make_target
+from .results import SCHEMA_VERSION, ResultsWriter
+from .suite import SLOW_STEP, Case, TimingBudget
+from .threads import thread_limit
+from .timing import Timing, time_calibrated, time_rounds
+
+
+@dataclass
+class CaseOutcome:
+    label: str
+    status: str
+    error: str = ""
+    rows: list[dict] = field(default_factory=list)
+
+
+def _now():
+    return datetime.now(timezone.utc)
+
+
+def _new_run_id() -> str:
+    return f"{_now():%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def _estimated_seconds(case: Case, budget: TimingBudget) -> float:
+    """A rough cost of a case, so that the progress bar's ETA is about right."""
+    arch = architecture(case.config.model)
+    macs = arch.step_macs(case.config.spec, case.config.batch_size, **_size_kwargs(case.config))
+    if case.backend == "loops":
+        step = macs * 40e-9
+    else:
+        step = macs / (5e9 if case.dtype == "float64" else 10e9) + 1e-4
+    if step > SLOW_STEP:
+        return step * (1 + max(1, min(budget.min_rounds, int(budget.slow_budget / step))))
+    return 2 * budget.max_time + step
+
+
+def _size_kwargs(config) -> dict:
+    return {"resolution": config.resolution} if config.resolution else {}
+
+
+class Runner:
+    """Runs cases into one results file. ``profile`` names the profile for the record."""
+
+    def __init__(self, writer: ResultsWriter, budget: TimingBudget, profile: str, progress: bool = True):
+        self.writer = writer
+        self.budget = budget
+        self.profile = profile
+        self.run_id = _new_run_id()
+        self.machine = describe_machine()
+        self.progress = progress
+        self._references: dict[str, verify.Reference] = {}
+        self.outcomes: list[CaseOutcome] = []
+
+    # -- rows -------------------------------------------------------------------------------
+    def _base_row(self, **fields) -> dict:
+        row = {
+            "schema_version": SCHEMA_VERSION, "run_id": self.run_id, "timestamp": _now(), "profile": self.profile,
+            "resolution": None, "round": None, "iterations": None, "seconds": math.nan, "macs": 0,
+            "timing_mode": "", "verification": "none", "verified_max_rel_error": math.nan,
+            "tolerance": math.nan, "loss": math.nan, "status": "ok", "error": "",
+        }
+        row.update(self.machine)
+        row.update(fields)
+        return row
+
+    def _round_rows(self, base: dict, timing: Timing) -> list[dict]:
+        return [dict(base, round=i, iterations=timing.iterations, seconds=s, timing_mode=timing.mode)
+                for i, s in enumerate(timing.seconds)]
+
+    def _record(self, outcome: CaseOutcome) -> None:
+        self.writer.append(outcome.rows)
+        self.outcomes.append(outcome)
+
+    # -- cases ------------------------------------------------------------------------------
+    def _reference(self, config) -> verify.Reference:
+        if config.name not in self._references:
+            self._references[config.name] = verify.compute_reference(config)
+        return self._references[config.name]
+
+    def run_case(self, case: Case) -> CaseOutcome:
+        config = case.config
+        arch = architecture(config.model)
+        size = _size_kwargs(config)
+        base = self._base_row(
+            model=config.model, config=config.name, backend=case.backend, dtype=case.dtype, threads=case.threads,
+            batch_size=config.batch_size, resolution=config.resolution,
+            flops=arch.step_flops(config.spec, config.batch_size, **size),
+            macs=arch.step_macs(config.spec, config.batch_size, **size),
+            tolerance=verify.tolerance(config.model, case.dtype),
+        )
+        if case.backend == "torch-cuda":
+            from implementations.torch_autograd.trainer import cuda_unavailable_reason  # noqa: PLC0415
+
+            reason = cuda_unavailable_reason()
+            if reason:
+                return CaseOutcome(case.label, "skipped", reason, [dict(base, status="skipped", error=reason)])
+        try:
+            with thread_limit(case.threads):
+                return self._verify_and_time(case, base)
+        except verify.VerificationError as exc:
+            return CaseOutcome(case.label, "failed", str(exc), [dict(base, status="failed", error=str(exc),
+                                                                      verification="before")])
+        except (ValueError, RuntimeError, MemoryError) as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            return CaseOutcome(case.label, "failed", message, [dict(base, status="failed", error=message)])
+
+    def _verify_and_time(self, case: Case, base: dict) -> CaseOutcome:
+        config = case.config
+        reference = self._reference(config)
+        trainer = make_trainer(case.backend, config.model, config.spec, reference.params, case.dtype)
+        batch = trainer.prepare_batch(reference.x, reference.y)
+        if case.backend in getattr(config, "verify_timed_round", ()):
+            # A step of many minutes: time it once, then verify the very step that was timed.
+            timing = time_rounds(case.label, lambda: trainer.step(batch), rounds=1)
+            loss, grads = trainer.last_loss_and_grads()
+            error = verify.check(config.model, case.dtype, loss, grads, reference)
+            base = dict(base, verification="timed-round", verified_max_rel_error=error, loss=loss)
+        else:
+            import time  # noqa: PLC0415
+
+            start = time.perf_counter()
+            loss, grads = trainer.loss_and_grads(batch)
+            step_estimate = time.perf_counter() - start
+            error = verify.check(config.model, case.dtype, loss, grads, reference)
+            base = dict(base, verification="before", verified_max_rel_error=error, loss=loss)
+            timing = self._time(case.label, lambda: trainer.step(batch), step_estimate)
+        return CaseOutcome(case.label, "ok", "", self._round_rows(base, timing))
+
+    def _time(self, label: str, target, step_estimate: float) -> Timing:
+        budget = self.budget
+        if step_estimate > SLOW_STEP:
+            rounds = max(1, min(budget.min_rounds, int(budget.slow_budget / step_estimate)))
+            return time_rounds(label, target, rounds=rounds)
+        return time_calibrated(label, target, min_rounds=budget.min_rounds, min_time=budget.min_time,
+                               max_time=budget.max_time)
+
+    def run_peak(self, case: PeakCase) -> CaseOutcome:
+        base = self._base_row(model="peak", config=case.config, backend=case.library, dtype=case.dtype,
+                              threads=case.threads, batch_size=case.n, flops=case.flops, macs=case.n**3)
+        with thread_limit(case.threads):
+            target = make_target(case)
+            timing = time_calibrated(case.label, target, min_rounds=self.budget.min_rounds,
+                                     min_time=self.budget.min_time, max_time=self.budget.max_time)
+        return CaseOutcome(case.label, "ok", "", self._round_rows(base, timing))
+
+    def run_noop(self) -> CaseOutcome:
+        """The harness measuring nothing: what one call costs the timer and loop themselves."""
+        base = self._base_row(model="noop", config="noop", backend="none", dtype="", threads=1, batch_size=0,
+                              flops=0)
+
+        def noop():
+            pass
+
+        timing = time_calibrated("noop", noop, min_rounds=self.budget.min_rounds, min_time=self.budget.min_time,
+                                 max_time=self.budget.max_time)
+        return CaseOutcome("noop", "ok", "", self._round_rows(base, timing))
+
+    # -- the whole run ----------------------------------------------------------------------
+    def run(self, cases: list[Case], peak_sizes: tuple[int, ...] = (), with_noop: bool = True) -> list[CaseOutcome]:
+        jobs: list[tuple[str, float, object]] = []
+        if with_noop:
+            jobs.append(("noop", 2 * self.budget.max_time, self.run_noop))
+        cores = available_cores()
+        for n in peak_sizes:
+            for dtype in ("float32", "float64"):
+                for threads in sorted({1, cores}):
+                    peak = PeakCase("numpy", dtype, n, threads)
+                    jobs.append((peak.label, 2 * self.budget.max_time + 1.0, lambda p=peak: self.run_peak(p)))
+        if any(c.backend == "torch-cuda" for c in cases) and self.machine["gpu"]:
+            for n in peak_sizes:
+                peak = PeakCase("torch-cuda", "float32", max(n, 4096), cores)
+                jobs.append((peak.label, 2 * self.budget.max_time + 1.0, lambda p=peak: self.run_peak(p)))
+        for case in cases:
+            jobs.append((case.label, _estimated_seconds(case, self.budget), lambda c=case: self.run_case(c)))
+
+        total = sum(cost for _, cost, _ in jobs)
+        bar = tqdm(total=round(total, 1), unit="s", disable=not self.progress, file=sys.stderr, dynamic_ncols=True,
+                   bar_format="{desc} |{bar}| {percentage:3.0f}% [{elapsed}<{remaining}]")
+        try:
+            for index, (label, cost, job) in enumerate(jobs, 1):
+                bar.set_description_str(f"case {index}/{len(jobs)}: {label}")
+                outcome = job()
+                self._record(outcome)
+                if outcome.status != "ok":
+                    bar.write(f"{outcome.status}: {label}: {outcome.error}")
+                bar.update(round(cost, 1))
+        finally:
+            bar.close()
+        return self.outcomes

@@ -1,0 +1,160 @@
+"""The suite: named model configurations, the cases they expand into, and the three profiles."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from implementations import BACKENDS, backend_dtypes
+from implementations.architectures import mlp
+
+from .errors import UsageError
+from .machine import available_cores
+
+PROFILES = ("quick", "default", "full")
+WIDTH_SWEEP = tuple(2**k for k in range(5, 12))  # 32 .. 2048
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A named model configuration: which model, built from which spec, at which batch size."""
+
+    name: str
+    model: str
+    spec: Any
+    batch_size: int
+    resolution: int | None = None
+    # backends this config is run on by default (loops is left out where one step takes too long)
+    backends: tuple[str, ...] = BACKENDS
+
+
+def _mlp(name: str, sizes: tuple[int, ...], batch: int) -> ModelConfig:
+    return ModelConfig(name, "mlp", mlp.MLPSpec(sizes), batch)
+
+
+_NAMED = {
+    "mlp-tiny": lambda: _mlp("mlp-tiny", (4, 3, 2), 5),  # the 4-3-2 example of the first seed article
+    "mlp-mnist": lambda: _mlp("mlp-mnist", (784, 128, 10), 32),  # the second article's 784->128 layer
+    "mlp-wide": lambda: _mlp("mlp-wide", (1024, 1024, 1024, 10), 128),
+}
+_WIDTH = re.compile(r"^mlp-width-(-?\d+)$")
+
+
+def config_names() -> list[str]:
+    return [*_NAMED, *(f"mlp-width-{n}" for n in WIDTH_SWEEP)]
+
+
+def get_config(name: str) -> ModelConfig:
+    """The configuration called ``name``; UsageError naming the accepted names otherwise."""
+    if name in _NAMED:
+        return _NAMED[name]()
+    match = _WIDTH.match(name)
+    if match:
+        width = int(match.group(1))
+        if width < 1:
+            raise UsageError(f"{name}: a width must be a positive integer (the sweep uses {WIDTH_SWEEP[0]}..{WIDTH_SWEEP[-1]})")
+        return _mlp(name, (width, width, 10), 32)
+    raise UsageError(f"unknown config {name!r}; accepted: {', '.join(config_names())} (mlp-width-N for any N >= 1)")
+
+
+@dataclass(frozen=True)
+class TimingBudget:
+    """How long each case is timed (pytest-benchmark's calibrated mode or fixed rounds)."""
+
+    min_time: float  # seconds per round at least; pytest-benchmark picks the iterations to reach it
+    max_time: float  # seconds of rounds to aim for
+    min_rounds: int
+    slow_budget: float  # seconds of timed rounds for a case whose one step exceeds slow_step
+
+
+SLOW_STEP = 0.25  # seconds: above this a step is timed in fixed rounds, without calibration
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    configs: tuple[str, ...]
+    budget: TimingBudget
+    peak_sizes: tuple[int, ...] = field(default=(1024,))
+
+
+_PROFILES = {
+    "quick": Profile("quick", ("mlp-tiny", "mlp-mnist", "mlp-width-64", "mlp-width-256"),
+                     TimingBudget(min_time=0.002, max_time=0.1, min_rounds=5, slow_budget=1.0), (512,)),
+    "default": Profile("default", ("mlp-tiny", "mlp-mnist", "mlp-wide",
+                                   *(f"mlp-width-{n}" for n in WIDTH_SWEEP[:5])),
+                       TimingBudget(min_time=0.01, max_time=1.0, min_rounds=7, slow_budget=30.0), (2048,)),
+    "full": Profile("full", ("mlp-tiny", "mlp-mnist", "mlp-wide", *(f"mlp-width-{n}" for n in WIDTH_SWEEP)),
+                    TimingBudget(min_time=0.02, max_time=2.0, min_rounds=10, slow_budget=120.0), (2048, 4096)),
+}
+
+
+def get_profile(name: str) -> Profile:
+    if name not in _PROFILES:
+        raise UsageError(f"unknown profile {name!r}; accepted: {', '.join(PROFILES)}")
+    return _PROFILES[name]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One timed unit: a config on a backend at a dtype and thread count."""
+
+    config: ModelConfig
+    backend: str
+    dtype: str
+    threads: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.config.name} {self.backend} {self.dtype} {self.threads}t"
+
+
+def thread_counts(backend: str, cores: int) -> list[int]:
+    """Loops run on one thread; vectorized backends at one thread and at all cores.
+
+    torch-cuda runs at all cores only: its host threads launch kernels and barely matter.
+    """
+    if backend == "loops":
+        return [1]
+    if backend == "torch-cuda":
+        return [cores]
+    return sorted({1, cores})
+
+
+def select_configs(profile: Profile, models: list[str] | None) -> list[ModelConfig]:
+    """``models`` may name models (all of the profile's configs of that model) or configs."""
+    if not models:
+        return [get_config(name) for name in profile.configs]
+    from implementations import MODELS  # noqa: PLC0415
+
+    chosen: list[str] = []
+    for item in models:
+        if item in MODELS:
+            names = [n for n in profile.configs if get_config(n).model == item]
+        else:
+            names = [get_config(item).name]
+        chosen.extend(n for n in names if n not in chosen)
+    if not chosen:
+        raise UsageError(f"--models {' '.join(models)} selects no config of profile {profile.name}")
+    return [get_config(name) for name in chosen]
+
+
+def check_backends(backends: list[str] | None) -> list[str]:
+    for backend in backends or []:
+        if backend not in BACKENDS:
+            raise UsageError(f"unknown backend {backend!r}; accepted: {', '.join(BACKENDS)}")
+    return list(backends) if backends else list(BACKENDS)
+
+
+def expand_cases(configs: list[ModelConfig], backends: list[str], cores: int | None = None) -> list[Case]:
+    cores = cores or available_cores()
+    cases = []
+    for config in configs:
+        for backend in backends:
+            if backend not in config.backends:
+                continue
+            for dtype in backend_dtypes(backend):
+                for threads in thread_counts(backend, cores):
+                    cases.append(Case(config, backend, dtype, threads))
+    return cases
