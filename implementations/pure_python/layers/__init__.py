@@ -3,6 +3,7 @@
 The names and signatures match ``implementations.numpy_vectorized.layers`` one for one.
 """
 
+from .conv import conv2d_backward, conv2d_forward
 from .dense import (
     linear_backward,
     linear_forward,
@@ -13,3 +14,6 @@ from .dense import (
     sigmoid_forward,
     softmax_cross_entropy,
 )
+from .elementwise import add
+from .norm import batchnorm_backward, batchnorm_forward
+from .pool import global_avgpool_backward, global_avgpool_forward, maxpool2d_backward, maxpool2d_forward
