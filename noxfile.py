@@ -1,0 +1,75 @@
+"""nox sessions: ``bench`` (the main job), ``tests``, ``report``, ``check``.
+
+Each session installs the project with the pinned versions in constraints.txt into its own
+virtualenv, then calls ``python -m bench ...``: the same commands run without nox on a machine
+that cannot install anything (the GPU machine).
+"""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nox
+from nox.command import CommandFailed
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["tests"]
+
+PYTHON = "3.11"  # what CI's machine has; the project supports >= 3.11
+
+
+def _install(session: nox.Session) -> None:
+    session.install("-c", "constraints.txt", "-e", ".[test]")
+
+
+def _stamped(profile: str) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"results/{stamp}-{socket.gethostname()}-{profile}.parquet"
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Run the default profile into results/, then build reports/ from that run.
+
+    A case that fails verification makes ``bench run`` exit 1; the report is still built (it lists
+    the failure) and the session then fails.
+    """
+    _install(session)
+    out = _stamped("default")
+    try:
+        session.run("python", "-m", "bench", "run", "--profile", "default", "--out", out, *session.posargs)
+        failed = None
+    except CommandFailed as exc:
+        failed = exc
+    if Path(out).exists():
+        session.run("python", "-m", "bench", "report", out, "--out", "reports")
+    if failed:
+        session.error(f"bench run failed ({failed.reason}); what it measured is in {out} and the report")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole test suite, slow tests included (pass -m 'not slow' to skip them)."""
+    _install(session)
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def report(session: nox.Session) -> None:
+    """Build reports/ from every results file under results/ (reference results included)."""
+    _install(session)
+    session.run("python", "-m", "bench", "report", "results", "--out", "reports", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def check(session: nox.Session) -> None:
+    """Run the quick profile and compare its speedup ratios with results/baseline/ (exit 1 on a regression)."""
+    _install(session)
+    if session.posargs:
+        current = list(session.posargs)
+    else:
+        current = [_stamped("quick")]
+        session.run("python", "-m", "bench", "run", "--profile", "quick", "--out", current[0], "--no-progress")
+    session.run("python", "-m", "bench", "check", "--baseline", "results/baseline", *current)

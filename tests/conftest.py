@@ -1,0 +1,21 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def cuda_skip_reason():
+    import torch
+
+    return None if torch.cuda.is_available() else "no CUDA GPU on this machine"
+
+
+def backend_param(backend: str):
+    """A pytest param for a backend, skipped with the reason where it cannot run here."""
+    if backend == "torch-cuda" and cuda_skip_reason():
+        return pytest.param(backend, marks=pytest.mark.skip(reason=cuda_skip_reason()))
+    return pytest.param(backend, marks=[pytest.mark.cuda] if backend == "torch-cuda" else [])

@@ -1,0 +1,75 @@
+"""The CLI as a user meets it: one line and exit 2 for bad input, results kept across runs."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from bench.results import read_results
+from tests.conftest import ROOT
+
+
+def bench(*args):
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--profile", "fast"], "unknown profile 'fast'; accepted: quick, default, full"),
+    (["run", "--backends", "julia"], "unknown backend 'julia'; accepted: loops, numpy, torch-cpu, torch-cuda"),
+    (["run", "--models", "vgg16"], "unknown config 'vgg16'; accepted: mlp-tiny"),
+    (["run", "--models", "mlp-width-0"], "mlp-width-0: a width must be a positive integer"),
+    (["verify", "--models", "mlp-huge"], "unknown config 'mlp-huge'"),
+    (["report", "does/not/exist.parquet"], "does/not/exist.parquet: no such file or folder"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    done = bench(*args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+
+
+def test_unwritable_out_is_refused_before_running(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    done = bench("run", "--profile", "quick", "--models", "mlp-tiny", "--backends", "numpy",
+                 "--out", str(blocker / "r.parquet"))
+    assert done.returncode == 2 and "cannot write results there" in done.stderr
+
+
+def test_corrupt_out_file_is_refused_and_left_as_it_was(tmp_path):
+    out = tmp_path / "r.parquet"
+    out.write_bytes(b"garbage")
+    done = bench("run", "--profile", "quick", "--models", "mlp-tiny", "--backends", "numpy", "--out", str(out))
+    assert done.returncode == 2 and "not a readable parquet file" in done.stderr
+    assert out.read_bytes() == b"garbage"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_torch_cuda_alone_without_gpu_exits_2_saying_why():
+    done = bench("run", "--profile", "quick", "--backends", "torch-cuda")
+    assert done.returncode == 2
+    assert "torch-cuda cannot run here: no CUDA GPU is available" in done.stderr
+    assert "backends that can: loops, numpy, torch-cpu" in done.stderr
+
+
+def test_run_twice_into_one_file_appends(tmp_path):
+    out = tmp_path / "r.parquet"
+    args = ["run", "--profile", "quick", "--models", "mlp-tiny", "--backends", "loops", "numpy", "--out", str(out),
+            "--no-progress"]
+    first = bench(*args)
+    assert first.returncode == 0, first.stderr
+    assert "loops / X" in first.stdout and "harness overhead" in first.stdout
+    rows = len(read_results([out]))
+    second = bench(*args)
+    assert second.returncode == 0, second.stderr
+    frame = read_results([out])
+    assert len(frame) > rows and frame["run_id"].nunique() == 2
+
+
+def test_verify_prints_each_backends_error_and_passes():
+    done = bench("verify", "--models", "mlp-tiny", "mlp-mnist", "--backends", "loops", "numpy", "torch-cpu")
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("mlp-")]
+    assert len(lines) == 2 * (1 + 2 + 2)
+    assert all(line.endswith("ok") for line in lines)

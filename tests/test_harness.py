@@ -1,0 +1,183 @@
+"""The harness: rows on disk after every case, nothing earlier lost, a wrong answer never timed."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import bench.runner as runner_module
+from bench import results, suite
+from bench.errors import UsageError
+from bench.results import REQUIRED, ResultsWriter, read_results
+from bench.runner import Runner
+from bench.suite import Case, TimingBudget, get_config
+from bench.verify import max_relative_error, relative_error
+
+TINY_BUDGET = TimingBudget(min_time=0.001, max_time=0.02, min_rounds=3, slow_budget=0.2)
+
+
+def run_cases(path, cases, **kwargs):
+    runner = Runner(ResultsWriter(path), TINY_BUDGET, "custom", progress=False)
+    runner.run(cases, **kwargs)
+    return runner
+
+
+def test_rows_carry_every_column_and_a_verified_error(tmp_path):
+    config = get_config("mlp-tiny")
+    path = tmp_path / "r.parquet"
+    runner = run_cases(path, [Case(config, "numpy", "float32", 1), Case(config, "loops", "float64", 1)],
+                       peak_sizes=(64,))
+    frame = read_results([path])
+    assert set(REQUIRED) <= set(frame.columns)
+    assert (frame["run_id"] == runner.run_id).all()
+    cases = frame[frame["model"] == "mlp"]
+    assert set(cases["status"]) == {"ok"}
+    assert (cases["seconds"] > 0).all() and (cases["round"] >= 0).all()
+    assert cases.groupby("backend")["round"].count().min() >= TINY_BUDGET.min_rounds
+    assert (cases["verified_max_rel_error"] <= cases["tolerance"]).all()
+    assert (cases["flops"] == 2 * (2 * 5 * 4 * 3 + 5 * 3 + 2 * 5 * 3 * 2 + 5 * 2) + 2 * 5 * 3 * 2 + 2 * 5 * 3
+            + 5 * 5 * 2 + 4 * 23).all()  # 23 parameters in the 4-3-2 network
+    peaks = frame[frame["model"] == "peak"]
+    assert set(peaks["config"]) == {"gemm-float32-64", "gemm-float64-64"}
+    assert (peaks["flops"] == 2 * 64**3).all()
+    assert (frame[frame["model"] == "noop"]["seconds"] > 0).all()
+
+
+def test_a_wrong_answer_is_recorded_failed_and_never_timed(tmp_path, monkeypatch):
+    real = runner_module.make_trainer
+    steps = []
+
+    class Wrong:
+        def __init__(self, trainer):
+            self.trainer = trainer
+
+        def prepare_batch(self, x, y):
+            return self.trainer.prepare_batch(x, y)
+
+        def loss_and_grads(self, batch):
+            loss, grads = self.trainer.loss_and_grads(batch)
+            grads["fc1.weight"] = grads["fc1.weight"] * 1.001
+            return loss, grads
+
+        def step(self, batch):
+            steps.append(1)
+            return self.trainer.step(batch)
+
+    monkeypatch.setattr(runner_module, "make_trainer", lambda *a, **k: Wrong(real(*a, **k)))
+    path = tmp_path / "r.parquet"
+    run_cases(path, [Case(get_config("mlp-tiny"), "numpy", "float64", 1)], with_noop=False)
+    frame = read_results([path])
+    assert len(frame) == 1
+    row = frame.iloc[0]
+    assert row["status"] == "failed"
+    assert "fc1.weight differs from torch float64 autograd" in row["error"]
+    assert math.isnan(row["seconds"]) and pd.isna(row["round"])
+    assert steps == []
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present: torch-cuda runs instead of skipping")
+def test_torch_cuda_is_skipped_with_its_reason(tmp_path):
+    path = tmp_path / "r.parquet"
+    run_cases(path, [Case(get_config("mlp-tiny"), "torch-cuda", "float32", 2)], with_noop=False)
+    row = read_results([path]).iloc[0]
+    assert row["status"] == "skipped"
+    assert row["error"].startswith("no CUDA GPU is available")
+
+
+def test_each_case_is_on_disk_before_the_next_starts(tmp_path, monkeypatch):
+    path = tmp_path / "r.parquet"
+    config = get_config("mlp-tiny")
+    cases = [Case(config, "numpy", "float64", 1), Case(config, "loops", "float64", 1)]
+    real = Runner.run_case
+    seen = []
+
+    def run_case(self, case):
+        if seen:  # the second case: the first must already be readable on disk; then the run is killed
+            assert set(read_results([path])["backend"]) == {"numpy"}
+            raise KeyboardInterrupt
+        seen.append(case)
+        return real(self, case)
+
+    monkeypatch.setattr(Runner, "run_case", run_case)
+    with pytest.raises(KeyboardInterrupt):
+        run_cases(path, cases, with_noop=False)
+    frame = read_results([path])
+    assert set(frame["backend"]) == {"numpy"} and (frame["status"] == "ok").all()
+
+
+def test_a_second_run_appends_and_keeps_earlier_rows(tmp_path):
+    path = tmp_path / "r.parquet"
+    config = get_config("mlp-tiny")
+    first = run_cases(path, [Case(config, "numpy", "float64", 1)], with_noop=False)
+    before = read_results([path])
+    second = run_cases(path, [Case(config, "numpy", "float32", 1)], with_noop=False)
+    after = read_results([path])
+    assert first.run_id != second.run_id
+    assert len(after) > len(before)
+    kept = after[after["run_id"] == first.run_id].drop(columns="source_file").reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, before.drop(columns="source_file"))
+
+
+def test_writer_refuses_corrupt_and_foreign_files_without_touching_them(tmp_path):
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(UsageError, match="not a readable parquet file"):
+        ResultsWriter(corrupt)
+    assert corrupt.read_bytes() == b"PAR1 this is not parquet"
+    foreign = tmp_path / "foreign.parquet"
+    pd.DataFrame({"a": [1, 2]}).to_parquet(foreign)
+    with pytest.raises(UsageError, match="not a vecbench results file"):
+        ResultsWriter(foreign)
+    assert len(pd.read_parquet(foreign)) == 2
+
+
+def test_reader_refuses_newer_schema_and_missing_columns(tmp_path):
+    rows = results.empty_frame()
+    newer = tmp_path / "newer.parquet"
+    rows.assign(schema_version=pd.Series([results.SCHEMA_VERSION + 1], dtype="int64")).to_parquet(newer)
+    with pytest.raises(UsageError, match=f"schema_version {results.SCHEMA_VERSION + 1}, newer than"):
+        read_results([newer])
+    partial = tmp_path / "partial.parquet"
+    results.empty_frame().drop(columns=["seconds", "flops"]).to_parquet(partial)
+    with pytest.raises(UsageError, match="lacks required column\\(s\\) seconds, flops"):
+        read_results([partial])
+
+
+def test_unwritable_output_path_is_refused_up_front(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(UsageError, match="cannot write results there"):
+        ResultsWriter(blocker / "sub" / "r.parquet")
+    with pytest.raises(UsageError, match="must end in .parquet"):
+        ResultsWriter(tmp_path / "r.csv")
+
+
+def test_config_and_profile_names_are_checked():
+    with pytest.raises(UsageError, match="unknown config 'mlp-huge'; accepted: mlp-tiny, mlp-mnist"):
+        suite.get_config("mlp-huge")
+    with pytest.raises(UsageError, match="mlp-width-0: a width must be a positive integer"):
+        suite.get_config("mlp-width-0")
+    with pytest.raises(UsageError, match="unknown profile 'fast'; accepted: quick, default, full"):
+        suite.get_profile("fast")
+    assert suite.get_config("mlp-width-96").spec.sizes == (96, 96, 10)
+    full = suite.get_profile("full").configs
+    assert all(f"mlp-width-{n}" in full for n in (32, 64, 128, 256, 512, 1024, 2048))
+
+
+def test_cases_expand_over_dtypes_and_threads():
+    cases = suite.expand_cases([get_config("mlp-tiny")], ["loops", "numpy", "torch-cpu"], cores=4)
+    labels = {(c.backend, c.dtype, c.threads) for c in cases}
+    assert labels == {("loops", "float64", 1),
+                      ("numpy", "float32", 1), ("numpy", "float32", 4), ("numpy", "float64", 1), ("numpy", "float64", 4),
+                      ("torch-cpu", "float32", 1), ("torch-cpu", "float32", 4),
+                      ("torch-cpu", "float64", 1), ("torch-cpu", "float64", 4)}
+
+
+def test_relative_error_is_a_norm_ratio_and_nan_never_passes():
+    ref = np.array([3.0, 4.0])
+    assert relative_error(ref + [0.0, 5e-3], ref) == pytest.approx(1e-3)
+    assert relative_error([np.nan, 4.0], ref) == float("inf")
+    error, where = max_relative_error(1.0, {"a": ref, "b": ref * 1.1}, 1.0, {"a": ref, "b": ref})
+    assert where == "b" and error == pytest.approx(0.1)
