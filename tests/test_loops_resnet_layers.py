@@ -319,3 +319,21 @@ def test_layer_done_calls_the_callback_until_it_is_removed():
         assert progress.set_layer_callback(previous) == seen.append
     progress.layer_done("not seen")
     assert seen == ["conv1 forward", "conv1 backward"]
+
+
+@pytest.mark.parametrize("column_budget", [1, 1200])  # groups of 1 image; of 2 then 1 (540 columns an image)
+def test_conv2d_weight_gradient_is_the_same_in_image_groups(monkeypatch, column_budget):
+    from implementations.pure_python.layers import conv  # noqa: PLC0415
+
+    monkeypatch.setattr(conv, "_COLUMN_BUDGET", column_budget)
+    rng = _rng(10, column_budget)
+    x = rng.standard_normal((3, 2, 5, 6))
+    w = rng.standard_normal((3, 2, 3, 3))
+    out, cache = conv2d_forward(from_numpy(x), from_numpy(w), 1, 1)
+    x_t, w_t = _torch_leaf(x), _torch_leaf(w)
+    out_t = F.conv2d(x_t, w_t, stride=1, padding=1)
+    dout = rng.standard_normal(out.shape)
+    out_t.backward(torch.from_numpy(dout))
+    dx, dw = conv2d_backward(from_numpy(dout), cache)
+    assert rel_error(to_numpy(dx), x_t.grad.numpy()) <= TORCH_TOLERANCE
+    assert rel_error(to_numpy(dw), w_t.grad.numpy()) <= TORCH_TOLERANCE

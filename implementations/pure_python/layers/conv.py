@@ -26,6 +26,11 @@ from operator import add, mul
 from ..tensor import FlatTensor
 
 
+# Boxed values (padded input planes, or im2col references) one group of images may hold at once
+# in the weight gradient: 2M, about the im2col of one 224x224 image in ResNet-50's largest layers.
+_COLUMN_BUDGET = 1 << 21
+
+
 def _output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
@@ -167,31 +172,43 @@ def conv2d_backward(dout: FlatTensor, cache, need_dx: bool = True):
     w_taps = _transposed_lists(w.data, 0, filters, taps) if need_dx else None
     dw_rows = None
     dx_data = array("d") if need_dx else None
-    for image in range(n):
-        dout_rows = _channel_lists(dout.data, image * filters * out_size, filters, out_size)
-
-        # Weight gradient: a dot over this image's output pixels for every (filter, tap) pair.
-        if pointwise:
-            columns = _channel_lists(x.data, image * image_size, channels, height * width)
-        else:
-            planes = _padded_planes(x.data, image * image_size, channels, height, width, padding)
-            columns = _columns(planes, kernel_h, kernel_w, stride, out_h, out_w)
-            del planes
-        image_dw = [[sum(map(mul, d_k, column)) for column in columns] for d_k in dout_rows]
+    # The weight gradient sums over every output pixel of the batch. Images are taken in groups so
+    # that the dots span the whole group (late layers have few pixels per image: 7x7 at 224, 1x1 at
+    # 32) while the group's boxed planes and columns stay within _COLUMN_BUDGET.
+    padded_size = channels * (height + 2 * padding) * (width + 2 * padding)
+    group = max(1, min(n, _COLUMN_BUDGET // max(taps * out_size, padded_size)))
+    for first in range(0, n, group):
+        images = range(first, min(n, first + group))
+        dout_rows = [[] for _ in range(filters)]
+        columns = None
+        for image in images:
+            for row, image_row in zip(dout_rows, _channel_lists(dout.data, image * filters * out_size, filters, out_size)):
+                row += image_row
+            if pointwise:
+                image_columns = _channel_lists(x.data, image * image_size, channels, height * width)
+            else:
+                planes = _padded_planes(x.data, image * image_size, channels, height, width, padding)
+                image_columns = _columns(planes, kernel_h, kernel_w, stride, out_h, out_w)
+                del planes  # the columns keep the floats they need
+            if columns is None:
+                columns = image_columns
+            else:
+                for column, more in zip(columns, image_columns):
+                    column += more
+        # A dot over the group's output pixels for every (filter, tap) pair.
+        group_dw = [[sum(map(mul, d_k, column)) for column in columns] for d_k in dout_rows]
         del columns
-        if dw_rows is None:
-            dw_rows = image_dw
-        else:
-            dw_rows = [list(map(add, total, part)) for total, part in zip(dw_rows, image_dw)]
+        dw_rows = group_dw if dw_rows is None else [list(map(add, total, part)) for total, part in zip(dw_rows, group_dw)]
 
         if need_dx:
-            dout_pixels = _transposed_lists(dout.data, image * filters * out_size, filters, out_size)  # (Ho*Wo, K)
-            if pointwise:
-                for w_tap in w_taps:
-                    dx_data.extend([sum(map(mul, w_tap, d_p)) for d_p in dout_pixels])
-            else:
-                dx_data.extend(_input_gradient(dout_pixels, w_taps, channels, height, width,
-                                               kernel_h, kernel_w, stride, padding, out_h, out_w))
+            for image in images:
+                dout_pixels = _transposed_lists(dout.data, image * filters * out_size, filters, out_size)  # (Ho*Wo, K)
+                if pointwise:
+                    for w_tap in w_taps:
+                        dx_data.extend([sum(map(mul, w_tap, d_p)) for d_p in dout_pixels])
+                else:
+                    dx_data.extend(_input_gradient(dout_pixels, w_taps, channels, height, width,
+                                                   kernel_h, kernel_w, stride, padding, out_h, out_w))
     dw = array("d")
     for row in dw_rows:
         dw.extend(row)
