@@ -14,8 +14,8 @@ def _speed(rung, ladder: Ladder) -> str:
     return f"{_x(s.value)} (95% CI {_x(s.low)}-{_x(s.high)})"
 
 
-def _mlp_sentence(ladder: Ladder, cpu: str) -> str:
-    head = f"On {ladder.machine} ({cpu}), "
+def _mlp_sentence(ladder: Ladder, hardware: str) -> str:
+    head = f"On {hardware}, "
     if not ladder.loops.measured:
         return head + f"{ladder.config}: pure-Python loops were not measured ({ladder.loops.state}), so no speedup."
     parts = []
@@ -47,12 +47,13 @@ def _resnet_sentence(ladders: list[Ladder]) -> str | None:
     return None
 
 
-def headlines(ladders: list[Ladder], cpus: dict[str, str]) -> list[str]:
+def headlines(ladders: list[Ladder], hardware: dict[str, str]) -> list[str]:
+    """One paragraph per machine; ``hardware`` maps a machine label to words naming its CPU and GPU."""
     out = []
     for machine in sorted({l.machine for l in ladders}):
         mine = [l for l in ladders if l.machine == machine]
         preferred = [l for l in mine if l.config == "mlp-mnist"] or [l for l in mine if l.loops.measured] or mine
-        sentence = _mlp_sentence(preferred[0], cpus.get(machine, "CPU unknown"))
+        sentence = _mlp_sentence(preferred[0], hardware.get(machine, machine))
         resnet = _resnet_sentence(mine)
         out.append(sentence + (" " + resnet if resnet else ""))
     return out

@@ -1,0 +1,114 @@
+"""Everything the report shows, computed once from the results and shared by HTML and PDF."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cases import Case, summarize
+from .claims import Claim, evaluate
+from .efficiency import Efficiency, efficiencies, peaks
+from .environment import environments
+from .headline import headlines
+from .ladder import Ladder, ThroughputLine, build_ladders, throughput
+from .load import load, machine_label, split
+from .scaling import SweepLine, flops_exponent, sweep_lines
+from .stats import NOISY, RESAMPLES, SEED
+from .tables import (Table, claims_table, efficiency_table, environment_table, ladder_table, noisy_table,
+                     peaks_table, problems_table, scaling_table, throughput_table)
+
+
+@dataclass
+class Report:
+    headlines: list[str]
+    method: list[str]
+    sources: list[str]
+    cases: list[Case]
+    ladders: list[Ladder]
+    ladder_tables: list[Table]
+    throughput: dict[tuple[str, str], list[ThroughputLine]]
+    throughput_table: Table | None
+    claims: list[Claim]
+    claims_table: Table
+    machines: list[str]
+    sweeps: dict[str, list[SweepLine]]
+    scaling_tables: dict[str, Table]
+    efficiencies: dict[str, list[Efficiency]]
+    efficiency_table: Table
+    peaks_table: Table
+    environment_table: Table
+    problems_table: Table
+    noisy_table: Table
+
+
+def method_notes(resamples: int, seed: int) -> list[str]:
+    return [
+        "Each case is a machine (hostname, CPU, GPU) and a (model, config, backend, dtype, threads, batch, "
+        "resolution); its time is the median over its timed rounds of seconds per training step. When a case "
+        "was measured in several runs on one machine, only the latest run counts.",
+        "A multiplier is median(slower rung) / median(faster rung). Its 95% interval is a percentile bootstrap "
+        f"({resamples:,} resamples, numpy generator seed {seed}) of that ratio of medians, resampling each side's "
+        "rounds independently with replacement.",
+        "A case timed in a single round (a many-minute loops step) is marked \"one round\": its single time is "
+        "taken as is, so the interval reflects only the other side's spread (and has zero width when both "
+        "sides have one round).",
+        f"A case whose interquartile range over its rounds exceeds {NOISY:.0%} of its median is flagged noisy "
+        "in every table and hatched in the ladder figures.",
+        "Ladder rungs share one batch size and resolution: the loops case's batch (the smallest measured when "
+        "loops did not run). \"All cores\" is the largest thread count measured on that machine. A rung "
+        "missing from the results reads \"not measured\"; a failed or skipped case shows its error or reason. "
+        "When a rung is not measured, the next rung's multiplier is taken over the nearest measured rung below "
+        "and says so. The mlp-width-N sweep is shown under Scaling rather than as ladders.",
+        "Harness overhead per call (the noop case) is listed per machine under Environment; it is not "
+        "subtracted from any time.",
+    ]
+
+
+def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED) -> Report:
+    frame = load(paths)
+    case_rows, peak_rows, noop_rows = split(frame)
+    cases = summarize(case_rows)
+    ladders = build_ladders(cases, resamples, seed)
+    machines = sorted({c.machine for c in cases})
+    hardware = {}
+    for m in machines:
+        first = case_rows[case_rows["machine"] == m].iloc[0]
+        gpu = f" and {first['gpu']}" if first["gpu"] else ""
+        hardware[m] = f"{first['hostname']} ({first['cpu']}{gpu})"
+
+    lines = throughput(cases)
+    by_config: dict[tuple[str, str], list[ThroughputLine]] = {}
+    for line in lines:
+        by_config.setdefault((line.machine, line.config), []).append(line)
+
+    sweeps_all = sweep_lines(cases)
+    sweeps = {m: [l for l in sweeps_all if l.machine == m] for m in machines}
+    flops_fits = {m: flops_exponent([c for c in cases if c.machine == m]) for m in machines}
+    flops_exp = {m: f.exponent for m, f in flops_fits.items() if f is not None}
+    claims = evaluate(cases, ladders, sweeps_all, flops_exp)
+
+    machine_peaks = peaks(peak_rows)
+    effs = efficiencies(cases, machine_peaks)
+    all_rows = frame.assign(machine=[machine_label(h, c, g) for h, c, g in
+                                     zip(frame["hostname"], frame["cpu"], frame["gpu"])])
+    return Report(
+        headlines=headlines(ladders, hardware),
+        method=method_notes(resamples, seed),
+        sources=sorted(set(frame["source_file"])),
+        cases=cases,
+        ladders=ladders,
+        ladder_tables=[ladder_table(l) for l in ladders],
+        throughput=by_config,
+        throughput_table=throughput_table(lines) if lines else None,
+        claims=claims,
+        claims_table=claims_table(claims),
+        machines=machines,
+        sweeps={m: v for m, v in sweeps.items() if v},
+        scaling_tables={m: scaling_table(v, m, flops_fits[m]) for m, v in sweeps.items() if v},
+        efficiencies={m: [e for e in effs if e.case.machine == m] for m in machines},
+        efficiency_table=efficiency_table(effs),
+        peaks_table=peaks_table(machine_peaks),
+        environment_table=environment_table(environments(all_rows)),
+        problems_table=problems_table(cases),
+        noisy_table=noisy_table(cases),
+    )

@@ -1,0 +1,180 @@
+"""The report as a PDF built with matplotlib alone: text and tables drawn as text, then figures.
+
+Pages are landscape A4. Text flows down a page and onto the next; a table that does not fit
+continues on the next page under its repeated header. Every page carries its section name at the
+top, so a reader (or a test) can tell where it is.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from . import figures as fig  # noqa: E402
+from .model import Report  # noqa: E402
+from .tables import Table  # noqa: E402
+
+W, H = 11.69, 8.27  # inches, A4 landscape
+MARGIN = 0.45
+FONT = 7.0  # points, table text
+LINE = FONT * 1.35 / 72  # inches per line of table text
+CHAR = FONT * 0.6 / 72  # average character width in inches (DejaVu Sans)
+SECTIONS = ("Headline", "Speedup ladder", "Claims", "Scaling", "Efficiency", "Environment and method",
+            "Noisy measurements", "Failed and skipped cases")
+
+
+class Writer:
+    """Lays out headings, paragraphs, tables and figure pages onto PdfPages."""
+
+    def __init__(self, pdf: PdfPages):
+        self.pdf = pdf
+        self.page: Figure | None = None
+        self.y = 0.0  # inches from the top where the next block starts
+        self.section = ""
+        self.pages = 0
+
+    # pages -------------------------------------------------------------------------------
+    def start(self, section: str) -> None:
+        self.flush()
+        self.section = section
+        self.page = Figure(figsize=(W, H))
+        self.pages += 1
+        self.text(MARGIN, 0.3, f"vecbench report · {section}", 8, color="#555555")
+        self.text(W - MARGIN, H - 0.3, f"page {self.pages}", 7, color="#777777", ha="right")
+        self.y = 0.6
+
+    def flush(self) -> None:
+        if self.page is not None:
+            self.pdf.savefig(self.page)
+            self.page = None
+
+    def need(self, inches: float) -> None:
+        if self.page is None or self.y + inches > H - MARGIN:
+            self.start(self.section)
+
+    def text(self, x: float, y: float, s: str, size: float, **kw) -> None:
+        self.page.text(x / W, 1 - y / H, s, fontsize=size, va="top", ha=kw.pop("ha", "left"), **kw)
+
+    # blocks ------------------------------------------------------------------------------
+    def heading(self, s: str, size: float = 13) -> None:
+        self.need(size * 2.2 / 72 + 3 * LINE)
+        self.text(MARGIN, self.y, s, size, weight="bold")
+        self.y += size * 1.8 / 72
+
+    def paragraph(self, s: str, size: float = 9, width: float = W - 2 * MARGIN) -> None:
+        chars = int(width / (size * 0.52 / 72))
+        lines = textwrap.wrap(s, chars) or [""]
+        step = size * 1.4 / 72
+        for line in lines:
+            self.need(step)
+            self.text(MARGIN, self.y, line, size)
+            self.y += step
+        self.y += step * 0.4
+
+    def table(self, t: Table) -> None:
+        width = W - 2 * MARGIN
+        rel = t.widths or [1.0] * len(t.columns)
+        cols = [width * r / sum(rel) for r in rel]
+        xs = [MARGIN + sum(cols[:i]) for i in range(len(cols))]
+        wrap = [max(4, int(c / CHAR) - 2) for c in cols]
+
+        def cells(row: list[str]) -> list[list[str]]:
+            return [[piece for part in str(cell).split("\n") for piece in (textwrap.wrap(part, n) or [""])]
+                    for cell, n in zip(row, wrap)]
+
+        header = cells(t.columns)
+        header_h = max(len(c) for c in header) * LINE + 0.05
+
+        def draw_header(title: str) -> None:
+            self.heading(title, 10)
+            self._row(xs, cols, header, header_h, bold=True)
+
+        draw_header(t.title)
+        rows = t.rows or [["none"] + [""] * (len(t.columns) - 1)]
+        for i, row in enumerate(rows):
+            wrapped = cells(row)
+            h = max(len(c) for c in wrapped) * LINE + 0.04
+            if self.y + h > H - MARGIN:
+                self.start(self.section)
+                draw_header(f"{t.title} (continued)")
+            flagged = t.flagged[i] if i < len(t.flagged) else False
+            self._row(xs, cols, wrapped, h, shade="#fff0d6" if flagged else None)
+        if t.note:
+            self.paragraph(t.note, 7.5)
+        self.y += 0.15
+
+    def _row(self, xs, cols, wrapped, h, bold=False, shade=None) -> None:
+        top = 1 - self.y / H
+        if shade or bold:
+            self.page.add_artist(Rectangle((MARGIN / W, top - h / H), (W - 2 * MARGIN) / W, h / H,
+                                           transform=self.page.transFigure,
+                                           color=shade or "#eeeeee", zorder=0))
+        for x, lines in zip(xs, wrapped):
+            self.text(x + 0.03, self.y + 0.02, "\n".join(lines), FONT, weight="bold" if bold else "normal",
+                      linespacing=1.2)
+        self.page.add_artist(Rectangle((MARGIN / W, top - h / H), (W - 2 * MARGIN) / W, 0.001,
+                                       transform=self.page.transFigure, color="#bbbbbb"))
+        self.y += h
+
+    def figure_page(self, section: str, draw, rect=(0.08, 0.42, 0.88, 0.48), then: Table | None = None) -> None:
+        """A new page with a chart drawn by ``draw(ax)`` in ``rect`` (figure fractions), then a table."""
+        self.start(section)
+        ax = self.page.add_axes(rect)
+        draw(ax)
+        self.y = H * (1 - rect[1]) + 0.75  # below the axes and their tick labels
+        if then is not None:
+            self.table(then)
+
+
+def write(report: Report, path: Path) -> Path:
+    with PdfPages(path, metadata={"Title": "vecbench report", "Creator": "vecbench"}) as pdf:
+        w = Writer(pdf)
+        w.start("Headline")
+        w.heading("vecbench: how much faster does vectorized code train neural networks?", 15)
+        for line in report.headlines:
+            w.paragraph(line, 11)
+        w.paragraph("Built from: " + ", ".join(report.sources), 7.5)
+
+        for ladder, table in zip(report.ladders, report.ladder_tables):
+            w.figure_page("Speedup ladder", lambda ax, l=ladder: fig.ladder_figure(l, ax), then=table)
+        for lines in report.throughput.values():
+            w.figure_page("Speedup ladder", lambda ax, ls=lines: fig.throughput_figure(ls, ax),
+                          rect=(0.08, 0.12, 0.88, 0.78))
+        if report.throughput_table is not None:
+            w.start("Speedup ladder")
+            w.table(report.throughput_table)
+
+        w.start("Claims")
+        w.table(report.claims_table)
+
+        for machine, lines in report.sweeps.items():
+            w.figure_page("Scaling", lambda ax, ls=lines: fig.scaling_figure(ls, ax),
+                          then=report.scaling_tables[machine])
+
+        for machine, effs in report.efficiencies.items():
+            if any(e.peak for e in effs):
+                w.figure_page("Efficiency", lambda ax, es=effs: fig.efficiency_figure(es, ax),
+                              rect=(0.32, 0.1, 0.64, 0.8))
+        w.start("Efficiency")
+        w.table(report.efficiency_table)
+        w.table(report.peaks_table)
+
+        w.start("Environment and method")
+        w.table(report.environment_table)
+        w.heading("Method", 10)
+        for note in report.method:
+            w.paragraph("• " + note, 8)
+
+        w.start("Noisy measurements")
+        w.table(report.noisy_table)
+        w.start("Failed and skipped cases")
+        w.table(report.problems_table)
+        w.flush()
+    return path

@@ -1,0 +1,168 @@
+"""Every table of the report as plain strings, rendered alike by the HTML and the PDF writers."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .cases import Case
+from .claims import Claim
+from .efficiency import Efficiency, Peak
+from .environment import Environment
+from .ladder import Ladder, Speedup, ThroughputLine
+from .scaling import SweepLine
+from .stats import NOISY
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    flagged: list[bool] = field(default_factory=list)  # rows to highlight (noisy, failed, not measured)
+    widths: list[float] = field(default_factory=list)  # relative column widths for the PDF
+    note: str = ""
+
+
+def seconds(value: float) -> str:
+    """A time with a unit a reader can take in: 1.23 s, 45.6 ms, 789 µs, 12.3 ns."""
+    if not math.isfinite(value):
+        return "-"
+    if abs(value) >= 1000:
+        return f"{value:,.0f} s"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if abs(value) >= scale or unit == "ns":
+            return f"{value / scale:.3g} {unit}"
+    return f"{value:.3g} s"
+
+
+def times(value: float) -> str:
+    return f"{value:,.3g}×" if value < 1000 else f"{value:,.0f}×"
+
+
+def speedup(s: Speedup | None) -> str:
+    if s is None:
+        return "-"
+    return f"{times(s.value)} [{times(s.low)}, {times(s.high)}]"
+
+
+def ladder_table(ladder: Ladder) -> Table:
+    rows, flagged = [], []
+    for rung in ladder.rungs:
+        case = rung.case
+        if rung.measured:
+            status = seconds(case.median)
+            rounds = str(case.rounds)
+        else:
+            status, rounds = rung.state, "-"
+        below = speedup(rung.over_below)
+        if rung.over_below is not None and rung.over_below.over != _previous_name(ladder, rung):
+            below += f" (over {rung.over_below.over})"
+        rows.append([rung.spec.name, rung.spec.change, status, below, speedup(rung.over_loops), rounds,
+                     case.flags if rung.measured else ""])
+        flagged.append(not rung.measured or case.noisy)
+    res = f", {ladder.resolution} px" if ladder.resolution else ""
+    return Table(
+        f"{ladder.config} on {ladder.machine} (batch {ladder.batch_size}{res}; all cores = {ladder.all_cores} threads)",
+        ["rung", "changes", "median time / step", "× over rung below [95% CI]", "× over loops [95% CI]",
+         "rounds", "flags"],
+        rows, flagged, [1.6, 1.5, 1.4, 2.1, 2.1, 0.6, 1.6])
+
+
+def _previous_name(ladder: Ladder, rung) -> str:
+    index = ladder.rungs.index(rung)
+    return ladder.rungs[index - 1].spec.name if index > 0 else ""
+
+
+def throughput_table(lines: list[ThroughputLine]) -> Table:
+    rows = []
+    for line in lines:
+        for batch, rate, case in line.points:
+            rows.append([line.machine, line.config, line.case_label, str(batch), f"{rate:,.3g}",
+                         seconds(case.median), case.flags])
+    return Table("ResNet-50 throughput by batch size (vectorized backends)",
+                 ["machine", "config", "backend", "batch", "images / s", "median time / step", "flags"],
+                 rows, [c.noisy for line in lines for _, _, c in line.points], [1.6, 1.1, 1.8, 0.6, 1, 1.2, 1.4])
+
+
+def claims_table(claims: list[Claim]) -> Table:
+    rows = [["\n".join(f"“{q}”" for q in c.quotes), c.article, "\n".join(c.measured), c.verdict, c.decided_by]
+            for c in claims]
+    return Table("Claims of the seed articles against the measurements",
+                 ["claim (verbatim)", "article", "measured", "verdict", "decided by"], rows,
+                 [c.verdict not in ("holds", "holds up to a transpose") for c in claims], [2.6, 1.2, 3.6, 0.9, 1.8])
+
+
+def _fit(fit) -> str:
+    if fit is None:
+        return "-"
+    if math.isnan(fit.low):
+        return f"{fit.exponent:.2f} (2 points, no interval)"
+    return f"{fit.exponent:.2f} [{fit.low:.2f}, {fit.high:.2f}]"
+
+
+def scaling_table(lines: list[SweepLine], machine: str, flops_fit) -> Table:
+    rows = []
+    mine = [l for l in lines if l.machine == machine]
+    for line in mine:
+        k = min(len(line.widths), max(3, (len(line.widths) + 1) // 2))
+        rows.append([line.label, ", ".join(str(int(w)) for w in line.widths), _fit(line.fit_all),
+                     f"{_fit(line.fit_wide)} (widths {int(line.widths[-k])}-{int(line.widths[-1])})"
+                     if line.fit_wide else "-",
+                     "; ".join(f"{int(w)}: {c.flags}" for w, c in zip(line.widths, line.cases) if c.flags)])
+    if flops_fit is not None:
+        rows.append(["FLOPs per step (recorded)", "", "", _fit(flops_fit), ""])
+    return Table(f"Fitted exponent k of time ∝ width^k, mlp-width-N on {machine}",
+                 ["backend", "widths", "k, all widths [95% CI]", "k, widest half [95% CI]", "flags"], rows,
+                 [any(c.noisy for c in l.cases) for l in mine] + ([False] if flops_fit else []),
+                 [1.6, 2.0, 1.6, 2.4, 2.0],
+                 "Least squares on log(median time) vs log(width); the 95% interval is the slope's standard "
+                 "error times Student's t with n-2 degrees of freedom (it reflects scatter about a power law, "
+                 "not only timing noise).")
+
+
+def efficiency_table(effs: list[Efficiency]) -> Table:
+    rows = []
+    for e in effs:
+        c = e.case
+        peak = f"{e.peak.gflops:,.4g} ({e.peak.config}, {e.matched})" if e.peak else e.matched
+        frac = f"{e.fraction * 100:.3g}%" if e.peak else "-"
+        rows.append([c.machine, c.config, str(c.batch_size), c.label, seconds(c.median), f"{e.gflops:,.3g}",
+                     peak, frac, c.flags])
+    return Table("Achieved GFLOP/s against the machine's measured GEMM peak",
+                 ["machine", "config", "batch", "backend", "median time / step", "GFLOP/s", "peak GFLOP/s (GEMM, match)",
+                  "of peak", "flags"], rows, [e.case.noisy for e in effs],
+                 [1.4, 1.1, 0.5, 1.6, 1.0, 0.8, 2.4, 0.7, 1.3],
+                 "GFLOP/s = recorded analytic FLOPs per step / median seconds per step / 1e9.")
+
+
+def peaks_table(peaks: list[Peak]) -> Table:
+    rows = [[p.machine, p.run_id, p.backend, p.dtype, str(p.threads), p.config, f"{p.gflops:,.4g}"]
+            for p in sorted(peaks, key=lambda p: (p.machine, p.run_id, p.device, p.dtype, p.threads))]
+    return Table("Measured peak (best GEMM per run, device, dtype and threads)",
+                 ["machine", "run", "backend", "dtype", "threads", "GEMM", "GFLOP/s"], rows, [],
+                 [1.6, 1.4, 1, 0.8, 0.6, 1.6, 0.8])
+
+
+def environment_table(envs: list[Environment]) -> Table:
+    """One row per field, one column per machine."""
+    fields = [k for k, _ in envs[0].rows] if envs else []
+    rows = [[f] + [dict(e.rows)[f] for e in envs] for f in fields]
+    return Table("Environment of each machine", ["field"] + [e.machine for e in envs], rows, [],
+                 [1.2] + [5.0 / max(1, len(envs))] * len(envs))
+
+
+def problems_table(cases: list[Case]) -> Table:
+    bad = [c for c in cases if not c.ok]
+    rows = [[c.machine, c.config, str(c.batch_size), c.label, c.status, c.error or "no reason recorded"] for c in bad]
+    return Table("Failed and skipped cases", ["machine", "config", "batch", "backend", "status", "error or reason"],
+                 rows, [True] * len(rows), [1.4, 1.1, 0.5, 1.6, 0.7, 4])
+
+
+def noisy_table(cases: list[Case]) -> Table:
+    noisy = [c for c in cases if c.noisy]
+    rows = [[c.machine, c.config, str(c.batch_size), c.label, str(c.rounds), seconds(c.median), f"{c.noise:.0%}"]
+            for c in noisy]
+    return Table(f"Noisy cases (IQR / median over rounds above {NOISY:.0%})",
+                 ["machine", "config", "batch", "backend", "rounds", "median time / step", "IQR / median"],
+                 rows, [True] * len(rows), [1.4, 1.1, 0.5, 1.6, 0.6, 1.1, 0.9])

@@ -1,0 +1,350 @@
+"""The report generator, on synthetic results files written in the test."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.errors import UsageError
+from bench.report import build, build_report
+from bench.report.claims import load_claims, step_macs
+from bench.report.palette import colour
+from bench.report.stats import SEED, fit_power
+from bench.results import SCHEMA_VERSION, to_frame
+
+RESAMPLES = 300  # small for speed; the method is the same as the default 10,000
+SCRIPT = "<script>alert(1)</script>"
+SWEEP_EXPONENT = 1.7
+ROOT = Path(__file__).resolve().parents[1]
+
+MACHINES = {
+    "lab-a": dict(hostname="lab-a", cpu="Test CPU A", cores=4, gpu=""),
+    "gpu-b": dict(hostname="gpu-b", cpu="Test CPU B", cores=8, gpu="Test GPU"),
+}
+MLP_SIZES = {"mlp-tiny": ((4, 3, 2), 5), "mlp-mnist": ((784, 128, 10), 32)}
+
+
+def base_row(machine: str, run_id: str = "run-1") -> dict:
+    return dict(
+        schema_version=SCHEMA_VERSION, run_id=run_id, timestamp=pd.Timestamp("2025-01-02T03:04:05Z"),
+        profile="quick", model="mlp", config="mlp-mnist", backend="numpy", dtype="float64", threads=1,
+        batch_size=32, resolution=None, round=0, iterations=1, seconds=1.0, flops=1000, macs=0,
+        timing_mode="pedantic", verification="before", verified_max_rel_error=1e-12, tolerance=1e-9,
+        loss=2.3, status="ok", error="", python="3.12.0", numpy="2.0.0", torch="2.11.0",
+        blas="openblas", platform="Linux-x86_64", git_commit="abc123", **MACHINES[machine],
+    )
+
+
+class Results:
+    """Builds rows and remembers every ok case's raw seconds for independent checks."""
+
+    def __init__(self, seed: int = 7):
+        self.rng = np.random.default_rng(seed)
+        self.rows: list[dict] = []
+        self.seconds: dict[tuple, np.ndarray] = {}
+
+    def ok(self, machine, config, backend, dtype, threads, median, rounds=7, spread=0.02, batch=None,
+           model=None, resolution=None, flops=None, macs=None):
+        model = model or ("resnet50" if config.startswith("resnet50") else "mlp")
+        if batch is None:
+            batch = MLP_SIZES.get(config, (None, 32))[1] if model == "mlp" else 1
+        if macs is None and config in MLP_SIZES:
+            macs = step_macs(MLP_SIZES[config][0], batch)
+        times = median * np.exp(self.rng.normal(0.0, spread, rounds)) if rounds > 1 else np.array([median])
+        for i, t in enumerate(times):
+            self.rows.append(base_row(machine) | dict(
+                model=model, config=config, backend=backend, dtype=dtype, threads=threads, batch_size=batch,
+                resolution=resolution, round=i, seconds=float(t), flops=flops or 10**9, macs=macs or 0))
+        self.seconds[(machine, config, backend, dtype, threads, batch)] = times
+        return times
+
+    def bad(self, machine, config, backend, dtype, threads, status, error, batch=32):
+        self.rows.append(base_row(machine) | dict(
+            config=config, backend=backend, dtype=dtype, threads=threads, batch_size=batch, round=None,
+            seconds=float("nan"), status=status, error=error))
+
+    def harness(self, machine, threads):
+        for dtype, gflops in (("float32", 100.0), ("float64", 50.0)):
+            for t in (1, threads):
+                for i in range(3):
+                    self.rows.append(base_row(machine) | dict(
+                        model="peak", config=f"gemm-{dtype}-2048", backend="numpy", dtype=dtype, threads=t,
+                        batch_size=1, round=i, flops=2 * 2048**3, seconds=2 * 2048**3 / (gflops * t * 1e9)))
+        for i in range(5):
+            self.rows.append(base_row(machine) | dict(model="noop", config="noop", backend="none",
+                                                      round=i, seconds=2e-7, flops=0))
+
+    def write(self, path: Path, rows=None) -> Path:
+        to_frame(rows if rows is not None else self.rows).to_parquet(path, index=False)
+        return path
+
+
+def fill(r: Results) -> None:
+    # lab-a: CPU only, 4 threads; a failed rung whose error holds markup; a skipped GPU rung
+    for config, loops in (("mlp-tiny", 2e-4), ("mlp-mnist", 0.5)):
+        r.ok("lab-a", config, "loops", "float64", 1, loops)
+        r.ok("lab-a", config, "numpy", "float64", 1, loops / 40)
+        r.ok("lab-a", config, "numpy", "float32", 1, loops / 60)
+        r.ok("lab-a", config, "numpy", "float32", 4, loops / 150, spread=0.3 if config == "mlp-mnist" else 0.02)
+        r.bad("lab-a", config, "torch-cpu", "float32", 4, "failed", f"verification failed {SCRIPT}",
+              batch=MLP_SIZES[config][1])
+        r.bad("lab-a", config, "torch-cuda", "float32", 1, "skipped", "no CUDA GPU", batch=MLP_SIZES[config][1])
+    # the width sweep: time = c * N ** SWEEP_EXPONENT exactly at the median
+    for n in (32, 64, 128, 256, 512, 1024, 2048):
+        flops = 6 * 32 * 2 * n * n
+        r.ok("lab-a", f"mlp-width-{n}", "loops", "float64", 1, 1e-7 * n**SWEEP_EXPONENT, rounds=3, spread=0.0, flops=flops)
+        r.ok("lab-a", f"mlp-width-{n}", "numpy", "float64", 1, 1e-9 * n**SWEEP_EXPONENT, rounds=5, spread=0.0, flops=flops)
+    r.harness("lab-a", 4)
+    # gpu-b: 8 threads, GPU, a later rung, ResNet-50 with a one-round loops case
+    for config, loops in (("mlp-mnist", 0.4),):
+        r.ok("gpu-b", config, "loops", "float64", 1, loops)
+        r.ok("gpu-b", config, "numpy", "float64", 1, loops / 30)
+        r.ok("gpu-b", config, "numpy", "float32", 1, loops / 50)
+        r.ok("gpu-b", config, "numpy", "float32", 8, loops / 200)
+        r.ok("gpu-b", config, "torch-cpu", "float32", 8, loops / 300)
+        r.ok("gpu-b", config, "torch-cuda", "float32", 1, loops / 1000)
+        r.ok("gpu-b", config, "torch-cuda-amp", "float32", 1, loops / 1500)
+    r.ok("gpu-b", "resnet50-224", "loops", "float64", 1, 3000.0, rounds=1, resolution=224)
+    for backend, dtype, threads, t in (("numpy", "float64", 1, 40.0), ("numpy", "float32", 1, 25.0),
+                                       ("numpy", "float32", 8, 6.0), ("torch-cpu", "float32", 8, 0.5),
+                                       ("torch-cuda", "float32", 1, 0.02)):
+        for batch in (1, 8, 32):
+            r.ok("gpu-b", "resnet50-224", backend, dtype, threads, t * (1 + 0.5 * (batch - 1)),
+                 batch=batch, resolution=224, rounds=5)
+    r.harness("gpu-b", 8)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    r = Results()
+    fill(r)
+    folder = tmp_path_factory.mktemp("results")
+    # two files: one per machine, read as a folder
+    frame = pd.DataFrame(r.rows)
+    for host in MACHINES:
+        r.write(folder / f"{host}.parquet", [row for row in r.rows if row["hostname"] == host])
+    assert len(frame) == len(r.rows)
+    return r, folder
+
+
+@pytest.fixture(scope="module")
+def report(data):
+    return build([data[1]], resamples=RESAMPLES)
+
+
+@pytest.fixture(scope="module")
+def built(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return build_report([data[1]], out, resamples=RESAMPLES)
+
+
+def ladder(report, machine, config):
+    return next(l for l in report.ladders if l.machine.startswith(machine) and l.config == config)
+
+
+def boot(a, b, resamples=RESAMPLES, seed=SEED):
+    """Independent recomputation of the documented method: percentile bootstrap of median(a)/median(b)."""
+    rng = np.random.default_rng(seed)
+    ia = rng.integers(0, len(a), size=(resamples, len(a)))
+    ib = rng.integers(0, len(b), size=(resamples, len(b)))
+    ratios = np.median(np.asarray(a)[ia], axis=1) / np.median(np.asarray(b)[ib], axis=1)
+    return np.percentile(ratios, [2.5, 97.5])
+
+
+def test_every_section_is_in_the_html(built):
+    html = built[0].read_text(encoding="utf-8")
+    for section in ("headline", "ladder", "claims", "scaling", "efficiency", "environment", "noisy", "failures"):
+        assert f'id="{section}"' in html
+    assert html.index('id="headline"') < html.index('id="ladder"')
+    assert "harness overhead per call" in html
+    assert "0.2 µs per call" in html
+    assert html.count("data:image/png;base64,") >= 8
+
+
+def test_html_is_self_contained(built):
+    html = built[0].read_text(encoding="utf-8")
+    for external in ("http://", "https://", 'src="//', "<link", "@import", "url("):
+        assert external not in html
+
+
+def test_text_from_results_is_escaped(built):
+    html = built[0].read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert SCRIPT not in html and "<script" not in html
+
+
+def test_ladder_ratios_and_intervals(data, report):
+    r, _ = data
+    lad = ladder(report, "lab-a", "mlp-mnist")
+    loops = r.seconds[("lab-a", "mlp-mnist", "loops", "float64", 1, 32)]
+    f64 = r.seconds[("lab-a", "mlp-mnist", "numpy", "float64", 1, 32)]
+    f32 = r.seconds[("lab-a", "mlp-mnist", "numpy", "float32", 1, 32)]
+    rung = lad.rung("numpy float32, 1 thread")
+    assert rung.over_loops.value == pytest.approx(np.median(loops) / np.median(f32))
+    assert rung.over_below.value == pytest.approx(np.median(f64) / np.median(f32))
+    assert rung.over_below.over == "numpy float64, 1 thread"
+    low, high = boot(f64, f32)
+    assert (rung.over_below.low, rung.over_below.high) == pytest.approx((low, high))
+    # bounds that a wrong method (e.g. ratio of means, swapped sides) would break
+    s = rung.over_loops
+    assert min(loops) / max(f32) <= s.low <= s.value <= s.high <= max(loops) / min(f32)
+    assert s.high - s.low > 0
+
+
+def test_missing_and_failed_rungs(report):
+    lad = ladder(report, "lab-a", "mlp-mnist")
+    assert lad.all_cores == 4
+    assert lad.rung("torch-cpu float32, all cores").state.startswith("failed: verification failed")
+    assert lad.rung("torch-cuda float32").state == "skipped: no CUDA GPU"
+    table = report.ladder_tables[report.ladders.index(lad)]
+    assert any("noisy" in row[-1] for row in table.rows)  # numpy float32 4 threads has spread 0.3
+
+
+def test_one_round_loops_and_later_rungs(data, report):
+    r, _ = data
+    lad = ladder(report, "gpu-b", "resnet50-224")
+    assert lad.batch_size == 1 and lad.resolution == 224
+    assert lad.loops.case.one_round and "one round" in lad.loops.case.flags
+    best = lad.best()
+    assert best.spec.name == "torch-cuda float32"
+    cuda = r.seconds[("gpu-b", "resnet50-224", "torch-cuda", "float32", 1, 1)]
+    assert best.over_loops.value == pytest.approx(3000.0 / np.median(cuda))
+    # the single loops time is taken as is: the interval is 3000 / the bootstrap of cuda's median
+    low, high = boot([3000.0], cuda)
+    assert (best.over_loops.low, best.over_loops.high) == pytest.approx((low, high))
+    mnist = ladder(report, "gpu-b", "mlp-mnist")
+    names = [rung.spec.name for rung in mnist.rungs]
+    assert names[-1] == "torch-cuda-amp float32" and names.index("torch-cuda float32") == len(names) - 2
+    assert colour("torch-cuda-amp") == colour("torch-cuda-amp") != colour("torch-cuda")
+
+
+def test_fitted_exponent_matches_the_synthetic_one(report):
+    lines = report.sweeps["lab-a"]
+    assert {l.backend for l in lines} == {"loops", "numpy"}
+    for line in lines:
+        assert line.fit_all.exponent == pytest.approx(SWEEP_EXPONENT, abs=1e-9)
+        assert line.fit_wide.exponent == pytest.approx(SWEEP_EXPONENT, abs=1e-9)
+    x = np.array([1, 2, 4, 8, 16.0])
+    noisy = 3 * x**2.5 * np.exp(np.random.default_rng(1).normal(0, 0.05, x.size))
+    fit = fit_power(x, noisy)
+    assert fit.low < 2.5 < fit.high and fit.low < fit.exponent < fit.high
+
+
+def test_claims_table(report):
+    data = load_claims()
+    by_id = {c.id: c for c in report.claims}
+    assert set(by_id) == {c["id"] for c in data["claims"]}
+    assert "40-100x speed improvements over loop-based alternatives when training ResNet-50" in \
+        by_id["resnet50-speedup"].quotes[0]
+    assert "O(n²) to O(n)" in by_id["complexity"].quotes[0]
+    # loops 3000 s vs torch-cuda 0.02 s: 150,000x, far above 100x
+    assert by_id["resnet50-speedup"].verdict == "does not hold"
+    # numpy's exponent is 1.7 with a zero-width interval: not O(n)
+    assert by_id["complexity"].verdict == "does not hold"
+    assert by_id["shapes-4-3-2"].verdict == "holds"
+    assert by_id["mnist-layer"].verdict == "holds" and "100,352" in by_id["mnist-layer"].measured[0]
+    assert by_id["init"].verdict == "not measured"
+
+
+def test_quotes_are_verbatim():
+    seeds = Path("/work/shared/seeds")
+    if not seeds.is_dir():
+        pytest.skip("seed articles not present on this machine")
+    data = load_claims()
+    for claim in data["claims"]:
+        text = (seeds / data["articles"][claim["article"]]["file"]).read_text(encoding="utf-8")
+        for quote in claim["quotes"]:
+            assert quote in text
+
+
+def test_efficiency_uses_the_same_run_peak(report):
+    effs = report.efficiencies["lab-a"]
+    e = next(e for e in effs if e.case.config == "mlp-mnist" and e.case.label == "numpy float32 4 threads")
+    assert e.peak.gflops == pytest.approx(400.0) and e.matched == "same run, same threads"
+    assert e.fraction == pytest.approx(e.gflops / 400.0)
+    assert e.gflops == pytest.approx(1e9 / e.case.median / 1e9)
+
+
+def test_pdf_pages(built, report):
+    pypdf = pytest.importorskip("pypdf")
+    texts = [p.extract_text() for p in pypdf.PdfReader(built[1]).pages]
+    sections = [re.search(r"vecbench report · ([A-Za-z ]+?)\s*(?:\n|page)", t).group(1) for t in texts]
+    count = {s: sections.count(s) for s in dict.fromkeys(sections)}
+    # one page per figure; tables flow onto as many pages as they need
+    assert len(report.ladders) == 4 and len(report.throughput) == 1
+    assert count["Headline"] == 1
+    assert count["Speedup ladder"] == 4 + 1 + 1  # ladder figure + its table, throughput figure, its table
+    assert count["Claims"] == 1
+    assert count["Scaling"] == 1  # lab-a only
+    assert count["Efficiency"] == 2 + 3  # a figure per machine; 37 rows of two lines take three pages
+    assert count["Environment and method"] == 1
+    assert count["Noisy measurements"] == 1 and count["Failed and skipped cases"] == 1
+    assert len(texts) == 17
+    assert list(count) == ["Headline", "Speedup ladder", "Claims", "Scaling", "Efficiency",
+                           "Environment and method", "Noisy measurements", "Failed and skipped cases"]
+
+
+def test_pdf_has_as_many_pages_as_its_layout(built):
+    pypdf = pytest.importorskip("pypdf")
+    texts = [p.extract_text() for p in pypdf.PdfReader(built[1]).pages]
+    numbers = [int(m.group(1)) for t in texts for m in [re.search(r"page (\d+)", t)] if m]
+    assert numbers == list(range(1, len(texts) + 1))
+
+
+def unusable(tmp_path, rows, drop=None):
+    frame = to_frame(rows)
+    if drop:
+        frame = frame.drop(columns=[drop])
+    path = tmp_path / "bad.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def test_missing_column(tmp_path):
+    path = unusable(tmp_path, [base_row("lab-a")], drop="seconds")
+    with pytest.raises(UsageError, match=r"bad\.parquet.*lacks required column\(s\) seconds"):
+        build_report([path], tmp_path / "out")
+
+
+def test_newer_schema(tmp_path):
+    path = unusable(tmp_path, [base_row("lab-a") | dict(schema_version=SCHEMA_VERSION + 1)])
+    with pytest.raises(UsageError, match=r"bad\.parquet.*newer than this vecbench reads"):
+        build_report([path], tmp_path / "out")
+
+
+def test_no_successful_case(tmp_path):
+    rows = [base_row("lab-a") | dict(status="failed", error="boom", round=None, seconds=float("nan")),
+            base_row("lab-a") | dict(model="peak", config="gemm-float32-2048")]
+    path = unusable(tmp_path, rows)
+    with pytest.raises(UsageError, match=r"bad\.parquet: no successful case"):
+        build_report([path], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def cli_has_report() -> bool:
+    cli = ROOT / "bench" / "cli.py"
+    return cli.is_file() and "report" in cli.read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not cli_has_report(), reason="bench/cli.py has no report subcommand yet")
+def test_cli_exit_code(tmp_path):
+    rows = [base_row("lab-a") | dict(status="failed", error="boom", round=None, seconds=float("nan"))]
+    path = unusable(tmp_path, rows)
+    done = subprocess.run([sys.executable, "-m", "bench", "report", str(path), "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2
+    assert "no successful case" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_report_never_imports_backends():
+    """The report reads results files only: no backend, no torch, anywhere in bench/report."""
+    pattern = re.compile(r"^\s*(import|from)\s+(torch|implementations|\.\.(runner|suite|verify))\b", re.M)
+    for source in (ROOT / "bench" / "report").rglob("*.py"):
+        assert not pattern.search(source.read_text(encoding="utf-8")), source
