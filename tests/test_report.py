@@ -144,6 +144,12 @@ def built(data, tmp_path_factory):
     return build_report([data[1]], out, resamples=RESAMPLES)
 
 
+@pytest.fixture(scope="module")
+def pdf_texts(built):
+    pypdf = pytest.importorskip("pypdf")
+    return [p.extract_text() for p in pypdf.PdfReader(built[1]).pages]
+
+
 def ladder(report, machine, config):
     return next(l for l in report.ladders if l.machine.startswith(machine) and l.config == config)
 
@@ -271,9 +277,8 @@ def test_efficiency_uses_the_same_run_peak(report):
     assert e.gflops == pytest.approx(1e9 / e.case.median / 1e9)
 
 
-def test_pdf_pages(built, report):
-    pypdf = pytest.importorskip("pypdf")
-    texts = [p.extract_text() for p in pypdf.PdfReader(built[1]).pages]
+def test_pdf_pages(pdf_texts, report):
+    texts = pdf_texts
     sections = [re.search(r"vecbench report · ([A-Za-z ]+?)\s*(?:\n|page)", t).group(1) for t in texts]
     count = {s: sections.count(s) for s in dict.fromkeys(sections)}
     # one page per figure; tables flow onto as many pages as they need
@@ -290,9 +295,8 @@ def test_pdf_pages(built, report):
                            "Environment and method", "Noisy measurements", "Failed and skipped cases"]
 
 
-def test_pdf_has_as_many_pages_as_its_layout(built):
-    pypdf = pytest.importorskip("pypdf")
-    texts = [p.extract_text() for p in pypdf.PdfReader(built[1]).pages]
+def test_pdf_has_as_many_pages_as_its_layout(pdf_texts):
+    texts = pdf_texts
     numbers = [int(m.group(1)) for t in texts for m in [re.search(r"page (\d+)", t)] if m]
     assert numbers == list(range(1, len(texts) + 1))
 

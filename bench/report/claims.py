@@ -84,29 +84,38 @@ def _resnet(ladders: list[Ladder]) -> tuple[list[str], str]:
     return lines, _combine(verdicts)
 
 
+def _exponent(line: SweepLine) -> str:
+    fit = line.fit_wide or line.fit_all
+    if np.isnan(fit.low):
+        return f"{line.label}: k = {fit.exponent:.2f} ({fit.points} widths, no interval)"
+    return f"{line.label}: k = {fit.exponent:.2f} [{fit.low:.2f}, {fit.high:.2f}]"
+
+
 def _complexity(lines_in: list[SweepLine], flops_exp: dict[str, float]) -> tuple[list[str], str]:
     lines, verdicts = [], []
     for machine in sorted({l.machine for l in lines_in}):
-        mine = [l for l in lines_in if l.machine == machine and l.fit_wide is not None]
+        mine = [l for l in lines_in if l.machine == machine and (l.fit_wide or l.fit_all) is not None]
         loops = next((l for l in mine if l.backend == "loops"), None)
         numpys = [l for l in mine if l.backend == "numpy"]
         judged = next((l for l in numpys if l.dtype == "float64" and l.threads == 1), numpys[0] if numpys else None)
-        parts = [f"{l.label}: k = {l.fit_wide.exponent:.2f} [{l.fit_wide.low:.2f}, {l.fit_wide.high:.2f}]"
-                 for l in ([loops] if loops else []) + numpys]
+        parts = [_exponent(l) for l in ([loops] if loops else []) + numpys]
         if machine in flops_exp:
             parts.append(f"FLOPs: k = {flops_exp[machine]:.2f}")
         if judged is None:
-            lines.append(f"{machine}: no numpy width sweep; " + "; ".join(parts))
+            lines.append(f"{machine}: no numpy case in the width sweep; " + "; ".join(parts))
             continue
-        fit = judged.fit_wide
-        if fit.low <= 1.0 <= fit.high and not fit.low <= 2.0 <= fit.high:
+        fit = judged.fit_wide or judged.fit_all
+        if np.isnan(fit.low):
+            verdict = UNSURE  # two widths give no interval to judge by
+        elif fit.low <= 1.0 <= fit.high and not fit.low <= 2.0 <= fit.high:
             verdict = HOLDS
         elif not fit.low <= 1.0 <= fit.high:
             verdict = FAILS
         else:
             verdict = UNSURE
         verdicts.append(verdict)
-        lines.append(f"{machine}: time ∝ width^k over the widest widths, 95% CI: " + "; ".join(parts))
+        lines.append(f"{machine}: time ∝ width^k (widest half of the sweep when it has 3+ widths), 95% CI: "
+                     + "; ".join(parts))
     if not lines:
         lines.append("no mlp-width-N sweep in the results")
     return lines, _combine(verdicts)
