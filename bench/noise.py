@@ -87,7 +87,7 @@ def noise_summary(paths: list[str | Path]) -> pd.DataFrame:
 @dataclass(frozen=True)
 class ToleranceChoice:
     value: float  # the recommended tolerance
-    empirical: float  # margin * the largest pairwise drop seen
+    empirical: float  # the largest pairwise drop seen, widened by the margin
     parametric: float  # the normal-model bound
     runs: int
     ratios: int
@@ -95,7 +95,7 @@ class ToleranceChoice:
 
     def __str__(self) -> str:
         return (f"recommended tolerance {self.value:.2f}: the larger of {self.empirical:.3f} (largest fall between "
-                f"any two of {self.runs} runs, times the margin) and {self.parametric:.3f} (normal model of log "
+                f"any two of {self.runs} runs, widened by the margin) and {self.parametric:.3f} (normal model of log "
                 f"ratios, {self.ratios} ratios), rounded up; set by {self.driver}")
 
 
@@ -106,15 +106,19 @@ def recommend_tolerance(summary: pd.DataFrame, alarm_rate: float = 0.05, margin:
     Two estimates; the larger wins, rounded up to a multiple of ``step``:
 
     * empirical: the largest ``max_pairwise_drop`` (the tolerance that would have flagged no run
-      against any other), times ``margin``. The maximum alone is not enough: of n exchangeable
-      runs plus a new one, the new one is the most extreme with chance 1/(n+1), 1 in 6 for n = 5.
+      against any other), widened by ``margin`` on the log scale: ``1 - (1 - drop) ** margin``
+      (about ``margin * drop`` for small drops, and never 100%). The maximum alone is not enough:
+      of n exchangeable runs plus a new one, the new one is the most extreme with chance 1/(n+1),
+      1 in 6 for n = 5.
     * parametric: log ratios as normal with the ``sd_log`` seen; a check compares two runs, so a
       log change has sd ``sqrt(2) * sd_log``. With K ratios per check, a Bonferroni share of the
       alarm rate per ratio gives ``z = Phi^-1(1 - alarm_rate / K)`` and the bound
       ``1 - exp(-z * sqrt(2) * sd_log)`` for the noisiest ratio.
 
     Both ignore the check's bootstrap condition, which can only veto an alarm, so the check's
-    false-alarm rate is at most theirs.
+    false-alarm rate is at most theirs. The value is capped at ``1 - step``; one that high means the
+    ratios are too noisy for a useful check (``run_noise`` warns). ``summary`` may be a subset of
+    the rows, e.g. only the 1-thread ratios, to size a tolerance for those alone.
     """
     if summary.empty:
         raise UsageError("no ratio in the noise summary")
@@ -123,13 +127,13 @@ def recommend_tolerance(summary: pd.DataFrame, alarm_rate: float = 0.05, margin:
         raise UsageError(f"a tolerance needs at least {MIN_RUNS} runs of the same code; the summary has {runs}")
     z = stats.norm.ppf(1 - alarm_rate / len(summary))
     bounds = 1 - np.exp(-z * math.sqrt(2) * summary["sd_log"].to_numpy(dtype=float))
-    empirical = margin * float(summary["max_pairwise_drop"].max())
+    empirical = 1 - (1 - float(summary["max_pairwise_drop"].max())) ** margin
     parametric = float(bounds.max())
     if empirical >= parametric:
         driver = summary.loc[summary["max_pairwise_drop"].idxmax(), "ratio"]
     else:
         driver = summary["ratio"].iloc[int(bounds.argmax())]
-    value = math.ceil(max(empirical, parametric, step) / step - 1e-9) * step
+    value = min(math.ceil(max(empirical, parametric, step) / step - 1e-9) * step, 1 - step)
     return ToleranceChoice(round(value, 6), empirical, parametric, runs, len(summary), str(driver))
 
 

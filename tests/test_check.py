@@ -330,7 +330,8 @@ def test_recommended_tolerance_flags_no_run_against_any_other(tmp_path, capsys):
     factors = [1.0, 1.1, 0.95, 1.2, 1.05]
     paths = _repeated_runs(tmp_path, factors)
     choice = noise.recommend_tolerance(noise.noise_summary(paths))
-    assert choice.value >= 1.5 * (1 - 0.95 / 1.2)
+    assert choice.empirical == pytest.approx(1 - (0.95 / 1.2) ** 1.5)
+    assert choice.value >= choice.empirical
     assert choice.value == pytest.approx(round(choice.value / 0.05) * 0.05)
     for base in paths:
         for cur in paths:
