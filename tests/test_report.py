@@ -310,6 +310,11 @@ def unusable(tmp_path, rows, drop=None):
     return path
 
 
+def test_a_file_named_twice_counts_once(data, report):
+    again = build([data[1], data[1]], resamples=RESAMPLES)
+    assert [c.rounds for c in again.cases] == [c.rounds for c in report.cases]
+
+
 def test_missing_column(tmp_path):
     path = unusable(tmp_path, [base_row("lab-a")], drop="seconds")
     with pytest.raises(UsageError, match=r"bad\.parquet.*lacks required column\(s\) seconds"):

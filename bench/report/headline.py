@@ -50,8 +50,11 @@ def _resnet_sentence(ladders: list[Ladder]) -> str | None:
 def headlines(ladders: list[Ladder], hardware: dict[str, str]) -> list[str]:
     """One paragraph per machine; ``hardware`` maps a machine label to words naming its CPU and GPU."""
     out = []
-    for machine in sorted({l.machine for l in ladders}):
+    for machine in sorted(hardware):
         mine = [l for l in ladders if l.machine == machine]
+        if not mine:
+            out.append(f"On {hardware[machine]}, only the mlp-width-N sweep was measured: see Scaling.")
+            continue
         preferred = [l for l in mine if l.config == "mlp-mnist"] or [l for l in mine if l.loops.measured] or mine
         sentence = _mlp_sentence(preferred[0], hardware.get(machine, machine))
         resnet = _resnet_sentence(mine)

@@ -46,6 +46,8 @@ def latest_runs(frame: pd.DataFrame) -> pd.DataFrame:
     last = stamped.groupby(key + ["run_id"], dropna=False)["timestamp"].max().rename("_last").reset_index()
     best = last.sort_values("_last").groupby(key, dropna=False).tail(1)[key + ["run_id"]]
     kept = stamped.merge(best, on=key + ["run_id"], how="inner")
+    # the same file named twice (or copied into two folders) must not double a case's rounds
+    kept = kept.drop_duplicates(subset=key + ["run_id", "round", "status", "seconds"])
     return kept.drop(columns="_res")
 
 
