@@ -280,7 +280,7 @@ def _percent(change: float) -> str:
 
 def format_table(comparisons: list[Comparison]) -> str:
     """One line per ratio: name, baseline, current, change, interval of the change, verdict."""
-    header = ("ratio", "baseline", "current", "change", "95% interval", "verdict")
+    header = ("ratio", "baseline", "current", "change", f"{CONFIDENCE:.0%} interval", "verdict")
     lines = [(c.key.label, _ratio_text(c.baseline), _ratio_text(c.current), _percent(c.change),
               f"[{c.interval[0] * 100:+.0f}%, {c.interval[1] * 100:+.0f}%]" if c.interval else "-", c.verdict)
              for c in comparisons]

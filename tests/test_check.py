@@ -203,6 +203,25 @@ def test_baseline_folder_of_machines_uses_the_results_machine(tmp_path, capsys):
     assert "run this" in out and "run other" not in out
 
 
+def test_cases_failed_or_missing_in_the_results_are_listed_not_passed_over(tmp_path, capsys):
+    base = _write(tmp_path / "base.parquet", _run("base", _standard()))
+    cases = {k: v for k, v in _standard().items() if k[1] != "torch-cpu"}
+    rows = _run("cur", cases) + _case_rows("cur", "mlp-mnist", "torch-cpu", "float32", 1, [], status="failed")
+    cur = _write(tmp_path / "cur.parquet", rows)
+    assert check.run_check(base, [cur]) == 0
+    out = capsys.readouterr().out
+    assert "not in the results: 4 baseline ratio(s)" in out
+    assert "failed in the results, not compared: mlp-mnist torch-cpu float32 1t: boom" in out
+    assert out.strip().splitlines()[-1] == "2 ratios compared, 0 regressions (tolerance 25%)"
+
+
+def test_a_newest_run_with_nothing_timed_is_refused(tmp_path, good):
+    failed = _case_rows("late", "mlp-mnist", "numpy", "float32", 1, [], status="failed", when=START + timedelta(1))
+    both = _write(tmp_path / "both.parquet", _run("early", _standard()), failed)
+    with pytest.raises(UsageError, match=r"both\.parquet: no successful timed case \(status ok\) in its newest run"):
+        check.run_check(good, [both])
+
+
 # -- unusable input: exit 2 --------------------------------------------------------------------
 @pytest.fixture
 def good(tmp_path):
