@@ -239,7 +239,8 @@ def _load(paths: list[str | Path], what: str) -> pd.DataFrame:
     return frame
 
 
-def _match_machine(baseline: pd.DataFrame, results: pd.DataFrame, allow_other_machine: bool) -> tuple[pd.DataFrame, str]:
+def _match_machine(baseline: pd.DataFrame, results: pd.DataFrame,
+                   allow_other_machine: bool) -> tuple[pd.DataFrame, str]:
     """The baseline rows measured on the results' machine, and a note when another was allowed."""
     current = _machines(results)
     if len(current) > 1:
@@ -257,7 +258,8 @@ def _match_machine(baseline: pd.DataFrame, results: pd.DataFrame, allow_other_ma
     if len(others) > 1:
         raise UsageError(f"baseline {_files(baseline)} holds runs of {len(others)} machines, none of them the results' "
                          f"({_machine_text(machine)}); name one baseline file")
-    return baseline, f"note: baseline from another machine ({_machine_text(others[0])}; results: {_machine_text(machine)})"
+    return baseline, (f"note: baseline from another machine ({_machine_text(others[0])}; "
+                      f"results: {_machine_text(machine)})")
 
 
 def _run_text(frame: pd.DataFrame) -> str:

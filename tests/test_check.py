@@ -131,7 +131,8 @@ def test_clear_drop_is_a_regression_named_in_the_output(tmp_path, capsys):
     assert verdicts["mlp-mnist loops / numpy float32 1t"] == "REGRESSION"
     # numpy slower against torch-cpu is numpy / torch-cpu *rising*: not a regression of that ratio
     assert verdicts["mlp-mnist numpy / torch-cpu float32 1t"] == "faster"
-    assert out.strip().splitlines()[-1] == "6 ratios compared, 1 regression: mlp-mnist loops / numpy float32 1t (-50.0%)"
+    assert out.strip().splitlines()[-1] == ("6 ratios compared, 1 regression: "
+                                            "mlp-mnist loops / numpy float32 1t (-50.0%)")
 
 
 def test_small_drop_within_tolerance_passes(tmp_path, capsys):
