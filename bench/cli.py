@@ -1,4 +1,4 @@
-"""``python -m bench``: run, verify, report, check, list. The CLI is a public interface.
+"""``python -m bench``: run, verify, report, check, noise, list. The CLI is a public interface.
 
 Exit codes: 0 success; 1 a case failed verification (run, verify) or a regression (check);
 2 unusable input (one line on stderr saying what is wrong and what is accepted); 130 interrupted.
@@ -53,6 +53,9 @@ def _build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--tolerance", type=float, default=None, help="largest accepted relative drop of a ratio")
     chk.add_argument("--allow-other-machine", action="store_true",
                      help="compare even when the machine differs from the baseline's")
+
+    noi = sub.add_parser("noise", help="spread of speedup ratios over repeated runs; recommends check's tolerance")
+    noi.add_argument("results", nargs="+", metavar="RESULTS", help="results files or folders of repeated runs")
 
     sub.add_parser("list", help="print the accepted models, configs, backends and profiles")
     return parser
@@ -151,6 +154,12 @@ def _cmd_check(args) -> int:
                      allow_other_machine=args.allow_other_machine)
 
 
+def _cmd_noise(args) -> int:
+    from .noise import run_noise  # noqa: PLC0415
+
+    return run_noise(args.results)
+
+
 def _cmd_list(args) -> int:
     from implementations import BACKENDS, MODELS  # noqa: PLC0415
 
@@ -164,7 +173,8 @@ def _cmd_list(args) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "verify": _cmd_verify, "report": _cmd_report, "check": _cmd_check, "list": _cmd_list}
+COMMANDS = {"run": _cmd_run, "verify": _cmd_verify, "report": _cmd_report, "check": _cmd_check, "noise": _cmd_noise,
+            "list": _cmd_list}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from implementations import BACKENDS, backend_dtypes
@@ -27,6 +27,13 @@ class ModelConfig:
     resolution: int | None = None
     # backends this config is run on by default (loops is left out where one step takes too long)
     backends: tuple[str, ...] = BACKENDS
+    # backends whose step takes minutes: timed once and verified from that very step
+    verify_timed_round: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Name and batch size: what tells two configurations apart."""
+        return f"{self.name}@{self.batch_size}"
 
 
 def _mlp(name: str, sizes: tuple[int, ...], batch: int) -> ModelConfig:
@@ -46,7 +53,16 @@ def config_names() -> list[str]:
 
 
 def get_config(name: str) -> ModelConfig:
-    """The configuration called ``name``; UsageError naming the accepted names otherwise."""
+    """The configuration called ``name``; UsageError naming the accepted names otherwise.
+
+    ``NAME@B`` is NAME at batch size B (``resnet50-224@8``): the recorded config stays NAME, and
+    ``batch_size`` tells the cases apart.
+    """
+    if "@" in name:
+        base, _, batch = name.partition("@")
+        if not batch.isdigit() or int(batch) < 1:
+            raise UsageError(f"{name}: the batch size after @ must be a positive integer")
+        return replace(get_config(base), batch_size=int(batch))
     if name in _NAMED:
         return _NAMED[name]()
     match = _WIDTH.match(name)
@@ -133,7 +149,8 @@ def select_configs(profile: Profile, models: list[str] | None) -> list[ModelConf
         if item in MODELS:
             names = [n for n in profile.configs if get_config(n).model == item]
         else:
-            names = [get_config(item).name]
+            get_config(item)  # raises for an unknown name
+            names = [item]
         chosen.extend(n for n in names if n not in chosen)
     if not chosen:
         raise UsageError(f"--models {' '.join(models)} selects no config of profile {profile.name}")
