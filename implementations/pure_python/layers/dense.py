@@ -132,8 +132,10 @@ def sgd_momentum_update(params, grads, velocity, lr: float, momentum: float, wei
             stop = start + _UPDATE_CHUNK
             p = p_all[start:stop].tolist()
             g = g_all[start:stop].tolist()
+            v = v_all[start:stop].tolist()
             if decay:
-                g = [gi + decay * pi for gi, pi in zip(g, p)]
-            v = [momentum * vi + gi for vi, gi in zip(v_all[start:stop].tolist(), g)]
+                v = [momentum * vi + (gi + decay * pi) for vi, gi, pi in zip(v, g, p)]
+            else:
+                v = [momentum * vi + gi for vi, gi in zip(v, g)]
             v_all[start:stop] = array("d", v)
             p_all[start:stop] = array("d", [pi - lr * vi for pi, vi in zip(p, v)])
