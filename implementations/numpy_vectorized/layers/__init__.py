@@ -1,9 +1,12 @@
 """Vectorized NumPy layers, each a ``*_forward`` / ``*_backward`` pair over ``numpy.ndarray``.
 
-The names and signatures match ``implementations.pure_python.layers`` one for one.
+The names and signatures match ``implementations.pure_python.layers`` one for one. Convolution,
+batch norm and pooling take and return (N, C, H, W) arrays stored channels-last (see ``layout``).
 """
 
+from .conv import conv2d_backward, conv2d_forward
 from .dense import (
+    add,
     linear_backward,
     linear_forward,
     relu_backward,
@@ -13,3 +16,5 @@ from .dense import (
     sigmoid_forward,
     softmax_cross_entropy,
 )
+from .norm import batchnorm_backward, batchnorm_forward
+from .pool import global_avgpool_backward, global_avgpool_forward, maxpool2d_backward, maxpool2d_forward

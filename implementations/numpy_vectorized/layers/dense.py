@@ -27,6 +27,11 @@ def linear_backward(dout: np.ndarray, cache, need_dx: bool = True):
     return dx, dw, db
 
 
+def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise ``a + b``, any shape (the residual connection, and where two branches' gradients meet)."""
+    return a + b
+
+
 def relu_forward(x: np.ndarray):
     """Elementwise ``max(x, 0)``; any shape. The cache is the output."""
     out = np.maximum(x, 0)
@@ -34,7 +39,9 @@ def relu_forward(x: np.ndarray):
 
 
 def relu_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
-    return np.where(cache > 0, dout, 0).astype(dout.dtype, copy=False)
+    # A multiply by the 0/1 mask: np.where with a data-dependent mask branches per element and
+    # runs several times slower on random signs.
+    return dout * (cache > 0)
 
 
 def sigmoid_forward(x: np.ndarray):

@@ -1,0 +1,75 @@
+"""Max pooling and global average pooling on channels-last storage, as torch's CPU kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .conv import conv_output_size
+from .layout import from_channels_last, to_channels_last
+
+
+def _window_slice(offset: int, stride: int, out_size: int) -> slice:
+    return slice(offset, offset + stride * (out_size - 1) + 1, stride)
+
+
+def maxpool2d_forward(x: np.ndarray, kernel: int = 3, stride: int = 2, padding: int = 1):
+    """Max over ``kernel`` x ``kernel`` windows, as ``torch.nn.functional.max_pool2d``.
+
+    x: (N, C, H, W). Returns out (N, C, Ho, Wo) and a cache holding, per output, the index (in
+    row-major window order) of the first maximum: ties send the gradient there, as torch's CPU
+    kernel does. The loop runs over the kernel*kernel offsets, each a whole-array comparison.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"maxpool2d: x must be (N, C, H, W), got {x.shape}")
+    if 2 * padding > kernel:
+        raise ValueError(f"maxpool2d: padding {padding} must be at most half the kernel {kernel}")
+    n, c, h, w = x.shape
+    out_h, out_w = conv_output_size(h, kernel, stride, padding), conv_output_size(w, kernel, stride, padding)
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"maxpool2d: a {h}x{w} input is smaller than the {kernel}x{kernel} window")
+    x_nhwc = to_channels_last(x)
+    # -inf padding never wins, and every window holds at least one real pixel (padding <= kernel/2).
+    padded = np.full((n, h + 2 * padding, w + 2 * padding, c), -np.inf, dtype=x.dtype)
+    padded[:, padding:padding + h, padding:padding + w] = x_nhwc
+    out = padded[:, _window_slice(0, stride, out_h), _window_slice(0, stride, out_w)].copy()
+    argmax = np.zeros(out.shape, dtype=np.uint8 if kernel * kernel <= 256 else np.int32)
+    for index in range(1, kernel * kernel):
+        i, j = divmod(index, kernel)
+        window = padded[:, _window_slice(i, stride, out_h), _window_slice(j, stride, out_w)]
+        greater = window > out  # strictly greater: an equal later value leaves the first maximum
+        np.copyto(out, window, where=greater)
+        np.copyto(argmax, index, where=greater)
+    return from_channels_last(out), (argmax, x.shape, kernel, stride, padding)
+
+
+def maxpool2d_backward(dout: np.ndarray, cache) -> np.ndarray:
+    """dout: (N, C, Ho, Wo). Returns dx (N, C, H, W): each output's gradient goes to its argmax."""
+    argmax, (n, c, h, w), kernel, stride, padding = cache
+    out_h, out_w = argmax.shape[1], argmax.shape[2]
+    dout_nhwc = to_channels_last(dout)
+    dpadded = np.zeros((n, h + 2 * padding, w + 2 * padding, c), dtype=dout.dtype)
+    for index in range(kernel * kernel):
+        i, j = divmod(index, kernel)
+        # Windows overlap when stride < kernel, so offsets accumulate rather than assign.
+        dpadded[:, _window_slice(i, stride, out_h), _window_slice(j, stride, out_w)] += dout_nhwc * (
+            argmax == index)
+    dx_nhwc = np.ascontiguousarray(dpadded[:, padding:padding + h, padding:padding + w])
+    return from_channels_last(dx_nhwc)
+
+
+def global_avgpool_forward(x: np.ndarray):
+    """Mean over the spatial axes. x: (N, C, H, W). Returns out (N, C) and the cache (the shape)."""
+    if x.ndim != 4:
+        raise ValueError(f"global_avgpool: x must be (N, C, H, W), got {x.shape}")
+    n, c, h, w = x.shape
+    out = to_channels_last(x).reshape(n, h * w, c).mean(axis=1)
+    return out, x.shape
+
+
+def global_avgpool_backward(dout: np.ndarray, cache) -> np.ndarray:
+    """dout: (N, C). Returns dx (N, C, H, W), channels-last: every pixel gets dout / (H*W)."""
+    n, c, h, w = cache
+    share = dout / (h * w)
+    dx_nhwc = np.broadcast_to(share[:, None, None, :], (n, h, w, c)).copy()
+    return from_channels_last(dx_nhwc)
+
