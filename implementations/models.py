@@ -7,10 +7,12 @@ from importlib import import_module
 # model name -> the module that describes it (spec, parameters, composition, FLOPs)
 ARCHITECTURES = {
     "mlp": "implementations.architectures.mlp",
+    "resnet50": "implementations.architectures.resnet",
 }
 # model name -> the module that builds its torch nn.Module from the spec
 TORCH_MODULES = {
     "mlp": "implementations.torch_autograd.mlp",
+    "resnet50": "implementations.torch_autograd.resnet",
 }
 
 MODELS = tuple(ARCHITECTURES)

@@ -60,7 +60,11 @@ class HandwrittenTrainer:
         self._spec = spec
         self._sgd = sgd
         self._decay_names = architecture.weight_decay_names(spec)
-        self._params = {name: kit.to_native(value, dtype) for name, value in params.items()}
+        # Integer counters (batch norm's num_batches_tracked) stay Python ints: the architecture
+        # adds 1 to them without array arithmetic, and state_dict hands them back as int64.
+        self._counters = set(getattr(architecture, "counter_names", lambda _spec: ())(spec))
+        self._params = {name: int(np.asarray(value)) if name in self._counters else kit.to_native(value, dtype)
+                        for name, value in params.items()}
         self._velocity = {name: kit.zeros_like(self._params[name]) for name in architecture.trainable_names(spec)}
         self._last = None
 
@@ -91,4 +95,5 @@ class HandwrittenTrainer:
         return float(loss), {name: self._kit.to_numpy(g) for name, g in grads.items()}
 
     def state_dict(self):
-        return {name: self._kit.to_numpy(value) for name, value in self._params.items()}
+        return {name: np.array(value, dtype=np.int64) if name in self._counters else self._kit.to_numpy(value)
+                for name, value in self._params.items()}
