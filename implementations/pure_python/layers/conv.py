@@ -4,7 +4,8 @@ All three products are written as dot products ``sum(map(mul, a, b))`` of long l
 floats, the one idiom a careful Python programmer has for a multiply-add run (see ``dense.py``):
 
 * forward: ``out[k, p] = w_k . patch_p``, dots of length C*R*S over the image's patches;
-* weight gradient: ``dw[k, (c, r, s)] = dout_k . column_(c, r, s)``, dots of length Ho*Wo;
+* weight gradient: ``dw[k, (c, r, s)] = dout_k . column_(c, r, s)``, dots of length Ho*Wo times
+  the images of a group (one image at 224x224 in the big layers, several where images are small);
 * input gradient: ``dcolumn_(c, r, s)[p] = w[:, c, r, s] . dout[:, p]``, dots of length K, then each
   column is added back onto the input rows it was read from (col2im), one row slice at a time.
 
@@ -13,9 +14,10 @@ channels: its patches are the columns of the (C, H*W) input and its columns are 
 so it skips the gather and the scatter.
 
 Memory: activations stay flat ``array('d')`` (8 bytes a number); the cache keeps only the input and
-the weight. Boxed floats exist only for one image of one layer at a time: its padded input planes
-(at most 256*56*56 floats in ResNet-50, about 26 MB) and the patches or columns, which are lists of
-references to those same floats (at most 147*112*112 or 576*56*56 = 1.8M references, about 15 MB).
+the weight, and the backward rebuilds the columns. Boxed floats exist for one image (or one small
+group) of one layer at a time: its padded input planes or transposed copies (at most 256*56*56
+values in ResNet-50 at 224, about 26 MB with their list slots) and the patches or columns, lists of
+references to those floats (at most 147*112*112 or 576*56*56 = 1.8M references, about 15 MB).
 """
 
 from __future__ import annotations
