@@ -9,9 +9,9 @@ floats, the one idiom a careful Python programmer has for a multiply-add run (se
 * input gradient: ``dcolumn_(c, r, s)[p] = w[:, c, r, s] . dout[:, p]``, dots of length K, then each
   column is added back onto the input rows it was read from (col2im), one row slice at a time.
 
-A 1x1 stride-1 unpadded convolution (most of ResNet-50's) is a plain matrix product over
-channels: its patches are the columns of the (C, H*W) input and its columns are the input rows,
-so it skips the gather and the scatter.
+An unpadded 1x1 convolution (most of ResNet-50's) is a plain matrix product over channels of the
+input sampled every ``stride`` pixels: its patches are the columns of that (C, Ho*Wo) sample and
+its columns are the sample's rows, so it needs no per-patch gather and no col2im.
 
 Memory: activations stay flat ``array('d')`` (8 bytes a number); the cache keeps only the input and
 the weight, and the backward rebuilds the columns. Boxed floats exist for one image (or one small
@@ -120,8 +120,22 @@ def _check_shapes(x: FlatTensor, w: FlatTensor, stride: int, padding: int):
     return n, channels, height, width, filters, kernel_h, kernel_w, out_h, out_w
 
 
-def _is_pointwise(kernel_h: int, kernel_w: int, stride: int, padding: int) -> bool:
-    return kernel_h == 1 and kernel_w == 1 and stride == 1 and padding == 0
+def _is_pointwise(kernel_h: int, kernel_w: int, padding: int) -> bool:
+    """A 1x1 kernel without padding: a matrix product over channels (of a strided sample)."""
+    return kernel_h == 1 and kernel_w == 1 and padding == 0
+
+
+def _sampled_channels(data: array, start: int, channels: int, height: int, width: int, stride: int,
+                      out_h: int, out_w: int) -> array:
+    """The pixels an unpadded 1x1 convolution reads, (C, Ho*Wo) flat: every ``stride``-th row and column."""
+    if stride == 1:
+        return data[start:start + channels * height * width]
+    span = stride * (out_w - 1) + 1
+    sample = array("d")
+    for plane in range(start, start + channels * height * width, height * width):
+        for top in range(plane, plane + out_h * stride * width, stride * width):
+            sample += data[top:top + span:stride]
+    return sample
 
 
 def conv2d_forward(x: FlatTensor, w: FlatTensor, stride: int = 1, padding: int = 0):
@@ -131,15 +145,17 @@ def conv2d_forward(x: FlatTensor, w: FlatTensor, stride: int = 1, padding: int =
     Ho = (H + 2*padding - R) // stride + 1 (likewise Wo), and the cache ``(x, w, stride, padding)``.
     """
     n, channels, height, width, filters, kernel_h, kernel_w, out_h, out_w = _check_shapes(x, w, stride, padding)
-    pointwise = _is_pointwise(kernel_h, kernel_w, stride, padding)
+    pointwise = _is_pointwise(kernel_h, kernel_w, padding)
     w_rows = _filter_rows(w)
     image_size = channels * height * width
     out = array("d")
     for image in range(n):
         start = image * image_size
         if pointwise:
-            # The patches of a 1x1 convolution are the columns of the (C, H*W) input.
-            patches = _transposed_lists(x.data, start, channels, height * width)
+            # The patches of a 1x1 convolution are the columns of the (C, Ho*Wo) sampled input. Fresh
+            # floats side by side: a patch gathered from C distant planes runs 2x slower (cache misses).
+            sample = _sampled_channels(x.data, start, channels, height, width, stride, out_h, out_w)
+            patches = _transposed_lists(sample, 0, channels, out_h * out_w)
         else:
             planes = _padded_planes(x.data, start, channels, height, width, padding)
             patches = _patches(planes, kernel_h, kernel_w, stride, out_h, out_w)
@@ -166,7 +182,7 @@ def conv2d_backward(dout: FlatTensor, cache, need_dx: bool = True):
     n, channels, height, width, filters, kernel_h, kernel_w, out_h, out_w = _check_shapes(x, w, stride, padding)
     if tuple(dout.shape) != (n, filters, out_h, out_w):
         raise ValueError(f"conv2d_backward: dout has shape {dout.shape}, expected {(n, filters, out_h, out_w)}")
-    pointwise = _is_pointwise(kernel_h, kernel_w, stride, padding)
+    pointwise = _is_pointwise(kernel_h, kernel_w, padding)
     taps = channels * kernel_h * kernel_w
     out_size = out_h * out_w
     image_size = channels * height * width
@@ -187,7 +203,8 @@ def conv2d_backward(dout: FlatTensor, cache, need_dx: bool = True):
             for row, image_row in zip(dout_rows, _channel_lists(dout.data, image * filters * out_size, filters, out_size)):
                 row += image_row
             if pointwise:
-                image_columns = _channel_lists(x.data, image * image_size, channels, height * width)
+                sample = _sampled_channels(x.data, image * image_size, channels, height, width, stride, out_h, out_w)
+                image_columns = _channel_lists(sample, 0, channels, out_size)
             else:
                 planes = _padded_planes(x.data, image * image_size, channels, height, width, padding)
                 image_columns = _columns(planes, kernel_h, kernel_w, stride, out_h, out_w)
@@ -206,8 +223,7 @@ def conv2d_backward(dout: FlatTensor, cache, need_dx: bool = True):
             for image in images:
                 dout_pixels = _transposed_lists(dout.data, image * filters * out_size, filters, out_size)  # (Ho*Wo, K)
                 if pointwise:
-                    for w_tap in w_taps:
-                        dx_data.extend([sum(map(mul, w_tap, d_p)) for d_p in dout_pixels])
+                    dx_data.extend(_pointwise_input_gradient(dout_pixels, w_taps, height, width, stride, out_h, out_w))
                 else:
                     dx_data.extend(_input_gradient(dout_pixels, w_taps, channels, height, width,
                                                    kernel_h, kernel_w, stride, padding, out_h, out_w))
@@ -216,6 +232,28 @@ def conv2d_backward(dout: FlatTensor, cache, need_dx: bool = True):
         dw.extend(row)
     dx = FlatTensor(dx_data, x.shape) if need_dx else None
     return dx, FlatTensor(dw, w.shape)
+
+
+def _pointwise_input_gradient(dout_pixels, w_taps, height, width, stride, out_h, out_w) -> array:
+    """One image's dx (C*H*W values, flat) for an unpadded 1x1 convolution: ``w^T dout`` per
+    channel, placed back on the pixels the stride sampled (the others get no gradient).
+
+    dout_pixels: Ho*Wo lists of K; w_taps: C lists of K.
+    """
+    dx = array("d")
+    if stride == 1:
+        for w_tap in w_taps:
+            dx.extend([sum(map(mul, w_tap, d_p)) for d_p in dout_pixels])
+        return dx
+    span = stride * (out_w - 1) + 1
+    for w_tap in w_taps:
+        plane = array("d", bytes(8 * height * width))
+        column = array("d", [sum(map(mul, w_tap, d_p)) for d_p in dout_pixels])
+        for out_row in range(out_h):
+            top = out_row * stride * width
+            plane[top:top + span:stride] = column[out_row * out_w:(out_row + 1) * out_w]
+        dx += plane
+    return dx
 
 
 def _input_gradient(dout_pixels, w_taps, channels, height, width, kernel_h, kernel_w, stride, padding,
