@@ -91,10 +91,10 @@ def test_conv2d_non_square_kernel_matches_torch():
     assert rel_error(to_numpy(dw), w_t.grad.numpy()) <= TORCH_TOLERANCE
 
 
-# Each kernel size with both strides, the paddings taken in turn: every value of each parameter is
-# checked without the full product (torch covers that above; finite differences cost two forwards
-# per entry).
-@pytest.mark.parametrize(("kernel", "stride", "padding"), [(1, 1, 0), (1, 2, 3), (3, 1, 1), (3, 2, 0), (7, 1, 3), (7, 2, 1)])
+# Each kernel size with both strides, the paddings taken in turn, plus the unpadded strided 1x1
+# (its own sampled path): every value of each parameter without the full product (torch covers
+# that above; finite differences cost two forwards per entry).
+@pytest.mark.parametrize(("kernel", "stride", "padding"), [(1, 1, 0), (1, 2, 0), (1, 2, 3), (3, 1, 1), (3, 2, 0), (7, 1, 3), (7, 2, 1)])
 def test_conv2d_backward_matches_finite_differences(kernel, stride, padding):
     rng = _rng(3, kernel, stride, padding)
     x = rng.standard_normal((2, 2, 7, 8))
