@@ -218,3 +218,40 @@ def test_relu_and_add_on_feature_maps():
     numerical = numerical_gradient(lambda v: relu_forward(_channels_last_view(v))[0], np.ascontiguousarray(x), dout)
     assert rel_error(dx, numerical) <= FINITE_DIFFERENCE_TOLERANCE
     np.testing.assert_array_equal(add(x, dout), np.asarray(x) + dout)
+
+
+# --- the threaded passes -------------------------------------------------------------------------
+
+def test_threaded_passes_equal_torch_on_maps_large_enough_to_split():
+    """Maps above parallel.MIN_PARALLEL_ELEMENTS are split over 2 threads: same numbers as torch."""
+    from threadpoolctl import threadpool_limits
+
+    from implementations.numpy_vectorized.layers import parallel
+
+    rng = _rng(12)
+    x = rng.standard_normal((2, 8, 70, 66))  # 73,920 numbers: above the threshold
+    assert x.size >= parallel.MIN_PARALLEL_ELEMENTS
+    w = rng.standard_normal((8, 8, 3, 3))
+    gamma, beta = rng.uniform(0.5, 1.5, 8), rng.standard_normal(8)
+    with threadpool_limits(2):
+        assert len(parallel.row_blocks(70, x.size)) == 2
+        conv, conv_cache = conv2d_forward(x, w, 1, 1)
+        normed, bn_cache, mean, var = batchnorm_forward(conv, gamma, beta, np.zeros(8), np.ones(8))
+        act, relu_cache = relu_forward(add(normed, conv))
+        pooled, pool_cache = maxpool2d_forward(act, 3, 2, 1)
+        dpooled = rng.standard_normal(pooled.shape)
+        dact = relu_backward(maxpool2d_backward(dpooled, pool_cache), relu_cache)
+        dnormed, dgamma, dbeta = batchnorm_backward(dact, bn_cache)
+        dx, dw = conv2d_backward(add(dnormed, dact), conv_cache)
+
+    xt, wt, gt, bt = _leaf(x), _leaf(w), _leaf(gamma), _leaf(beta)
+    torch_mean, torch_var = torch.zeros(8, dtype=torch.float64), torch.ones(8, dtype=torch.float64)
+    conv_t = F.conv2d(xt, wt, padding=1)
+    normed_t = F.batch_norm(conv_t, torch_mean, torch_var, gt, bt, training=True)
+    pooled_t = F.max_pool2d(torch.relu(normed_t + conv_t), 3, 2, 1)
+    pooled_t.backward(torch.from_numpy(dpooled))
+    assert rel_error(pooled, pooled_t.detach().numpy()) <= TORCH_TOLERANCE
+    assert rel_error(mean, torch_mean.numpy()) <= TORCH_TOLERANCE
+    assert rel_error(var, torch_var.numpy()) <= TORCH_TOLERANCE
+    for ours, leaf in ((dx, xt), (dw, wt), (dgamma, gt), (dbeta, bt)):
+        assert rel_error(ours, leaf.grad.numpy()) <= TORCH_TOLERANCE

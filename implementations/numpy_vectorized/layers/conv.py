@@ -19,6 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .layout import channel_rows, from_channels_last, to_channels_last
+from .parallel import for_row_blocks
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -68,7 +69,11 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, stride: int, padding: int):
         windows = sliding_window_view(_pad_channels_last(x_nhwc, padding), (r, s), axis=(1, 2))
         # windows: (N, Hp-R+1, Wp-S+1, C, R, S); keep every stride-th window, patches as (R, S, C)
         windows = windows[:, :stride * (out_h - 1) + 1:stride, :stride * (out_w - 1) + 1:stride]
-        cols = np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3)).reshape(-1, r * s * c)
+        windows = windows.transpose(0, 1, 2, 4, 5, 3)  # (N, Ho, Wo, R, S, C)
+        cols = np.empty(windows.shape, dtype=x.dtype)
+        # The gather is a copy NumPy does on one core: split it over output rows across threads.
+        for_row_blocks(lambda block: np.copyto(cols[:, block], windows[:, block]), out_h, cols.size)
+        cols = cols.reshape(-1, r * s * c)
         # The weight follows the patches' (R, S, C) order; copying it is cheap next to the patches.
         w_mat = np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(k, r * s * c)
     out = cols @ w_mat.T  # (N*Ho*Wo, K): channels-last output
@@ -103,8 +108,17 @@ def conv2d_backward(dout: np.ndarray, cache, need_dx: bool = True):
         return from_channels_last(dx_nhwc), dw
     dcols = dcols.reshape(n, out_h, out_w, r, s, c)
     dx_nhwc = np.zeros((n, h, width, c), dtype=dcols.dtype)
-    # col2im: each kernel offset adds its slice of dcols onto the input pixels it read; offsets
-    # whose windows hang over the padding add only the part that lands inside the image.
+    # Threads take disjoint channel blocks, so their strided adds never overlap.
+    for_row_blocks(lambda block: _col2im(dcols[..., block], dx_nhwc[..., block], stride, padding), c, dx_nhwc.size)
+    return from_channels_last(dx_nhwc), dw
+
+
+def _col2im(dcols: np.ndarray, dx_nhwc: np.ndarray, stride: int, padding: int) -> None:
+    """Add dcols (N, Ho, Wo, R, S, C) onto dx_nhwc (N, H, W, C) in place, one add per kernel offset."""
+    _, out_h, out_w, r, s, _ = dcols.shape
+    h, width = dx_nhwc.shape[1], dx_nhwc.shape[2]
+    # Each kernel offset adds its slice of dcols onto the input pixels it read; offsets whose
+    # windows hang over the padding add only the part that lands inside the image.
     for i in range(r):
         oh0, oh1 = _valid_outputs(i, stride, padding, h, out_h)
         if oh1 <= oh0:
@@ -118,4 +132,3 @@ def conv2d_backward(dout: np.ndarray, cache, need_dx: bool = True):
             iw0 = ow0 * stride + j - padding
             columns = slice(iw0, iw0 + stride * (ow1 - ow0 - 1) + 1, stride)
             dx_nhwc[:, rows, columns] += dcols[:, oh0:oh1, ow0:ow1, i, j]
-    return from_channels_last(dx_nhwc), dw

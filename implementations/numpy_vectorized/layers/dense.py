@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .parallel import elementwise
+
 
 def linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray):
     """``out = x @ w.T + b``. x: (N, in); w: (out, in); b: (out,). Returns out (N, out), cache."""
@@ -29,19 +31,27 @@ def linear_backward(dout: np.ndarray, cache, need_dx: bool = True):
 
 def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Elementwise ``a + b``, any shape (the residual connection, and where two branches' gradients meet)."""
-    return a + b
+    out = np.empty_like(a)
+    if not elementwise(lambda o, u, v: np.add(u, v, out=o), out, a, b):
+        out = a + b
+    return out
 
 
 def relu_forward(x: np.ndarray):
     """Elementwise ``max(x, 0)``; any shape. The cache is the output."""
-    out = np.maximum(x, 0)
+    out = np.empty_like(x)
+    if not elementwise(lambda o, v: np.maximum(v, 0, out=o), out, x):
+        out = np.maximum(x, 0)
     return out, out
 
 
 def relu_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
     # A multiply by the 0/1 mask: np.where with a data-dependent mask branches per element and
     # runs several times slower on random signs.
-    return dout * (cache > 0)
+    dx = np.empty_like(dout)
+    if not elementwise(lambda o, d, c: np.multiply(d, c > 0, out=o), dx, dout, cache):
+        dx = dout * (cache > 0)
+    return dx
 
 
 def sigmoid_forward(x: np.ndarray):

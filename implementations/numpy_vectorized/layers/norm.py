@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layout import channel_rows, rows_to_nchw
+from .parallel import for_row_blocks
 
 
 def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, running_mean: np.ndarray,
@@ -27,13 +28,25 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, runnin
     count = rows.shape[0]
     if count < 2:
         raise ValueError(f"batchnorm in training mode needs more than one value per channel, got {count}")
-    mean = rows.mean(axis=0)
-    centered = rows - mean
-    var = np.einsum("ij,ij->j", centered, centered) / count
+    # Each pass runs on row blocks in parallel (see .parallel); partial sums are added after.
+    mean = sum(for_row_blocks(lambda block: rows[block].sum(axis=0), count, rows.size)) / count
+    centered = np.empty_like(rows)
+
+    def center(block):
+        np.subtract(rows[block], mean, out=centered[block])
+        return np.einsum("ij,ij->j", centered[block], centered[block])
+
+    var = sum(for_row_blocks(center, count, rows.size)) / count
     inv_std = 1.0 / np.sqrt(var + eps)
     # Fold gamma into the scale: one multiply and one add per element instead of three passes.
-    out = centered * (gamma * inv_std)
-    out += beta
+    scale = gamma * inv_std
+    out = np.empty_like(rows)
+
+    def normalize(block):
+        np.multiply(centered[block], scale, out=out[block])
+        out[block] += beta
+
+    for_row_blocks(normalize, count, rows.size)
     new_running_mean = (1 - momentum) * running_mean + momentum * mean
     new_running_var = (1 - momentum) * running_var + momentum * (var * (count / (count - 1)))
     cache = (centered, inv_std, gamma, x.shape)
@@ -49,11 +62,23 @@ def batchnorm_backward(dout: np.ndarray, cache):
     centered, inv_std, gamma, shape = cache
     dout_rows = channel_rows(dout)
     count = dout_rows.shape[0]
-    dbeta = dout_rows.sum(axis=0)
-    dout_dot_centered = np.einsum("ij,ij->j", dout_rows, centered)
+    partial = for_row_blocks(
+        lambda block: (dout_rows[block].sum(axis=0), np.einsum("ij,ij->j", dout_rows[block], centered[block])),
+        count, dout_rows.size)
+    dbeta = sum(p[0] for p in partial)
+    dout_dot_centered = sum(p[1] for p in partial)
     dgamma = dout_dot_centered * inv_std
     scale = gamma * inv_std
-    dx = centered * (-scale * inv_std * inv_std * dout_dot_centered / count)
-    dx += dout_rows * scale
-    dx -= scale * dbeta / count
+    centered_factor = -inv_std * inv_std * dout_dot_centered / count
+    shift = -dbeta / count
+    dx = np.empty_like(dout_rows)
+
+    def input_gradient(block):
+        # scale * (dout - mean(dout) - centered * inv_std^2 * mean(dout * centered)), in place
+        np.multiply(centered[block], centered_factor, out=dx[block])
+        dx[block] += dout_rows[block]
+        dx[block] += shift
+        dx[block] *= scale
+
+    for_row_blocks(input_gradient, count, dout_rows.size)
     return rows_to_nchw(dx, shape), dgamma, dbeta

@@ -6,6 +6,7 @@ import numpy as np
 
 from .conv import conv_output_size
 from .layout import from_channels_last, to_channels_last
+from .parallel import for_row_blocks
 
 
 def _window_slice(offset: int, stride: int, out_size: int) -> slice:
@@ -27,18 +28,34 @@ def maxpool2d_forward(x: np.ndarray, kernel: int = 3, stride: int = 2, padding: 
     out_h, out_w = conv_output_size(h, kernel, stride, padding), conv_output_size(w, kernel, stride, padding)
     if out_h < 1 or out_w < 1:
         raise ValueError(f"maxpool2d: a {h}x{w} input is smaller than the {kernel}x{kernel} window")
+    if kernel * kernel > 128:
+        raise ValueError(f"maxpool2d: kernel {kernel} too large; window indices are coded in 7 bits (kernel <= 11)")
     x_nhwc = to_channels_last(x)
     # -inf padding never wins, and every window holds at least one real pixel (padding <= kernel/2).
     padded = np.full((n, h + 2 * padding, w + 2 * padding, c), -np.inf, dtype=x.dtype)
     padded[:, padding:padding + h, padding:padding + w] = x_nhwc
-    out = padded[:, _window_slice(0, stride, out_h), _window_slice(0, stride, out_w)].copy()
-    argmax = np.zeros(out.shape, dtype=np.uint8 if kernel * kernel <= 256 else np.int32)
-    for index in range(1, kernel * kernel):
-        i, j = divmod(index, kernel)
-        window = padded[:, _window_slice(i, stride, out_h), _window_slice(j, stride, out_w)]
-        greater = window > out  # strictly greater: an equal later value leaves the first maximum
-        np.copyto(out, window, where=greater)
-        np.copyto(argmax, index, where=greater)
+    out = np.empty((n, out_h, out_w, c), dtype=x.dtype)
+    argmax = np.empty(out.shape, dtype=np.uint8)
+
+    def pool_rows(block: slice) -> None:
+        rows = block.stop - block.start
+        block_out, block_argmax = out[:, block], argmax[:, block]
+        windows = [padded[:, _window_slice(i + stride * block.start, stride, rows), _window_slice(j, stride, out_w)]
+                   for i in range(kernel) for j in range(kernel)]
+        np.copyto(block_out, windows[0])
+        for window in windows[1:]:
+            np.maximum(block_out, window, out=block_out)
+        # The first maximum in row-major window order is the smallest index whose value equals
+        # the maximum. Code each offset as index (equal) or 128 + index (not equal) and take the
+        # minimum: whole-array integer passes, where masked copies would branch per element.
+        block_argmax.fill(255)
+        for index, window in enumerate(windows):
+            code = np.not_equal(window, block_out).view(np.uint8) << 7
+            code |= index
+            np.minimum(block_argmax, code, out=block_argmax)
+        block_argmax &= 127
+
+    for_row_blocks(pool_rows, out_h, out.size)
     return from_channels_last(out), (argmax, x.shape, kernel, stride, padding)
 
 
