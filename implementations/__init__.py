@@ -62,8 +62,8 @@ def loss_and_grads(backend: str, model: str, params: dict[str, np.ndarray], x: n
     ``model``: ``"mlp"`` (sizes read from ``params``, hidden activation relu) or ``"resnet50"``
     (blocks and classes read from ``params``, torchvision ``state_dict`` names). ``x``: (N, features)
     for the MLP, (N, 3, H, W) with H, W >= 32 for resnet50; ``y``: (N,) int labels. For resnet50
-    the forward runs in training mode (batch statistics), as in a training step. The float dtype follows ``x`` where the backend supports it
-    (``loops`` is always float64). Returns ``(loss, grads)`` with grads keyed like the trainable
+    the forward runs in training mode (batch statistics), as in a training step. The float dtype
+    follows ``x`` where the backend supports it (``loops`` is always float64). Returns ``(loss, grads)`` with grads keyed like the trainable
     parameters, as NumPy arrays.
     """
     check_backend(backend)
