@@ -393,8 +393,11 @@ def forward_backward(layers, spec: ResNetSpec, params, x, y):
     own arrays. x: (N, 3, H, W); y: (N,) labels. Returns ``(loss, grads)`` with grads keyed by
     :func:`trainable_names`. Stores every batch norm's updated running statistics in ``params``
     and adds 1 to its ``num_batches_tracked`` (a Python int in the trainers, so no array
-    arithmetic happens here outside the layers).
+    arithmetic happens here outside the layers). A ``layers`` module that offers
+    ``layer_done(name)`` (the loops backend's progress hook) hears of every finished
+    convolution-and-batch-norm pair, forward and backward.
     """
+    layer_done = getattr(layers, "layer_done", None) or (lambda name: None)
 
     def conv_bn(h, conv: str, bn: str, stride: int, padding: int):
         h, conv_cache = layers.conv2d_forward(h, params[f"{conv}.weight"], stride, padding)
@@ -402,6 +405,7 @@ def forward_backward(layers, spec: ResNetSpec, params, x, y):
             h, params[f"{bn}.weight"], params[f"{bn}.bias"], params[f"{bn}.running_mean"],
             params[f"{bn}.running_var"], BN_MOMENTUM, BN_EPS)
         params[f"{bn}.num_batches_tracked"] += 1
+        layer_done(f"{conv} forward")
         return h, (conv, bn, conv_cache, bn_cache)
 
     grads = {}
@@ -410,6 +414,7 @@ def forward_backward(layers, spec: ResNetSpec, params, x, y):
         conv, bn, conv_cache, bn_cache = cache
         dh, grads[f"{bn}.weight"], grads[f"{bn}.bias"] = layers.batchnorm_backward(dh, bn_cache)
         dh, grads[f"{conv}.weight"] = layers.conv2d_backward(dh, conv_cache, need_dx)
+        layer_done(f"{conv} backward")
         return dh
 
     h, stem_cache = conv_bn(x, "conv1", "bn1", 2, 3)
