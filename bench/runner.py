@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sys
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -127,7 +128,8 @@ class Runner:
         batch = trainer.prepare_batch(reference.x, reference.y)
         if case.backend in config.verify_timed_round:
             # A step of many minutes: time it once, then verify the very step that was timed.
-            timing = time_rounds(case.label, lambda: trainer.step(batch), rounds=1)
+            with self._layer_progress(case):
+                timing = time_rounds(case.label, lambda: trainer.step(batch), rounds=1)
             loss, grads = trainer.last_loss_and_grads()
             error = verify.check(config.model, case.dtype, loss, grads, reference)
             base = dict(base, verification="timed-round", verified_max_rel_error=error, loss=loss)
@@ -141,6 +143,34 @@ class Runner:
             base = dict(base, verification="before", verified_max_rel_error=error, loss=loss)
             timing = self._time(case.label, lambda: trainer.step(batch), step_estimate)
         return CaseOutcome(case.label, "ok", "", self._round_rows(base, timing))
+
+    @contextmanager
+    def _layer_progress(self, case: Case):
+        """A second bar that advances per layer during a minutes-long pure-Python step.
+
+        The loops layers report every finished convolution (forward and backward) through
+        ``implementations.pure_python.progress``; the callback costs nothing measurable against
+        a convolution that takes seconds.
+        """
+        arch = architecture(case.config.model)
+        if not self.progress or case.backend != "loops" or not hasattr(arch, "conv_shapes"):
+            yield
+            return
+        from implementations.pure_python import progress  # noqa: PLC0415
+
+        events = 2 * len(arch.conv_shapes(case.config.spec, case.config.resolution))
+        bar = tqdm(total=events, desc="  layers", unit="layer", leave=False, file=sys.stderr, dynamic_ncols=True)
+
+        def layer_done(name: str) -> None:
+            bar.set_postfix_str(name, refresh=False)
+            bar.update(1)
+
+        previous = progress.set_layer_callback(layer_done)
+        try:
+            yield
+        finally:
+            progress.set_layer_callback(previous)
+            bar.close()
 
     def _time(self, label: str, target, step_estimate: float) -> Timing:
         budget = self.budget

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from implementations import BACKENDS, backend_dtypes
-from implementations.architectures import mlp
+from implementations.architectures import mlp, resnet
 
 from .errors import UsageError
 from .machine import available_cores
@@ -29,6 +29,8 @@ class ModelConfig:
     backends: tuple[str, ...] = BACKENDS
     # backends whose step takes minutes: timed once and verified from that very step
     verify_timed_round: tuple[str, ...] = ()
+    # dtypes to run (None: every dtype the backend supports)
+    dtypes: tuple[str, ...] | None = None
 
     @property
     def key(self) -> str:
@@ -40,10 +42,28 @@ def _mlp(name: str, sizes: tuple[int, ...], batch: int) -> ModelConfig:
     return ModelConfig(name, "mlp", mlp.MLPSpec(sizes), batch)
 
 
+def _resnet50(name: str, resolution: int, batch: int) -> ModelConfig:
+    # A pure-Python ResNet-50 step takes seconds at 32x32 and many minutes at 224x224: time it
+    # once and verify that very step, rather than run it twice.
+    return ModelConfig(name, "resnet50", resnet.RESNET50, batch, resolution, verify_timed_round=("loops",))
+
+
+def _at_batch(config: ModelConfig, batch: int) -> ModelConfig:
+    """``config`` at another batch size. ResNet-50 at 224 beyond batch 1 is a throughput
+    measurement of the vectorized backends in float32: a loops step would take hours, and float64
+    activations of a batch of 32 would not fit in this machine's memory beside NumPy's buffers."""
+    config = replace(config, batch_size=batch)
+    if config.model == "resnet50" and config.resolution == 224 and batch > 1:
+        config = replace(config, backends=tuple(b for b in config.backends if b != "loops"), dtypes=("float32",))
+    return config
+
+
 _NAMED = {
     "mlp-tiny": lambda: _mlp("mlp-tiny", (4, 3, 2), 5),  # the 4-3-2 example of the first seed article
     "mlp-mnist": lambda: _mlp("mlp-mnist", (784, 128, 10), 32),  # the second article's 784->128 layer
     "mlp-wide": lambda: _mlp("mlp-wide", (1024, 1024, 1024, 10), 128),
+    "resnet50-32": lambda: _resnet50("resnet50-32", 32, 2),
+    "resnet50-224": lambda: _resnet50("resnet50-224", 224, 1),
 }
 _WIDTH = re.compile(r"^mlp-width-(-?\d+)$")
 
@@ -62,7 +82,7 @@ def get_config(name: str) -> ModelConfig:
         base, _, batch = name.partition("@")
         if not batch.isdigit() or int(batch) < 1:
             raise UsageError(f"{name}: the batch size after @ must be a positive integer")
-        return replace(get_config(base), batch_size=int(batch))
+        return _at_batch(get_config(base), int(batch))
     if name in _NAMED:
         return _NAMED[name]()
     match = _WIDTH.match(name)
@@ -96,12 +116,14 @@ class Profile:
 
 
 _PROFILES = {
-    "quick": Profile("quick", ("mlp-tiny", "mlp-mnist", "mlp-width-64", "mlp-width-256"),
+    "quick": Profile("quick", ("mlp-tiny", "mlp-mnist", "mlp-width-64", "mlp-width-256", "resnet50-32"),
                      TimingBudget(min_time=0.002, max_time=0.1, min_rounds=5, slow_budget=1.0), (512,)),
     "default": Profile("default", ("mlp-tiny", "mlp-mnist", "mlp-wide",
-                                   *(f"mlp-width-{n}" for n in WIDTH_SWEEP[:5])),
+                                   *(f"mlp-width-{n}" for n in WIDTH_SWEEP[:5]),
+                                   "resnet50-32", "resnet50-224", "resnet50-224@8", "resnet50-224@32"),
                        TimingBudget(min_time=0.01, max_time=1.0, min_rounds=7, slow_budget=30.0), (2048,)),
-    "full": Profile("full", ("mlp-tiny", "mlp-mnist", "mlp-wide", *(f"mlp-width-{n}" for n in WIDTH_SWEEP)),
+    "full": Profile("full", ("mlp-tiny", "mlp-mnist", "mlp-wide", *(f"mlp-width-{n}" for n in WIDTH_SWEEP),
+                             "resnet50-32", "resnet50-224", "resnet50-224@8", "resnet50-224@32"),
                     TimingBudget(min_time=0.02, max_time=2.0, min_rounds=10, slow_budget=120.0), (2048, 4096)),
 }
 
@@ -172,6 +194,8 @@ def expand_cases(configs: list[ModelConfig], backends: list[str], cores: int | N
             if backend not in config.backends:
                 continue
             for dtype in backend_dtypes(backend):
+                if config.dtypes is not None and dtype not in config.dtypes:
+                    continue
                 for threads in thread_counts(backend, cores):
                     cases.append(Case(config, backend, dtype, threads))
     return cases
