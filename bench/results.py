@@ -1,8 +1,11 @@
 """The results file: one parquet row per timed round. This schema is a public interface.
 
 Bump ``SCHEMA_VERSION`` and update the README whenever a column is added, removed or changes
-meaning. Readers accept any file whose version is at most theirs and which has every required
-column.
+meaning. Readers accept any file whose version is at most theirs and which has every column its
+version requires; columns added by a later version are filled with nulls.
+
+Version 2 added the GPU rungs' columns (``ADDED_IN_V2``): TF32 and cuDNN settings, the precision
+verification used, warm-up steps, compile time, and bytes moved by the copy peak.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import pyarrow.parquet as pq
 
 from .errors import UsageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # column -> (pandas dtype, meaning). The README's schema table is generated from the same words.
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -25,10 +28,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "run_id": ("string", "one id per `bench run` invocation"),
     "timestamp": ("datetime64[us, UTC]", "when the case finished (UTC)"),
     "profile": ("string", "quick, default, full, or custom"),
-    "model": ("string", "mlp, resnet50, or the harness's own: peak (machine peak GEMM), noop (harness overhead)"),
-    "config": ("string", "named configuration, e.g. mlp-mnist, resnet50-224, gemm-float32-2048"),
-    "backend": ("string", "loops, numpy, torch-cpu, torch-cuda (noop: none)"),
-    "dtype": ("string", "float32 or float64"),
+    "model": ("string", "mlp, resnet50, or the harness's own: peak (machine peak GEMM or copy), noop (harness overhead)"),
+    "config": ("string", "named configuration, e.g. mlp-mnist, resnet50-224, gemm-float32-2048, gemm-tf32-8192, "
+                         "copy-1024MiB"),
+    "backend": ("string", "loops, numpy, torch-cpu, torch-cuda, torch-cuda-amp, torch-cuda-compile (noop: none)"),
+    "dtype": ("string", "float32 or float64 (the master weights' dtype); peaks also bfloat16"),
     "threads": ("int64", "threads the case ran with (BLAS via threadpoolctl, torch.set_num_threads)"),
     "batch_size": ("int64", "samples per training step"),
     "resolution": ("Int64", "image side in pixels for image models, null otherwise"),
@@ -54,8 +58,22 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "blas": ("string", "BLAS libraries NumPy and torch load (threadpoolctl)"),
     "platform": ("string", "operating system and architecture"),
     "git_commit": ("string", "commit of vecbench that ran, with -dirty if modified"),
+    # -- added in schema_version 2 (null in rows of version-1 files) --
+    "precision": ("string", "what verification's tolerance was chosen for: float64, float32, tf32 (float32 with TF32 "
+                            "products on the GPU) or bfloat16 (autocast); empty where not verified"),
+    "tf32_matmul": ("boolean", "float32 matmuls may use TF32 (torch.backends.cuda.matmul.allow_tf32 or "
+                               "float32 matmul precision not highest); null off the GPU"),
+    "tf32_cudnn": ("boolean", "cuDNN convolutions may use TF32 (torch.backends.cudnn.allow_tf32); null off the GPU"),
+    "cudnn_benchmark": ("boolean", "cuDNN autotuned its algorithms (torch.backends.cudnn.benchmark); null off the GPU"),
+    "warmup_steps": ("Int64", "untimed steps run after verification and before timing (GPU rungs), 0 otherwise"),
+    "compile_seconds": ("float64", "seconds of the first call through torch.compile (compiling plus one step), kept "
+                                   "out of `seconds`; NaN unless compiled"),
+    "bytes": ("Int64", "bytes read plus bytes written per call (the copy peak); 0 otherwise"),
 }
-REQUIRED = tuple(COLUMNS)
+ADDED_IN_V2 = ("precision", "tf32_matmul", "tf32_cudnn", "cudnn_benchmark", "warmup_steps", "compile_seconds", "bytes")
+# the columns a file of each version must have
+REQUIRED_BY_VERSION = {1: tuple(c for c in COLUMNS if c not in ADDED_IN_V2), 2: tuple(COLUMNS)}
+REQUIRED = REQUIRED_BY_VERSION[SCHEMA_VERSION]
 
 STATUSES = ("ok", "failed", "skipped")
 
@@ -64,18 +82,31 @@ def empty_frame() -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, (dtype, _) in COLUMNS.items()})
 
 
-def to_frame(rows: list[dict]) -> pd.DataFrame:
-    """Rows (dicts with every column) as a DataFrame with the schema's dtypes, in schema order."""
-    missing = [c for c in REQUIRED if any(c not in row for row in rows)]
-    if missing:
-        raise ValueError(f"result rows lack columns {sorted(set(missing))}")
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+def _with_schema_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every column of the schema (absent ones null), in the schema's dtypes."""
     for name, (dtype, _) in COLUMNS.items():
+        if name not in frame.columns:
+            frame[name] = pd.Series([None] * len(frame), index=frame.index, dtype="object")
         if dtype.startswith("datetime64"):
             frame[name] = pd.to_datetime(frame[name], utc=True).astype(dtype)
+        elif dtype == "float64":
+            frame[name] = pd.to_numeric(frame[name]).astype(dtype)
         else:
             frame[name] = frame[name].astype(dtype)
     return frame
+
+
+def to_frame(rows: list[dict]) -> pd.DataFrame:
+    """Rows as a DataFrame with the schema's dtypes, in schema order.
+
+    Every row needs every version-1 column; the columns added in version 2 are null where a row
+    leaves them out (they apply to the GPU rungs and the copy peak only).
+    """
+    missing = [c for c in REQUIRED_BY_VERSION[1] if any(c not in row for row in rows)]
+    if missing:
+        raise ValueError(f"result rows lack columns {sorted(set(missing))}")
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    return _with_schema_dtypes(frame)[list(COLUMNS)]
 
 
 def read_file(path: Path) -> pd.DataFrame:
@@ -95,9 +126,12 @@ def read_file(path: Path) -> pd.DataFrame:
             f"{path}: written with schema_version {newer[-1]}, newer than this vecbench reads "
             f"(up to {SCHEMA_VERSION}); update vecbench"
         )
-    missing = [c for c in REQUIRED if c not in names]
+    required = REQUIRED_BY_VERSION[max(versions, default=SCHEMA_VERSION)]
+    missing = [c for c in required if c not in names]
     if missing:
         raise UsageError(f"{path}: results file lacks required column(s) {', '.join(missing)}")
+    # a version-1 file: the columns version 2 added are filled with nulls, dtypes as the schema's
+    frame = _with_schema_dtypes(frame)
     bad_status = set(frame["status"].dropna().unique()) - set(STATUSES)
     if bad_status:
         raise UsageError(f"{path}: unknown status value(s) {sorted(bad_status)}; accepted: {', '.join(STATUSES)}")
