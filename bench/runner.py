@@ -11,11 +11,11 @@ from datetime import datetime, timezone
 
 from tqdm import tqdm
 
-from implementations import architecture, make_trainer
+from implementations import architecture, is_cuda_backend, make_trainer
 
 from . import verify
 from .machine import available_cores, describe_machine
-from .peaks import PeakCase, make_target
+from .peaks import PeakCase, gpu_peak_cases, make_target
 from .results import SCHEMA_VERSION, ResultsWriter
 from .suite import SLOW_STEP, Case, TimingBudget
 from .threads import thread_limit
@@ -28,6 +28,12 @@ class CaseOutcome:
     status: str
     error: str = ""
     rows: list[dict] = field(default_factory=list)
+
+
+# Untimed steps of a GPU rung between verification and timing: cuDNN autotuning, torch.compile's
+# remaining (re)compilation, the caching allocator's growth and the momentum buffers all happen in
+# the first steps and stay out of the numbers.
+GPU_WARMUP_STEPS = 5
 
 
 def _now():
@@ -55,6 +61,22 @@ def _size_kwargs(config) -> dict:
     return {"resolution": config.resolution} if config.resolution else {}
 
 
+def _precision_fields(case: Case, on_gpu: bool) -> dict:
+    """``precision``, the TF32/cuDNN flags the case runs under, and the tolerance they imply."""
+    from implementations.torch_autograd.variant import TORCH_BACKENDS  # noqa: PLC0415  (no torch import)
+
+    _, variant = TORCH_BACKENDS.get(case.backend, ("cpu", None))
+    flags = {"tf32_matmul": None, "tf32_cudnn": None, "cudnn_benchmark": None}
+    if on_gpu:
+        from implementations.torch_autograd.trainer import tf32_flags  # noqa: PLC0415
+
+        flags = dict(tf32_flags("cuda", case.dtype), cudnn_benchmark=variant.cudnn_benchmark)
+    model = case.config.model
+    precision = verify.precision(model, case.dtype, variant.amp_dtype if variant else None,
+                                 flags["tf32_matmul"], flags["tf32_cudnn"])
+    return dict(flags, precision=precision, tolerance=verify.tolerance(model, case.dtype, precision))
+
+
 class Runner:
     """Runs cases into one results file. ``profile`` names the profile for the record."""
 
@@ -75,6 +97,8 @@ class Runner:
             "resolution": None, "round": None, "iterations": None, "seconds": math.nan, "macs": 0,
             "timing_mode": "", "verification": "none", "verified_max_rel_error": math.nan,
             "tolerance": math.nan, "loss": math.nan, "status": "ok", "error": "",
+            "precision": "", "tf32_matmul": None, "tf32_cudnn": None, "cudnn_benchmark": None, "warmup_steps": 0,
+            "compile_seconds": math.nan, "bytes": 0,
         }
         row.update(self.machine)
         row.update(fields)
@@ -103,14 +127,15 @@ class Runner:
             batch_size=config.batch_size, resolution=config.resolution,
             flops=arch.step_flops(config.spec, config.batch_size, **size),
             macs=arch.step_macs(config.spec, config.batch_size, **size),
-            tolerance=verify.tolerance(config.model, case.dtype),
         )
-        if case.backend == "torch-cuda":
+        if is_cuda_backend(case.backend):
             from implementations.torch_autograd.trainer import cuda_unavailable_reason  # noqa: PLC0415
 
             reason = cuda_unavailable_reason()
             if reason:
+                base.update(_precision_fields(case, on_gpu=False))
                 return CaseOutcome(case.label, "skipped", reason, [dict(base, status="skipped", error=reason)])
+        base.update(_precision_fields(case, on_gpu=is_cuda_backend(case.backend)))
         try:
             with thread_limit(case.threads):
                 return self._verify_and_time(case, base)
@@ -131,7 +156,7 @@ class Runner:
             with self._layer_progress(case):
                 timing = time_rounds(case.label, lambda: trainer.step(batch), rounds=1)
             loss, grads = trainer.last_loss_and_grads()
-            error = verify.check(config.model, case.dtype, loss, grads, reference)
+            error = verify.check(config.model, case.dtype, loss, grads, reference, base["precision"])
             base = dict(base, verification="timed-round", verified_max_rel_error=error, loss=loss)
         else:
             import time  # noqa: PLC0415
@@ -139,8 +164,13 @@ class Runner:
             start = time.perf_counter()
             loss, grads = trainer.loss_and_grads(batch)
             step_estimate = time.perf_counter() - start
-            error = verify.check(config.model, case.dtype, loss, grads, reference)
+            error = verify.check(config.model, case.dtype, loss, grads, reference, base["precision"])
             base = dict(base, verification="before", verified_max_rel_error=error, loss=loss)
+            if is_cuda_backend(case.backend):
+                # the estimate that picks the timing mode must not include compilation or autotuning
+                warm = trainer.warmup(batch, GPU_WARMUP_STEPS)
+                step_estimate = min(warm[-2:])
+                base = dict(base, warmup_steps=len(warm), compile_seconds=trainer.compile_seconds)
             timing = self._time(case.label, lambda: trainer.step(batch), step_estimate)
         return CaseOutcome(case.label, "ok", "", self._round_rows(base, timing))
 
@@ -180,11 +210,15 @@ class Runner:
         return time_calibrated(label, target, min_rounds=budget.min_rounds, min_time=budget.min_time,
                                max_time=budget.max_time)
 
-    def run_peak(self, case: PeakCase) -> CaseOutcome:
+    def run_peak(self, case: PeakCase, device: str = "cuda") -> CaseOutcome:
+        """One peak case; ``device`` places a torch-cuda case (``"cpu"`` exercises it in tests)."""
         base = self._base_row(model="peak", config=case.config, backend=case.library, dtype=case.dtype,
-                              threads=case.threads, batch_size=case.n, flops=case.flops, macs=case.n**3)
+                              threads=case.threads, batch_size=case.n, flops=case.flops, macs=case.macs,
+                              bytes=case.bytes)
+        if case.library == "torch-cuda" and device == "cuda":
+            base.update(tf32_matmul=case.tf32 and case.kind == "gemm", tf32_cudnn=False)
         with thread_limit(case.threads):
-            target = make_target(case)
+            target = make_target(case) if case.library == "numpy" else make_target(case, device)
             timing = time_calibrated(case.label, target, min_rounds=self.budget.min_rounds,
                                      min_time=self.budget.min_time, max_time=self.budget.max_time)
         return CaseOutcome(case.label, "ok", "", self._round_rows(base, timing))
@@ -212,9 +246,8 @@ class Runner:
                 for threads in sorted({1, cores}):
                     peak = PeakCase("numpy", dtype, n, threads)
                     jobs.append((peak.label, 2 * self.budget.max_time + 1.0, lambda p=peak: self.run_peak(p)))
-        if any(c.backend == "torch-cuda" for c in cases) and self.machine["gpu"]:
-            for n in peak_sizes:
-                peak = PeakCase("torch-cuda", "float32", max(n, 4096), cores)
+        if any(is_cuda_backend(c.backend) for c in cases) and self.machine["gpu"]:
+            for peak in gpu_peak_cases(cores):
                 jobs.append((peak.label, 2 * self.budget.max_time + 1.0, lambda p=peak: self.run_peak(p)))
         for case in cases:
             jobs.append((case.label, _estimated_seconds(case, self.budget), lambda c=case: self.run_case(c)))
