@@ -33,7 +33,8 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)} (default: default)")
     run.add_argument("--models", nargs="+", metavar="MODEL_OR_CONFIG",
                      help="models (mlp, resnet50) or config names (mlp-mnist, mlp-width-64, ...)")
-    run.add_argument("--backends", nargs="+", metavar="BACKEND", help="loops, numpy, torch-cpu, torch-cuda")
+    run.add_argument("--backends", nargs="+", metavar="BACKEND", help="loops, numpy, torch-cpu, torch-cuda, torch-cuda-amp, torch-cuda-compile "
+                     "(default: the profile's, else all)")
     run.add_argument("--out", metavar="PATH", help="results .parquet file; appended to if it exists "
                      "(default: results/<time>-<host>-<profile>.parquet)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -71,16 +72,18 @@ def _cmd_run(args) -> int:
     from .results import ResultsWriter  # noqa: PLC0415
     from .runner import Runner  # noqa: PLC0415
     from .summary import format_harness, format_speedups  # noqa: PLC0415
+    from implementations import CUDA_BACKENDS  # noqa: PLC0415
 
     profile = suite.get_profile(args.profile)
     configs = suite.select_configs(profile, args.models)
-    backends = suite.check_backends(args.backends)
-    if args.backends and set(backends) == {"torch-cuda"}:
+    backends = suite.check_backends(args.backends or list(profile.backends) or None)
+    if set(backends) <= set(CUDA_BACKENDS):
         from implementations.torch_autograd.trainer import cuda_unavailable_reason  # noqa: PLC0415
 
         reason = cuda_unavailable_reason()
         if reason:
-            raise UsageError(f"torch-cuda cannot run here: {reason}; backends that can: loops, numpy, torch-cpu")
+            raise UsageError(f"{', '.join(backends)} cannot run here: {reason}; backends that can: "
+                             "loops, numpy, torch-cpu")
     cases = suite.expand_cases(configs, backends)
     if not cases:
         raise UsageError("the selection holds no case to run")
@@ -110,31 +113,32 @@ def _cmd_run(args) -> int:
 
 def _cmd_verify(args) -> int:
     from . import suite, verify  # noqa: PLC0415
-    from implementations import make_trainer  # noqa: PLC0415
+    from .runner import _precision_fields  # noqa: PLC0415
+    from implementations import is_cuda_backend, make_trainer  # noqa: PLC0415
 
     profile = suite.get_profile(args.profile)
     configs = suite.select_configs(profile, args.models)
-    backends = suite.check_backends(args.backends)
+    backends = suite.check_backends(args.backends or list(profile.backends) or None)
     mismatches = 0
-    print(f"{'config':<16} {'backend':<11} {'dtype':<8} {'max rel error':>14} {'tolerance':>10}  verdict")
+    print(f"{'config':<16} {'backend':<18} {'dtype':<8} {'max rel error':>14} {'tolerance':>10}  verdict")
     for config in configs:
         reference = verify.compute_reference(config)
         for case in suite.expand_cases([config], backends, cores=1):
-            if case.backend == "torch-cuda":
+            if is_cuda_backend(case.backend):
                 from implementations.torch_autograd.trainer import cuda_unavailable_reason  # noqa: PLC0415
 
                 reason = cuda_unavailable_reason()
                 if reason:
-                    print(f"{config.name:<16} {case.backend:<11} {case.dtype:<8} {'':>14} {'':>10}  skipped: {reason}")
+                    print(f"{config.name:<16} {case.backend:<18} {case.dtype:<8} {'':>14} {'':>10}  skipped: {reason}")
                     continue
             trainer = make_trainer(case.backend, config.model, config.spec, reference.params, case.dtype)
             loss, grads = trainer.loss_and_grads(trainer.prepare_batch(reference.x, reference.y))
             error, where = verify.max_relative_error(loss, grads, reference.loss, reference.grads)
-            bound = verify.tolerance(config.model, case.dtype)
+            bound = _precision_fields(case, on_gpu=is_cuda_backend(case.backend))["tolerance"]
             ok = error <= bound
             mismatches += not ok
             verdict = "ok" if ok else f"MISMATCH ({where})"
-            print(f"{config.name:<16} {case.backend:<11} {case.dtype:<8} {error:>14.3e} {bound:>10.0e}  {verdict}")
+            print(f"{config.name:<16} {case.backend:<18} {case.dtype:<8} {error:>14.3e} {bound:>10.0e}  {verdict}")
     return 1 if mismatches else 0
 
 

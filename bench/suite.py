@@ -6,13 +6,13 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from implementations import BACKENDS, backend_dtypes
+from implementations import BACKENDS, CUDA_BACKENDS, backend_dtypes, is_cuda_backend
 from implementations.architectures import mlp, resnet
 
 from .errors import UsageError
 from .machine import available_cores
 
-PROFILES = ("quick", "default", "full")
+PROFILES = ("quick", "default", "full", "gpu")
 WIDTH_SWEEP = tuple(2**k for k in range(5, 12))  # 32 .. 2048
 
 
@@ -113,6 +113,8 @@ class Profile:
     configs: tuple[str, ...]
     budget: TimingBudget
     peak_sizes: tuple[int, ...] = field(default=(1024,))
+    # the backends run when --backends is not given (empty: all)
+    backends: tuple[str, ...] = ()
 
 
 _PROFILES = {
@@ -125,6 +127,13 @@ _PROFILES = {
     "full": Profile("full", ("mlp-tiny", "mlp-mnist", "mlp-wide", *(f"mlp-width-{n}" for n in WIDTH_SWEEP),
                              "resnet50-32", "resnet50-224", "resnet50-224@8", "resnet50-224@32"),
                     TimingBudget(min_time=0.02, max_time=2.0, min_rounds=10, slow_budget=120.0), (2048, 4096)),
+    # The GPU reference measurements: every GPU rung on the MLPs and on ResNet-50 at 224 px from
+    # one image to a training-sized batch. Peaks: the CPU's GEMMs at 2048 beside the GPU's own
+    # (bench.peaks.gpu_peak_cases, run whenever a GPU rung runs on a GPU).
+    "gpu": Profile("gpu", ("mlp-tiny", "mlp-mnist", "mlp-wide", *(f"mlp-width-{n}" for n in WIDTH_SWEEP),
+                           "resnet50-224@1", "resnet50-224@32", "resnet50-224@256"),
+                   TimingBudget(min_time=0.01, max_time=1.0, min_rounds=10, slow_budget=30.0), (2048,),
+                   backends=CUDA_BACKENDS),
 }
 
 
@@ -151,11 +160,11 @@ class Case:
 def thread_counts(backend: str, cores: int) -> list[int]:
     """Loops run on one thread; vectorized backends at one thread and at all cores.
 
-    torch-cuda runs at all cores only: its host threads launch kernels and barely matter.
+    The GPU rungs run at all cores only: their host threads launch kernels and barely matter.
     """
     if backend == "loops":
         return [1]
-    if backend == "torch-cuda":
+    if is_cuda_backend(backend):
         return [cores]
     return sorted({1, cores})
 
