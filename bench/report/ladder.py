@@ -2,8 +2,8 @@
 
 Rungs, each changing one thing from the one below: loops float64 1 thread -> numpy float64 1
 thread (vectorization) -> numpy float32 1 thread (precision) -> numpy float32 all cores (threads)
--> torch-cpu float32 all cores (library) -> torch-cuda float32 (GPU) -> backends added later, by
-name. Every rung uses the same batch size and resolution: the batch the loops case ran with, or
+-> torch-cpu float32 all cores (library) -> torch-cuda float32 (GPU) -> torch-cuda-amp (bfloat16
+autocast, channels_last) -> torch-cuda-compile (torch.compile) -> backends added later, by name. Every rung uses the same batch size and resolution: the batch the loops case ran with, or
 the smallest measured when loops did not run. "All cores" is the largest thread count measured
 on that machine.
 """
@@ -99,13 +99,20 @@ def _pick(candidates: list[Case], spec: RungSpec, all_cores: int) -> Case | None
     return max(matching, key=lambda c: (c.ok, c.threads))
 
 
+# what each GPU rung above torch-cuda changes from the one below
+LATER_CHANGES = {
+    "torch-cuda-amp": "bfloat16 autocast, channels_last",
+    "torch-cuda-compile": "torch.compile",
+}
+
+
 def _later_specs(candidates: list[Case]) -> list[RungSpec]:
     """One rung per backend the ladder does not name: float32 if measured, at most threads."""
     specs = []
     for backend in sorted({c.backend for c in candidates} - set(KNOWN_BACKENDS), key=backend_order):
         dtypes = sorted({c.dtype for c in candidates if c.backend == backend})
         dtype = "float32" if "float32" in dtypes else dtypes[0]
-        specs.append(RungSpec(f"{backend} {dtype}", "later rung", backend, dtype, "any"))
+        specs.append(RungSpec(f"{backend} {dtype}", LATER_CHANGES.get(backend, "later rung"), backend, dtype, "any"))
     return specs
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import zlib
 
 KNOWN_BACKENDS = ("loops", "numpy", "torch-cpu", "torch-cuda")
+# The GPU rungs above torch-cuda, in ladder order (the ladder adds them as later rungs when measured).
+GPU_RUNGS = ("torch-cuda-amp", "torch-cuda-compile")
 COLOURS = {
     "loops": "#7f7f7f",
     "numpy": "#1f77b4",
     "torch-cpu": "#ff7f0e",
     "torch-cuda": "#2ca02c",
+    "torch-cuda-amp": "#006d2c",
+    "torch-cuda-compile": "#74c476",
 }
-# Backends added later (torch-cuda-amp, torch-cuda-compile, ...) take a colour from here chosen by
+# Backends added later take a colour from here chosen by
 # a hash of their name, so one backend keeps its colour across figures and reports.
 EXTRA = ("#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939")
 
@@ -26,4 +30,6 @@ def backend_order(backend: str) -> tuple[int, str]:
     """Sort key: known backends in ladder order, then unknown ones alphabetically."""
     if backend in KNOWN_BACKENDS:
         return (KNOWN_BACKENDS.index(backend), "")
-    return (len(KNOWN_BACKENDS), backend)
+    if backend in GPU_RUNGS:
+        return (len(KNOWN_BACKENDS) + GPU_RUNGS.index(backend), "")
+    return (len(KNOWN_BACKENDS) + len(GPU_RUNGS), backend)
