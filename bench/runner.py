@@ -87,7 +87,7 @@ class Runner:
         self.run_id = _new_run_id()
         self.machine = describe_machine()
         self.progress = progress
-        self._references: dict[str, verify.Reference] = {}
+        self._verifiers: dict[str, verify.Verifier] = {}
         self.outcomes: list[CaseOutcome] = []
 
     # -- rows -------------------------------------------------------------------------------
@@ -113,10 +113,10 @@ class Runner:
         self.outcomes.append(outcome)
 
     # -- cases ------------------------------------------------------------------------------
-    def _reference(self, config) -> verify.Reference:
-        if config.key not in self._references:
-            self._references = {config.key: verify.compute_reference(config)}  # one at a time: ResNet's is large
-        return self._references[config.key]
+    def _verifier(self, config) -> verify.Verifier:
+        if config.key not in self._verifiers:
+            self._verifiers = {config.key: verify.Verifier(config)}  # one at a time: ResNet's is large
+        return self._verifiers[config.key]
 
     def run_case(self, case: Case) -> CaseOutcome:
         config = case.config
@@ -148,7 +148,8 @@ class Runner:
 
     def _verify_and_time(self, case: Case, base: dict) -> CaseOutcome:
         config = case.config
-        reference = self._reference(config)
+        verifier = self._verifier(config)
+        reference = verifier.reference
         trainer = make_trainer(case.backend, config.model, config.spec, reference.params, case.dtype)
         batch = trainer.prepare_batch(reference.x, reference.y)
         if case.backend in config.verify_timed_round:
@@ -156,16 +157,16 @@ class Runner:
             with self._layer_progress(case):
                 timing = time_rounds(case.label, lambda: trainer.step(batch), rounds=1)
             loss, grads = trainer.last_loss_and_grads()
-            error = verify.check(config.model, case.dtype, loss, grads, reference, base["precision"])
-            base = dict(base, verification="timed-round", verified_max_rel_error=error, loss=loss)
+            error, bound = verifier.check(case.dtype, base["precision"], loss, grads, trainer.state_dict())
+            base = dict(base, verification="timed-round", verified_max_rel_error=error, tolerance=bound, loss=loss)
         else:
             import time  # noqa: PLC0415
 
             start = time.perf_counter()
             loss, grads = trainer.loss_and_grads(batch)
             step_estimate = time.perf_counter() - start
-            error = verify.check(config.model, case.dtype, loss, grads, reference, base["precision"])
-            base = dict(base, verification="before", verified_max_rel_error=error, loss=loss)
+            error, bound = verifier.check(case.dtype, base["precision"], loss, grads, trainer.state_dict())
+            base = dict(base, verification="before", verified_max_rel_error=error, tolerance=bound, loss=loss)
             if is_cuda_backend(case.backend):
                 # the estimate that picks the timing mode must not include compilation or autotuning
                 warm = trainer.warmup(batch, GPU_WARMUP_STEPS)

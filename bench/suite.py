@@ -62,7 +62,9 @@ _NAMED = {
     "mlp-tiny": lambda: _mlp("mlp-tiny", (4, 3, 2), 5),  # the 4-3-2 example of the first seed article
     "mlp-mnist": lambda: _mlp("mlp-mnist", (784, 128, 10), 32),  # the second article's 784->128 layer
     "mlp-wide": lambda: _mlp("mlp-wide", (1024, 1024, 1024, 10), 128),
-    "resnet50-32": lambda: _resnet50("resnet50-32", 32, 2),
+    # Batch 4, not 2: at 32 px layer4 is 1x1, so with 2 images its batch norms normalize 2 values
+    # per channel, and the step is numerically degenerate (README, "Deviations").
+    "resnet50-32": lambda: _resnet50("resnet50-32", 32, 4),
     "resnet50-224": lambda: _resnet50("resnet50-224", 224, 1),
 }
 _WIDTH = re.compile(r"^mlp-width-(-?\d+)$")

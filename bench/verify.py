@@ -114,11 +114,60 @@ class VerificationError(Exception):
     pass
 
 
-def check(case_model: str, dtype: str, loss: float, grads: dict, reference: Reference,
-          precision: str | None = None) -> float:
-    """The max relative error; VerificationError when it is above the tolerance."""
-    error, where = max_relative_error(loss, grads, reference.loss, reference.grads)
-    bound = tolerance(case_model, dtype, precision)
-    if not error <= bound:
-        raise VerificationError(f"{where} differs from torch float64 autograd: relative error {error:.3g} > {bound:g}")
-    return error
+# Where a precision's per-tensor bound is floored by PyTorch's own error in that precision.
+# float32 ResNet-50 gradients at initialization are chaotic: measured here, torch-cpu's own float32
+# gradients differ from its float64 ones by up to 2.9% (resnet50-224, batch 1; 158 of 161 tensors
+# above 1e-3) while its loss (1.5e-6) and running statistics (1.3e-5) stay exact to float32. No
+# float32 implementation can meet 1e-3 on every tensor there. So a tensor's bound is the larger of
+# the tolerance and FLOOR_FACTOR times torch float32's error on that same tensor: numpy float32
+# measured 0.2x to 1.5x torch's per-tensor error (median 1.0), and a real bug (a dropped term, a
+# sign) gives errors of order 1 in the tensors torch gets right.
+FLOORED = {("resnet50", "float32")}
+FLOOR_FACTOR = 3.0
+
+
+def per_tensor_errors(loss: float, grads: dict, reference: Reference, state: dict | None = None) -> dict[str, float]:
+    """Relative error of the loss, every gradient and (given ``state``) every running statistic."""
+    if set(grads) != set(reference.grads):
+        raise ValueError(f"gradient names differ from the reference: {sorted(set(grads) ^ set(reference.grads))}")
+    errors = {"loss": relative_error(loss, reference.loss)}
+    errors.update((name, relative_error(grads[name], ref)) for name, ref in reference.grads.items())
+    if state is not None:
+        errors.update((name, relative_error(state[name], ref)) for name, ref in reference.state_after.items()
+                      if name.endswith(("running_mean", "running_var")))
+    return errors
+
+
+class Verifier:
+    """One config's float64 reference, and what a case's loss, gradients and state must meet."""
+
+    def __init__(self, config, seed: int = SEED):
+        self.config = config
+        self.reference = compute_reference(config, seed)
+        self._floor: dict[str, float] | None = None
+
+    def floor(self) -> dict[str, float]:
+        """torch-cpu float32's own per-tensor errors on the same weights and batch (computed once)."""
+        if self._floor is None:
+            ref = self.reference
+            trainer = make_trainer("torch-cpu", self.config.model, self.config.spec, ref.params, "float32")
+            loss, grads = trainer.loss_and_grads(trainer.prepare_batch(ref.x, ref.y))
+            self._floor = per_tensor_errors(loss, grads, ref, trainer.state_dict())
+        return self._floor
+
+    def check(self, dtype: str, precision: str | None, loss: float, grads: dict,
+              state: dict | None = None) -> tuple[float, float]:
+        """``(largest error, largest bound)``; VerificationError naming the worst tensor otherwise."""
+        model = self.config.model
+        base = tolerance(model, dtype, precision)
+        errors = per_tensor_errors(loss, grads, self.reference, state)
+        floored = (model, precision or dtype) in FLOORED
+        floor = self.floor() if floored else {}
+        bounds = {name: max(base, FLOOR_FACTOR * floor.get(name, 0.0)) for name in errors}
+        failing = [(errors[name] / bounds[name], name) for name in errors if not errors[name] <= bounds[name]]
+        if failing:
+            _, name = max(failing)
+            why = f" ({FLOOR_FACTOR:g}x torch float32's own error)" if bounds[name] > base else ""
+            raise VerificationError(f"{name} differs from torch float64 autograd: relative error "
+                                    f"{errors[name]:.3g} > {bounds[name]:.3g}{why}")
+        return max(errors.values()), max(bounds.values())

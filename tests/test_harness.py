@@ -65,6 +65,9 @@ def test_a_wrong_answer_is_recorded_failed_and_never_timed(tmp_path, monkeypatch
             steps.append(1)
             return self.trainer.step(batch)
 
+        def state_dict(self):
+            return self.trainer.state_dict()
+
     monkeypatch.setattr(runner_module, "make_trainer", lambda *a, **k: Wrong(real(*a, **k)))
     path = tmp_path / "r.parquet"
     run_cases(path, [Case(get_config("mlp-tiny"), "numpy", "float64", 1)], with_noop=False)
@@ -181,3 +184,45 @@ def test_relative_error_is_a_norm_ratio_and_nan_never_passes():
     assert relative_error([np.nan, 4.0], ref) == float("inf")
     error, where = max_relative_error(1.0, {"a": ref, "b": ref * 1.1}, 1.0, {"a": ref, "b": ref})
     assert where == "b" and error == pytest.approx(0.1)
+
+
+def _verifier(model, reference, floor=None):
+    """A Verifier on a synthetic reference, without running torch."""
+    from bench.verify import Verifier
+
+    verifier = Verifier.__new__(Verifier)
+    verifier.config = type("Config", (), {"model": model})()
+    verifier.reference = reference
+    verifier._floor = floor
+    return verifier
+
+
+def test_float32_resnet_bounds_are_floored_by_torch_float32s_own_error_per_tensor():
+    from bench.verify import FLOOR_FACTOR, Reference, VerificationError
+
+    ref = Reference({}, None, None, 2.0, {"chaotic": np.ones(4), "stable": np.ones(4)},
+                    {"bn.running_mean": np.ones(2)})
+    # torch float32 itself is 2% off on the chaotic tensor, exact elsewhere
+    verifier = _verifier("resnet50", ref, {"loss": 1e-7, "chaotic": 0.02, "stable": 1e-7, "bn.running_mean": 1e-7})
+    ok_grads = {"chaotic": np.ones(4) * 1.05, "stable": np.ones(4) * (1 + 5e-4)}
+    error, bound = verifier.check("float32", None, 2.0, ok_grads, {"bn.running_mean": np.ones(2)})
+    assert error == pytest.approx(0.05) and bound == pytest.approx(FLOOR_FACTOR * 0.02)
+    # the floor does not lift the bound of a tensor torch gets right
+    with pytest.raises(VerificationError, match=r"stable differs .* 0.002 > 0.001$"):
+        verifier.check("float32", None, 2.0, dict(ok_grads, stable=np.ones(4) * 1.002))
+    # nor hide an error of order one in the chaotic one
+    with pytest.raises(VerificationError, match=r"chaotic differs .* > 0.06 \(3x torch float32's own error\)"):
+        verifier.check("float32", None, 2.0, dict(ok_grads, chaotic=-np.ones(4)))
+    # running statistics are checked too
+    with pytest.raises(VerificationError, match="bn.running_mean differs"):
+        verifier.check("float32", None, 2.0, ok_grads, {"bn.running_mean": np.ones(2) * 1.01})
+
+
+def test_float64_and_mlp_bounds_are_never_floored():
+    from bench.verify import Reference, VerificationError
+
+    ref = Reference({}, None, None, 1.0, {"w": np.ones(3)}, {})
+    with pytest.raises(VerificationError, match=r"w differs .* > 1e-08"):
+        _verifier("resnet50", ref, {"loss": 0.5, "w": 0.5}).check("float64", None, 1.0, {"w": np.ones(3) * (1 + 1e-7)})
+    with pytest.raises(VerificationError, match=r"w differs .* > 0.0001"):
+        _verifier("mlp", ref, {"loss": 0.5, "w": 0.5}).check("float32", None, 1.0, {"w": np.ones(3) * 1.001})

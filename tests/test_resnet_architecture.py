@@ -31,7 +31,7 @@ TOLERANCES = {"float64": 1e-8, "float32": 1e-3}
 BATCH_SIZES = {"float64": 2, "float32": 4}
 FULL_NETWORK_BATCH = 4
 FAST_BACKENDS = ["numpy", "torch-cpu"]
-SLOW_BACKENDS = ["numpy", "torch-cpu"]  # the loops backend joins here once its step is fast enough
+SLOW_BACKENDS = ["loops", "numpy", "torch-cpu"]  # loops: about a minute for its one step
 
 
 @pytest.fixture(autouse=True)
