@@ -121,7 +121,7 @@ class Profile:
 
 _PROFILES = {
     "quick": Profile("quick", ("mlp-tiny", "mlp-mnist", "mlp-width-64", "mlp-width-256", "resnet50-32"),
-                     TimingBudget(min_time=0.002, max_time=0.1, min_rounds=5, slow_budget=1.0), (512,)),
+                     TimingBudget(min_time=0.002, max_time=0.1, min_rounds=5, slow_budget=3.0), (512,)),
     "default": Profile("default", ("mlp-tiny", "mlp-mnist", "mlp-wide",
                                    *(f"mlp-width-{n}" for n in WIDTH_SWEEP[:5]),
                                    "resnet50-32", "resnet50-224", "resnet50-224@8", "resnet50-224@32"),
