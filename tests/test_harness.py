@@ -197,23 +197,23 @@ def _verifier(model, reference, floor=None):
     return verifier
 
 
-def test_float32_resnet_bounds_are_floored_by_torch_float32s_own_error_per_tensor():
+def test_float32_resnet_bounds_are_floored_by_torch_float32s_own_error():
     from bench.verify import FLOOR_FACTOR, Reference, VerificationError
 
     ref = Reference({}, None, None, 2.0, {"chaotic": np.ones(4), "stable": np.ones(4)},
                     {"bn.running_mean": np.ones(2)})
-    # torch float32 itself is 2% off on the chaotic tensor, exact elsewhere
+    # torch float32 itself is 2% off on one gradient, exact on the loss and the running statistics
     verifier = _verifier("resnet50", ref, {"loss": 1e-7, "chaotic": 0.02, "stable": 1e-7, "bn.running_mean": 1e-7})
-    ok_grads = {"chaotic": np.ones(4) * 1.15, "stable": np.ones(4) * (1 + 5e-4)}
+    # which gradient float32 gets wrong is luck: every gradient gets the worst gradient's floor
+    ok_grads = {"chaotic": np.ones(4) * 1.05, "stable": np.ones(4) * 1.15}
     error, bound = verifier.check("float32", None, 2.0, ok_grads, {"bn.running_mean": np.ones(2)})
     assert error == pytest.approx(0.15) and bound == pytest.approx(FLOOR_FACTOR * 0.02)
-    # the floor does not lift the bound of a tensor torch gets right
-    with pytest.raises(VerificationError, match=r"stable differs .* 0.002 > 0.001$"):
-        verifier.check("float32", None, 2.0, dict(ok_grads, stable=np.ones(4) * 1.002))
-    # nor hide an error of order one in the chaotic one
-    with pytest.raises(VerificationError, match=r"chaotic differs .* > 0.2 \(10x torch float32's own error\)"):
-        verifier.check("float32", None, 2.0, dict(ok_grads, chaotic=-np.ones(4)))
-    # running statistics are checked too
+    # an error of order one is still caught
+    with pytest.raises(VerificationError, match=r"stable differs .* > 0.2 \(10x torch float32's own error\)"):
+        verifier.check("float32", None, 2.0, dict(ok_grads, stable=-np.ones(4)))
+    # the loss and the running statistics keep their own tight bounds
+    with pytest.raises(VerificationError, match=r"loss differs .* 0.005 > 0.001$"):
+        verifier.check("float32", None, 2.01, ok_grads)
     with pytest.raises(VerificationError, match="bn.running_mean differs"):
         verifier.check("float32", None, 2.0, ok_grads, {"bn.running_mean": np.ones(2) * 1.01})
 
