@@ -26,7 +26,7 @@ SCHEMA_VERSION = 2
 COLUMNS: dict[str, tuple[str, str]] = {
     "schema_version": ("int64", "version of this schema"),
     "run_id": ("string", "one id per `bench run` invocation"),
-    "timestamp": ("datetime64[us, UTC]", "when the case finished (UTC)"),
+    "timestamp": ("datetime64[us, UTC]", "when the case started (UTC)"),
     "profile": ("string", "quick, default, full, or custom"),
     "model": ("string", "mlp, resnet50, or the harness's own: peak (machine peak GEMM or copy), noop (harness overhead)"),
     "config": ("string", "named configuration, e.g. mlp-mnist, resnet50-224, gemm-float32-2048, gemm-tf32-8192, "
@@ -76,6 +76,8 @@ REQUIRED_BY_VERSION = {1: tuple(c for c in COLUMNS if c not in ADDED_IN_V2), 2: 
 REQUIRED = REQUIRED_BY_VERSION[SCHEMA_VERSION]
 
 STATUSES = ("ok", "failed", "skipped")
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 def empty_frame() -> pd.DataFrame:
@@ -206,6 +208,7 @@ class ResultsWriter:
         os.close(fd)
         try:
             frame.to_parquet(tmp, index=False)
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; a results file is for everyone to read
             os.replace(tmp, self.path)
         finally:
             if os.path.exists(tmp):

@@ -261,8 +261,8 @@ class Runner:
                 bar.set_description_str(f"case {index}/{len(jobs)}: {label}")
                 outcome = job()
                 self._record(outcome)
-                if outcome.status != "ok":
-                    bar.write(f"{outcome.status}: {label}: {outcome.error}")
+                if outcome.status == "failed":  # skips are summed up at the end, one line per reason
+                    bar.write(f"failed: {label}: {outcome.error}")
                 bar.update(round(cost, 1))
         finally:
             bar.close()

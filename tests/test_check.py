@@ -38,6 +38,13 @@ def _case_rows(run_id, config, backend, dtype, threads, seconds, *, when=START, 
     return [dict(base, round=i, seconds=s) for i, s in enumerate(seconds)]
 
 
+
+@pytest.fixture(autouse=True)
+def logic_tolerance(request, monkeypatch):
+    """The logic tests were written against a 25% tolerance; the power test keeps the real default."""
+    if not request.node.name.startswith("test_a_real_slowdown"):
+        monkeypatch.setattr(check, "DEFAULT_TOLERANCE", 0.25)
+
 def _run(run_id, cases, *, when=START, **machine):
     """cases: {(config, backend, dtype, threads): seconds per round} -> rows of one run."""
     rows = []
@@ -412,12 +419,14 @@ def test_a_real_slowdown_of_numpy_is_caught(tmp_path, monkeypatch, capsys):
 
     def redundant(backend, *args, **kwargs):
         trainer = real(backend, *args, **kwargs)
-        return _RedundantTrainer(trainer, extra=3) if backend == "numpy" else trainer
+        # 20x the work: beyond the default tolerance (a 90% fall) that the noise study set
+        return _RedundantTrainer(trainer, extra=19) if backend == "numpy" else trainer
 
     monkeypatch.setattr(bench.runner, "make_trainer", redundant)
     _measure(slowed, cases)
     capsys.readouterr()
 
+    assert check.DEFAULT_TOLERANCE >= 0.9  # the real default, not the logic tests' 0.25
     assert check.run_check(baseline, [slowed]) == 1
     out = capsys.readouterr().out
     verdicts = _verdicts(out)
