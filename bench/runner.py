@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -160,8 +161,6 @@ class Runner:
             error, bound = verifier.check(case.dtype, base["precision"], loss, grads, trainer.state_dict())
             base = dict(base, verification="timed-round", verified_max_rel_error=error, tolerance=bound, loss=loss)
         else:
-            import time  # noqa: PLC0415
-
             start = time.perf_counter()
             loss, grads = trainer.loss_and_grads(batch)
             step_estimate = time.perf_counter() - start

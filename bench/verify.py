@@ -70,16 +70,20 @@ def relative_error(value, reference) -> float:
     return float(diff / scale) if scale > 0 else float(diff)
 
 
-def max_relative_error(loss: float, grads: dict, ref_loss: float, ref_grads: dict) -> tuple[float, str]:
-    """The largest relative error over the loss and every gradient, and which tensor it was."""
+def loss_and_gradient_errors(loss: float, grads: dict, ref_loss: float, ref_grads: dict) -> dict[str, float]:
+    """Relative error of the loss (key ``"loss"``) and of every gradient, keyed by name."""
     if set(grads) != set(ref_grads):
         raise ValueError(f"gradient names differ from the reference: {sorted(set(grads) ^ set(ref_grads))}")
-    worst, where = relative_error(loss, ref_loss), "loss"
-    for name, ref in ref_grads.items():
-        err = relative_error(grads[name], ref)
-        if err > worst:
-            worst, where = err, name
-    return worst, where
+    errors = {"loss": relative_error(loss, ref_loss)}
+    errors.update((name, relative_error(grads[name], ref)) for name, ref in ref_grads.items())
+    return errors
+
+
+def max_relative_error(loss: float, grads: dict, ref_loss: float, ref_grads: dict) -> tuple[float, str]:
+    """The largest relative error over the loss and every gradient, and which tensor it was."""
+    errors = loss_and_gradient_errors(loss, grads, ref_loss, ref_grads)
+    where = max(errors, key=errors.get)
+    return errors[where], where
 
 
 @dataclass
@@ -133,10 +137,7 @@ FLOOR_FACTOR = 10.0
 
 def per_tensor_errors(loss: float, grads: dict, reference: Reference, state: dict | None = None) -> dict[str, float]:
     """Relative error of the loss, every gradient and (given ``state``) every running statistic."""
-    if set(grads) != set(reference.grads):
-        raise ValueError(f"gradient names differ from the reference: {sorted(set(grads) ^ set(reference.grads))}")
-    errors = {"loss": relative_error(loss, reference.loss)}
-    errors.update((name, relative_error(grads[name], ref)) for name, ref in reference.grads.items())
+    errors = loss_and_gradient_errors(loss, grads, reference.loss, reference.grads)
     if state is not None:
         errors.update((name, relative_error(state[name], ref)) for name, ref in reference.state_after.items()
                       if name.endswith(("running_mean", "running_var")))
