@@ -1,364 +1,347 @@
-"""``python -m bench check``: has a speedup ratio fallen below the baseline's?
+"""``python -m bench check``: is any case slower than its baseline, beyond the noise of this machine?
 
-Raw seconds move between machines, and between runs on a shared machine; a ratio of two cases
-timed in the same run moves far less, because both sides saw the same machine. So the check
-compares ratios, never raw times. For every case X present in both the baseline and the results
-(key: model, config, backend, dtype, threads, batch_size) it forms, within one run:
+Every case is judged on its own time (every backend, loops included): a ratio such as
+``loops / X`` would hide a slower loops backend, which only raises every ratio.
 
-* ``loops / X``: median seconds of the config's loops case (float64, 1 thread) over X's median,
-  for every X other than loops itself, where that run has the loops case;
-* ``numpy / torch-cpu``: numpy's median over torch-cpu's at the same config, dtype and threads.
+The baseline is either committed results of the same machine kind (``--baseline``; what CI runs)
+or the same cases timed from another revision in the same job (``--against REV``: REV is built in
+a temporary git worktree, and REV's runs and the working tree's alternate, ABBA, in separate
+processes, as ``asv continuous`` does).
 
-The change is ``current / baseline - 1``. A ratio is a **regression** when both hold:
+A case is a **regression** when both hold:
 
-1. it fell by more than the tolerance: ``change < -tolerance``; the tolerance covers the drift
-   from run to run that no single run's rounds can show, and is sized by the noise study
-   (``bench.noise``, the README's "Noise study" section);
-2. the fall is beyond the noise of the rounds: the upper end of the 95% percentile-bootstrap
-   interval of ``current ratio / baseline ratio`` lies below ``1 - tolerance``. Each of the four
-   medians (reference and case, baseline and current) is resampled from its own rounds, 2000
-   times, from a generator seeded by the ratio's name, so a verdict is reproducible.
+1. it is slower than the baseline by more than its threshold: ``current / baseline > threshold``.
+   Thresholds are per case and per machine kind, sized by the A/A study of repeated runs of the
+   same code (``python -m bench noise --write``; README "Noise study"), so that the whole check
+   raises a false alarm less than once in 20 runs. A case whose threshold would exceed
+   ``GATE_LIMIT`` (it moves that much between runs of unchanged code) is reported, never gated;
+2. a one-sided Mann-Whitney test of the current repeats against the baseline's says "slower" at
+   ``ALPHA`` (asv decides with a factor plus this test): a single unlucky repeat cannot fail a
+   check.
 
-A ratio with a side of fewer than ``MIN_ROUNDS`` rounds (a slow loops case timed once or twice)
-gives the bootstrap too little to resample, and an interval from it would look falsely certain.
-Such a ratio is judged on its point change alone against the tolerance, and its verdict says so.
-That is sound because the noise study sizes the tolerance from runs holding the same few-round
-cases, so their run-to-run spread is inside it.
+Times are those of ``bench.measurement``: the estimator over the uncontended rounds of the newest
+run of each case. Where the study found that a machine-wide speed factor moves all cases
+together, the check divides it out first (``normalize`` in the thresholds file): the median of
+every gated case's change.
 
-Rows: successful rounds of real models (not the harness's peak and noop). Of each results file,
-only its newest run (the run_id whose rows end latest) counts, for the baseline and the results
-alike; ratios are never formed across runs, and a ratio found in several files' newest runs is
-taken from the newest of them.
-
-Machine: the baseline's runs must come from the results' machine, by ``cpu`` and ``cores`` (the
-hostname may differ, e.g. on CI). A baseline folder may hold one file per machine; the files of
-the results' machine are used. None matching is an error unless ``allow_other_machine``.
-
-Exit codes: 0 no regression; 1 at least one, each named; 2 (UsageError) unusable input: a
-missing, corrupt, foreign or newer file, no shared case, no ratio to compare, another machine.
+Exit codes: 0 no regression; 1 at least one regression, each named; 2 unusable input (a missing,
+corrupt, foreign or newer file, no shared case, another machine, no thresholds for the machine);
+3 no regression found, but the machine was contended: a gated case had too many contended rounds
+to be judged (or, with ``--against``, a run failed), so the check cannot say "no regression".
 """
 
 from __future__ import annotations
 
+import json
+import math
+import subprocess
 import sys
-import zlib
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from . import stats
 from .errors import UsageError
-from .results import read_results
-from .summary import HARNESS_MODELS
+from .measurement import CaseKey, MachineKey, Measurement, machines, measurements, pool
+from .results import collect_files, read_results
 
-# Largest accepted relative fall of a ratio, from the noise study in the README ("Noise study"):
-# five quick runs of the same commit on this 2-core machine kind spread ratios of sub-millisecond
-# cases by up to 68% between runs; `python -m bench noise results/noise` recommends 0.90 for a
-# false alarm less often than once in 20 runs. Such a check catches only a ten-fold slowdown of
-# a vectorized path; rerun the study and lower this where a quieter machine allows.
-DEFAULT_TOLERANCE = 0.90
-CONFIDENCE = 0.95  # of the bootstrap interval of current / baseline
-RESAMPLES = 2000
-MIN_ROUNDS = 3  # fewer rounds on any side of a ratio: judged on the tolerance alone
-
-CASE_KEY = ("model", "config", "backend", "dtype", "threads", "batch_size")
-LOOPS_REFERENCE = ("loops", "float64", 1)  # (backend, dtype, threads) of the loops rung
+ALPHA = 0.01  # of the Mann-Whitney test, per case
+GATE_LIMIT = 1.4  # a case whose A/A threshold exceeds this is not gated: it could not see a 1.5x slowdown
+MAX_CONTENDED = 0.5  # a case with more of its rounds contended than this is not judged
+EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_CONTENDED = 0, 1, 2, 3
+THRESHOLDS_DIR = Path("results/noise")
 
 
 @dataclass(frozen=True)
-class RatioKey:
-    """A ratio: the case X (the denominator) and which reference rung is over it."""
+class Thresholds:
+    """Per-case thresholds of one machine kind, from the A/A study (``bench.noise``)."""
 
-    model: str
-    config: str
-    backend: str
-    dtype: str
-    threads: int
-    batch_size: int
-    reference: str  # "loops" or "numpy"
+    machine: MachineKey
+    cases: dict[str, dict]  # CaseKey.label -> {"threshold", "gated", "reason", ...}
+    normalize: bool
+    source: str
 
-    @property
-    def label(self) -> str:
-        return f"{self.config} {self.reference} / {self.backend} {self.dtype} {self.threads}t"
-
-    @property
-    def case(self) -> tuple:
-        return (self.model, self.config, self.backend, self.dtype, self.threads, self.batch_size)
+    def of(self, key: CaseKey) -> tuple[float, bool, str]:
+        """(threshold, gated, why not gated)."""
+        entry = self.cases.get(key.label)
+        if entry is None:
+            return math.inf, False, "not in the A/A study"
+        return float(entry["threshold"]), bool(entry["gated"]), str(entry.get("reason", ""))
 
 
-@dataclass
-class Ratio:
-    """One ratio measured in one run: ``median(reference) / median(case)``.
-
-    reference, case: seconds per step of every timed round, shape (rounds,).
-    """
-
-    key: RatioKey
-    run_id: str
-    reference: np.ndarray
-    case: np.ndarray
-
-    @property
-    def value(self) -> float:
-        return float(np.median(self.reference) / np.median(self.case))
-
-    @property
-    def rounds(self) -> int:
-        """Rounds of the thinner side."""
-        return min(len(self.reference), len(self.case))
+def load_thresholds(path: str | Path, machine: MachineKey) -> Thresholds:
+    """The thresholds of ``machine`` from a JSON file or a folder of them; UsageError when none fits."""
+    path = Path(path)
+    files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
+    if not files or not all(f.is_file() for f in files):
+        raise UsageError(f"{path}: no thresholds file (.json); make one with python -m bench noise RUNS --write FILE")
+    seen = []
+    for file in files:
+        try:
+            data = json.loads(file.read_text())
+            own = MachineKey(str(data["machine"]["cpu"]), int(data["machine"]["cores"]), str(data["machine"]["gpu"]))
+            cases = {str(k): dict(v) for k, v in data["cases"].items()}
+            normalize = bool(data["normalize"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise UsageError(f"{file}: not a vecbench thresholds file ({exc.__class__.__name__}: {exc})") from None
+        if own == machine:
+            return Thresholds(own, cases, normalize, str(file))
+        seen.append(str(own))
+    raise UsageError(f"no A/A thresholds for {machine} in {path} (it has: {'; '.join(seen) or 'none'}); run the "
+                     "noise study on this machine kind (README, Noise study)")
 
 
 @dataclass
-class Comparison:
-    key: RatioKey
-    baseline: float
+class Verdict:
+    key: CaseKey
+    baseline: float  # seconds per step
     current: float
-    change: float  # current / baseline - 1
-    interval: tuple[float, float] | None  # bootstrap interval of the change; None with too few rounds
-    rounds: int  # rounds of the thinnest of the four sides
-    regression: bool
-    verdict: str
+    change: float  # current / baseline (normalized where the thresholds say so)
+    threshold: float
+    p_value: float
+    gated: bool
+    verdict: str  # REGRESSION, slower (not significant), ok, faster, not gated: ..., contended
+    regression: bool = False
+    unjudged: bool = False  # gated, but too contended to judge
 
 
-# -- rows and ratios ---------------------------------------------------------------------------
-def timed_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Successful rounds of real models: the rows ratios are made of."""
-    seconds = frame["seconds"].astype(float)
-    ok = (frame["status"] == "ok").fillna(False).astype(bool)
-    keep = ok & ~frame["model"].isin(HARNESS_MODELS) & np.isfinite(seconds) & (seconds > 0)
-    return frame[keep.to_numpy(dtype=bool)]
+def judge(baseline: Measurement, current: Measurement, thresholds: Thresholds, factor: float = 1.0) -> Verdict:
+    """One case against its baseline (the rule in the module docstring). ``factor``: machine speed."""
+    threshold, gated, reason = thresholds.of(current.key)
+    change = current.time / baseline.time / factor
+    p_slower = stats.slower_p_value(current.repeat_times() / factor, baseline.repeat_times())
+    p_faster = stats.slower_p_value(baseline.repeat_times(), current.repeat_times() / factor)
+    verdict = Verdict(current.key, baseline.time, current.time, change, threshold, p_slower, gated, "ok")
+    contended = max(current.contended_share, baseline.contended_share)
+    if not gated:
+        verdict.verdict = f"not gated: {reason}"
+    elif contended > MAX_CONTENDED:
+        verdict.verdict = f"contended: {contended:.0%} of the rounds; not judged"
+        verdict.unjudged = True
+    elif change > threshold and p_slower < ALPHA:
+        verdict.verdict, verdict.regression = "REGRESSION", True
+    elif change > threshold:
+        verdict.verdict = f"slower, not significant (p={p_slower:.2g})"
+    elif change < 1 / threshold and p_faster < ALPHA:
+        verdict.verdict = "faster"
+    return verdict
 
 
-def run_ends(frame: pd.DataFrame) -> pd.Series:
-    """run_id -> timestamp of its last row."""
-    return frame.groupby("run_id")["timestamp"].max()
+def machine_factor(pairs: list[tuple[Measurement, Measurement]], thresholds: Thresholds) -> float:
+    """Median of current / baseline over the gated cases: how much faster or slower the machine is."""
+    changes = [c.time / b.time for b, c in pairs if thresholds.of(c.key)[1]]
+    return float(np.median(changes)) if changes else 1.0
 
 
-def newest_run_per_file(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows of each source file's newest run (the run whose rows end latest)."""
-    ends = frame.groupby(["source_file", "run_id"])["timestamp"].max().rename("end").reset_index()
-    newest = ends.sort_values("end").groupby("source_file").tail(1)
-    keep = pd.MultiIndex.from_frame(newest[["source_file", "run_id"]])
-    return frame[pd.MultiIndex.from_frame(frame[["source_file", "run_id"]]).isin(keep)]
+def compare(baseline: list[Measurement], current: list[Measurement], thresholds: Thresholds) -> tuple[list[Verdict], float]:
+    """Verdicts of every case measured (ok) on both sides, and the machine factor divided out."""
+    base = {m.key: m for m in baseline if m.ok}
+    pairs = [(base[m.key], m) for m in current if m.ok and m.key in base]
+    if not pairs:
+        raise UsageError("baseline and results share no successful case; baseline: "
+                         + ", ".join(sorted({k.config for k in base})) + "; results: "
+                         + ", ".join(sorted({m.key.config for m in current})))
+    factor = machine_factor(pairs, thresholds) if thresholds.normalize else 1.0
+    return [judge(b, c, thresholds, factor) for b, c in pairs], factor
 
 
-def compute_ratios(frame: pd.DataFrame) -> list[Ratio]:
-    """Every ratio of every run in ``frame``, each formed within its own run."""
-    timed = timed_rows(frame)
-    ratios = []
-    for run_id, run in timed.groupby("run_id", sort=False):
-        cases = {}
-        for key, group in run.groupby(list(CASE_KEY), sort=True):
-            model, config, backend, dtype, threads, batch = key
-            cases[(str(model), str(config), str(backend), str(dtype), int(threads), int(batch))] = \
-                group["seconds"].to_numpy(dtype=float)
-        for (model, config, backend, dtype, threads, batch), seconds in cases.items():
-            loops = cases.get((model, config, *LOOPS_REFERENCE, batch))
-            if backend != "loops" and loops is not None:
-                key = RatioKey(model, config, backend, dtype, threads, batch, "loops")
-                ratios.append(Ratio(key, str(run_id), loops, seconds))
-            numpy = cases.get((model, config, "numpy", dtype, threads, batch))
-            if backend == "torch-cpu" and numpy is not None:
-                key = RatioKey(model, config, backend, dtype, threads, batch, "numpy")
-                ratios.append(Ratio(key, str(run_id), numpy, seconds))
-    return ratios
-
-
-def newest_ratios(frame: pd.DataFrame) -> dict[RatioKey, Ratio]:
-    """One ratio per key: from the newest run that has it."""
-    ends = run_ends(frame)
-    chosen: dict[RatioKey, Ratio] = {}
-    for ratio in sorted(compute_ratios(frame), key=lambda r: ends[r.run_id]):
-        chosen[ratio.key] = ratio
-    return chosen
-
-
-# -- the decision ------------------------------------------------------------------------------
-def bootstrap_change(baseline: Ratio, current: Ratio, resamples: int = RESAMPLES,
-                     confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``current.value / baseline.value - 1``.
-
-    The rounds of each of the four sides are resampled independently with replacement; the
-    generator is seeded by the ratio's label, so the same files give the same interval.
-    """
-    rng = np.random.default_rng(zlib.crc32(baseline.key.label.encode()))
-
-    def medians(seconds: np.ndarray) -> np.ndarray:  # (resamples,)
-        picks = rng.integers(0, len(seconds), size=(resamples, len(seconds)))
-        return np.median(seconds[picks], axis=1)
-
-    current_ratio = medians(current.reference) / medians(current.case)
-    baseline_ratio = medians(baseline.reference) / medians(baseline.case)
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(current_ratio / baseline_ratio - 1, [tail, 1 - tail])
-    return float(low), float(high)
-
-
-def judge(baseline: Ratio, current: Ratio, tolerance: float) -> Comparison:
-    """Compare one ratio with its baseline (see the module docstring for the rule)."""
-    change = current.value / baseline.value - 1
-    rounds = min(baseline.rounds, current.rounds)
-    fell = change < -tolerance
-    if rounds < MIN_ROUNDS:
-        interval = None
-        regression = fell
-        note = f" ({rounds} round{'s' if rounds != 1 else ''}: tolerance only)"
-    else:
-        interval = bootstrap_change(baseline, current)
-        regression = fell and interval[1] < -tolerance
-        note = ""
-    if regression:
-        verdict = "REGRESSION"
-    elif fell:
-        verdict = "slower, within noise"
-    elif change > tolerance:
-        verdict = "faster"
-    else:
-        verdict = "ok"
-    return Comparison(current.key, baseline.value, current.value, change, interval, rounds, regression,
-                      verdict + note)
-
-
-# -- inputs ------------------------------------------------------------------------------------
-def _machines(frame: pd.DataFrame) -> list[tuple[str, int]]:
-    pairs = frame[["cpu", "cores"]].drop_duplicates()
-    return sorted((str(cpu), int(cores)) for cpu, cores in zip(pairs["cpu"], pairs["cores"]))
-
-
-def _machine_text(machine: tuple[str, int]) -> str:
-    return f"{machine[0]!r} with {machine[1]} cores"
-
-
-def _files(frame: pd.DataFrame) -> str:
-    return ", ".join(sorted(frame["source_file"].unique()))
-
-
-def _load(paths: list[str | Path], what: str) -> pd.DataFrame:
-    frame = newest_run_per_file(read_results(paths))
-    if timed_rows(frame).empty:
-        raise UsageError(f"{what} {_files(frame) or ' '.join(map(str, paths))}: no successful timed case "
-                         "(status ok) in its newest run")
-    return frame
-
-
-def _match_machine(baseline: pd.DataFrame, results: pd.DataFrame,
-                   allow_other_machine: bool) -> tuple[pd.DataFrame, str]:
-    """The baseline rows measured on the results' machine, and a note when another was allowed."""
-    current = _machines(results)
-    if len(current) > 1:
-        raise UsageError(f"results come from {len(current)} machines ({'; '.join(map(_machine_text, current))}); "
-                         "check one machine's results at a time")
-    machine = current[0]
-    same = baseline[(baseline["cpu"] == machine[0]) & (baseline["cores"] == machine[1])]
-    if not same.empty:
-        return same, ""
-    others = _machines(baseline)
-    if not allow_other_machine:
-        raise UsageError(f"baseline {_files(baseline)} was measured on {' / '.join(map(_machine_text, others))}, "
-                         f"the results on {_machine_text(machine)}; ratios move between machines: record a baseline "
-                         "on this machine, or pass --allow-other-machine to compare anyway")
-    if len(others) > 1:
-        raise UsageError(f"baseline {_files(baseline)} holds runs of {len(others)} machines, none of them the results' "
-                         f"({_machine_text(machine)}); name one baseline file")
-    return baseline, (f"note: baseline from another machine ({_machine_text(others[0])}; "
-                      f"results: {_machine_text(machine)})")
-
-
-def _run_text(frame: pd.DataFrame) -> str:
-    parts = []
-    for (source, run_id), rows in frame.groupby(["source_file", "run_id"], sort=True):
-        first = rows.iloc[0]
-        parts.append(f"{source} run {run_id} ({first['profile']} profile, {first['hostname']}, "
-                     f"{first['cpu']}, {first['cores']} cores, commit {str(first['git_commit'])[:12]})")
-    return "; ".join(parts)
+def exit_code(verdicts: list[Verdict]) -> int:
+    if any(v.regression for v in verdicts):
+        return EXIT_REGRESSION
+    return EXIT_CONTENDED if any(v.unjudged for v in verdicts) else EXIT_OK
 
 
 # -- output ------------------------------------------------------------------------------------
-def _ratio_text(value: float) -> str:
-    return f"{value:,.0f}x" if value >= 100 else f"{value:.3g}x"
+def _seconds(value: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value * 1e9:.3g} ns"
 
 
-def _percent(change: float) -> str:
-    return f"{change * 100:+.1f}%"
-
-
-def format_table(comparisons: list[Comparison]) -> str:
-    """One line per ratio: name, baseline, current, change, interval of the change, verdict."""
-    header = ("ratio", "baseline", "current", "change", f"{CONFIDENCE:.0%} interval", "verdict")
-    lines = [(c.key.label, _ratio_text(c.baseline), _ratio_text(c.current), _percent(c.change),
-              f"[{c.interval[0] * 100:+.0f}%, {c.interval[1] * 100:+.0f}%]" if c.interval else "-", c.verdict)
-             for c in comparisons]
+def format_table(verdicts: list[Verdict]) -> str:
+    header = ("case", "baseline", "current", "change", "threshold", "p", "verdict")
+    lines = [(v.key.label, _seconds(v.baseline), _seconds(v.current), f"{(v.change - 1) * 100:+.1f}%",
+              f"{(v.threshold - 1) * 100:+.0f}%" if math.isfinite(v.threshold) else "-",
+              f"{v.p_value:.2g}", v.verdict) for v in verdicts]
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
-
-    def row(cells):
-        text = [cells[0].ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(cells[1:5], widths[1:5])), cells[5]]
-        return "  ".join(text)
-
-    return "\n".join(row(cells) for cells in [header, *lines])
+    return "\n".join("  ".join([cells[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(cells[1:6], widths[1:6])),
+                                cells[6]]) for cells in [header, *lines])
 
 
-def summary_line(comparisons: list[Comparison], tolerance: float) -> str:
-    regressions = [c for c in comparisons if c.regression]
-    line = f"{len(comparisons)} ratios compared, {len(regressions)} regression{'' if len(regressions) == 1 else 's'}"
+def summary_line(verdicts: list[Verdict]) -> str:
+    regressions = [v for v in verdicts if v.regression]
+    gated = [v for v in verdicts if v.gated]
+    line = (f"{len(verdicts)} cases compared, {len(gated)} gated, {len(regressions)} "
+            f"regression{'' if len(regressions) == 1 else 's'}")
     if regressions:
-        return line + ": " + ", ".join(f"{c.key.label} ({_percent(c.change)})" for c in regressions)
-    return line + f" (tolerance {tolerance:.0%})"
+        return line + ": " + ", ".join(f"{v.key.label} ({(v.change - 1) * 100:+.0f}%)" for v in regressions)
+    unjudged = [v for v in verdicts if v.unjudged]
+    if unjudged:
+        return line + (f"; the machine was contended: {len(unjudged)} gated case(s) could not be judged ("
+                       + ", ".join(v.key.label for v in unjudged[:5]) + "); run the check again on a quiet machine")
+    return line
 
 
-# -- the command -------------------------------------------------------------------------------
-def compare(baseline: pd.DataFrame, results: pd.DataFrame, tolerance: float) -> tuple[list[Comparison], list[str]]:
-    """Comparisons of every ratio in both, and notes on what could not be compared."""
-    base_cases = set(map(tuple, timed_rows(baseline)[list(CASE_KEY)].drop_duplicates().itertuples(index=False)))
-    result_cases = set(map(tuple, timed_rows(results)[list(CASE_KEY)].drop_duplicates().itertuples(index=False)))
-    if not base_cases & result_cases:
-        raise UsageError(f"baseline ({_files(baseline)}) and results ({_files(results)}) share no case; baseline "
-                         f"configs: {', '.join(sorted({c[1] for c in base_cases}))}; results configs: "
-                         f"{', '.join(sorted({c[1] for c in result_cases}))}")
-    base_ratios, result_ratios = newest_ratios(baseline), newest_ratios(results)
-    shared = sorted(set(base_ratios) & set(result_ratios),
-                    key=lambda k: (k.model, k.config, k.reference, k.backend, k.dtype, k.threads, k.batch_size))
-    if not shared:
-        raise UsageError("baseline and results share cases but no ratio: a ratio needs the config's loops case "
-                         "(float64, 1 thread), or numpy and torch-cpu at the same dtype and threads, in one run")
-    comparisons = [judge(base_ratios[k], result_ratios[k], tolerance) for k in shared]
-    notes = []
-    missing = sorted(set(base_ratios) - set(result_ratios), key=lambda k: k.label)
-    if missing:
-        notes.append(f"not in the results: {len(missing)} baseline ratio(s): "
-                     + ", ".join(k.label for k in missing[:5]) + (", ..." if len(missing) > 5 else ""))
-    untimed = results[(results["status"] != "ok") & ~results["model"].isin(HARNESS_MODELS)]
-    for _, row in untimed.drop_duplicates(list(CASE_KEY)).iterrows():
-        notes.append(f"{row['status']} in the results, not compared: {row['config']} {row['backend']} {row['dtype']} "
-                     f"{row['threads']}t: {row['error']}")
-    return comparisons, notes
+def _describe(items: list[Measurement]) -> str:
+    runs = sorted({(m.source, m.run_id, m.git_commit[:12], m.profile) for m in items})
+    return "; ".join(f"{s} run {r} ({p} profile, commit {c})" for s, r, c, p in runs[:4]) + \
+        (f"; and {len(runs) - 4} more" if len(runs) > 4 else "")
 
 
-def run_check(baseline: str | Path, results: list[str | Path], tolerance: float | None = None,
-              allow_other_machine: bool = False, out=None) -> int:
-    """Print the comparison of ``results`` with ``baseline``; 0 no regression, 1 regression(s).
+def _software_note(baseline, current) -> str:
+    cols = ("python", "numpy", "torch", "blas")
+    a = {c: sorted(set(map(str, baseline[c].dropna()))) for c in cols}
+    b = {c: sorted(set(map(str, current[c].dropna()))) for c in cols}
+    differ = [f"{c} {','.join(a[c])} -> {','.join(b[c])}" for c in cols if a[c] != b[c]]
+    return ("note: the software differs from the baseline's: " + "; ".join(differ)) if differ else ""
 
-    baseline: a results file or a folder of them (one per machine); results: files or folders.
-    UsageError (exit 2) for unusable input.
-    """
-    out = out or sys.stdout
-    tolerance = DEFAULT_TOLERANCE if tolerance is None else tolerance
-    if not 0 < tolerance < 1:
-        raise UsageError(f"--tolerance {tolerance}: must be a fraction between 0 and 1 (0.25 accepts a 25% fall)")
-    base_frame = _load([baseline], "baseline")
-    result_frame = _load(list(results), "results")
-    base_frame, machine_note = _match_machine(base_frame, result_frame, allow_other_machine)
-    comparisons, notes = compare(base_frame, result_frame, tolerance)
-    print(f"baseline: {_run_text(base_frame)}", file=out)
-    print(f"results:  {_run_text(result_frame)}", file=out)
-    print(f"a regression: a ratio fell by more than {tolerance:.0%} and its {CONFIDENCE:.0%} bootstrap interval "
-          f"lies wholly below -{tolerance:.0%}", file=out)
-    if machine_note:
-        print(machine_note, file=out)
-    print(file=out)
-    print(format_table(comparisons), file=out)
-    print(file=out)
+
+def report(baseline: list[Measurement], current: list[Measurement], thresholds: Thresholds, out,
+           notes: tuple[str, ...] = ()) -> int:
+    verdicts, factor = compare(baseline, current, thresholds)
+    print(f"baseline: {_describe(baseline)}", file=out)
+    print(f"results:  {_describe(current)}", file=out)
+    print(f"thresholds: {thresholds.source} ({thresholds.machine})", file=out)
+    print(f"a regression: slower than the case's A/A threshold and a one-sided Mann-Whitney test over repeats "
+          f"at p < {ALPHA}; cases with more than {MAX_CONTENDED:.0%} contended rounds are not judged", file=out)
+    if thresholds.normalize:
+        print(f"machine factor divided out (median change of the gated cases): {factor:.3f}", file=out)
     for note in notes:
         print(note, file=out)
-    print(summary_line(comparisons, tolerance), file=out)
-    return 1 if any(c.regression for c in comparisons) else 0
+    print(file=out)
+    print(format_table(verdicts), file=out)
+    print(file=out)
+    missing = sorted({m.key.label for m in baseline if m.ok} - {m.key.label for m in current if m.ok})
+    if missing:
+        print(f"not in the results: {len(missing)} baseline case(s): " + ", ".join(missing[:5])
+              + (", ..." if len(missing) > 5 else ""), file=out)
+    for m in current:
+        if not m.ok:
+            print(f"{m.status} in the results, not compared: {m.key.label}: {m.error}", file=out)
+    print(summary_line(verdicts), file=out)
+    return exit_code(verdicts)
+
+
+# -- the two ways to get a baseline --------------------------------------------------------------
+def _one_machine(frame, what: str) -> MachineKey:
+    found = machines(frame)
+    if len(found) != 1:
+        raise UsageError(f"{what} come from {len(found)} machines ({'; '.join(map(str, found))}); "
+                         "check one machine's results at a time")
+    return found[0]
+
+
+def run_check(baseline: str | Path, results: list[str | Path], thresholds: str | Path | None = None,
+              allow_other_machine: bool = False, skip_unknown_machine: bool = False, out=None) -> int:
+    """Compare the newest run of every case in ``results`` with ``baseline`` (file or folder).
+
+    skip_unknown_machine: where neither a baseline nor A/A thresholds exist for the results'
+    machine kind, say so in one line and return 0 (CI on a machine kind nobody has measured yet).
+    """
+    out = out or sys.stdout
+    current_frame = read_results(list(results))
+    machine = _one_machine(current_frame, "results")
+    current = measurements(current_frame)
+    if not any(m.ok for m in current):
+        raise UsageError(f"results {', '.join(map(str, results))}: no successful timed case (status ok)")
+    base_frame = read_results([baseline])
+    same = base_frame[(base_frame["cpu"] == machine.cpu) & (base_frame["cores"] == machine.cores)
+                      & (base_frame["gpu"].fillna("") == machine.gpu)]
+    notes = []
+    if same.empty and skip_unknown_machine:
+        print(f"no baseline for {machine} in {baseline}: nothing to compare on this machine kind; record a baseline "
+              "and an A/A study here (README, Refreshing the baseline) to check it", file=out)
+        return EXIT_OK
+    if same.empty:
+        others = machines(base_frame)
+        if not allow_other_machine or len(others) != 1:
+            raise UsageError(f"baseline {baseline} was measured on {'; '.join(map(str, others))}, the results on "
+                             f"{machine}; times move between machines: record a baseline on this machine kind "
+                             "(README, Refreshing the baseline), or pass --allow-other-machine to compare with one "
+                             "other machine anyway")
+        same = base_frame
+        notes.append(f"note: baseline from another machine ({others[0]}); results: {machine}")
+    software = _software_note(same, current_frame)
+    if software:
+        notes.append(software)
+    base = measurements(same)
+    if not any(m.ok for m in base):
+        raise UsageError(f"baseline {baseline}: no successful timed case (status ok) for {machine}")
+    try:
+        known = load_thresholds(thresholds or THRESHOLDS_DIR, machine)
+    except UsageError:
+        if not skip_unknown_machine:
+            raise
+        print(f"no A/A thresholds for {machine}: nothing can be gated on this machine kind; run the noise study here "
+              "(README, Noise study) to check it", file=out)
+        return EXIT_OK
+    return report(base, current, known, out, tuple(notes))
+
+
+def _git(args: list[str], cwd: Path) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True,
+                              timeout=120).stdout.strip()
+    except subprocess.CalledProcessError as exc:
+        raise UsageError(f"git {' '.join(args)}: {exc.stderr.strip().splitlines()[-1] if exc.stderr.strip() else exc}") \
+            from None
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UsageError(f"git {' '.join(args)}: {exc}") from None
+
+
+def run_against(rev: str, run_args: list[str], pairs: int = 2, thresholds: str | Path | None = None,
+                keep: str | Path | None = None, out=None) -> int:
+    """Time revision ``rev`` and the working tree in alternating runs (ABBA), then judge every case.
+
+    run_args: arguments for ``bench run`` (profile, models, backends). Each side's runs are
+    pooled: its repeats from every run.
+    """
+    out = out or sys.stdout
+    if pairs < 1:
+        raise UsageError(f"--pairs {pairs}: must be at least 1")
+    root = Path(__file__).resolve().parent.parent
+    commit = _git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], root)
+    folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="vecbench-against-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    worktree = Path(tempfile.mkdtemp(prefix="vecbench-rev-")) / "tree"
+    _git(["worktree", "add", "--detach", str(worktree), commit], root)
+    failed_runs = []
+    try:
+        sides = {"base": worktree, "head": root}
+        for pair in range(pairs):
+            order = ["base", "head"] if pair % 2 == 0 else ["head", "base"]
+            for side in order:
+                target = folder / f"{side}-{pair}.parquet"
+                print(f"run {pair + 1}/{pairs}: {side} ({commit[:12] if side == 'base' else 'working tree'})",
+                      file=out, flush=True)
+                done = subprocess.run([sys.executable, "-m", "bench", "run", *run_args, "--no-progress",
+                                       "--out", str(target.resolve())], cwd=sides[side], stdout=subprocess.DEVNULL)
+                if done.returncode not in (0,):
+                    failed_runs.append(f"{side} run {pair + 1} exited {done.returncode}")
+                    if done.returncode == 2:
+                        raise UsageError(f"bench run {' '.join(run_args)} refused its input in the {side} tree")
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=root, capture_output=True)
+    base_frame = read_results(sorted(folder.glob("base-*.parquet")))
+    head_frame = read_results(sorted(folder.glob("head-*.parquet")))
+    machine = _one_machine(head_frame, "results")
+    base = _pooled(measurements(base_frame, newest=False))
+    head = _pooled(measurements(head_frame, newest=False))
+    notes = [f"against {rev} ({commit[:12]}): {pairs} pair(s) of runs, alternating; results in {folder}"]
+    notes += [f"warning: {f}" for f in failed_runs]
+    code = report(base, head, load_thresholds(thresholds or THRESHOLDS_DIR, machine), out, tuple(notes))
+    return EXIT_CONTENDED if code == EXIT_OK and failed_runs else code
+
+
+def _pooled(items: list[Measurement]) -> list[Measurement]:
+    groups: dict[CaseKey, list[Measurement]] = {}
+    for m in items:
+        groups.setdefault(m.key, []).append(m)
+    return [pool(group) for group in groups.values()]
+
+
+__all__ = ["run_check", "run_against", "compare", "judge", "load_thresholds", "Thresholds", "Verdict",
+           "collect_files"]

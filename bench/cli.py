@@ -1,7 +1,8 @@
 """``python -m bench``: run, verify, report, check, noise, list. The CLI is a public interface.
 
 Exit codes: 0 success; 1 a case failed verification (run, verify) or a regression (check);
-2 unusable input (one line on stderr saying what is wrong and what is accepted); 130 interrupted.
+2 unusable input (one line on stderr saying what is wrong and what is accepted); 3 (check) no
+regression found but the machine was too contended to judge some case; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -48,15 +49,31 @@ def _build_parser() -> argparse.ArgumentParser:
     rep.add_argument("results", nargs="+", metavar="RESULTS", help="parquet files or folders of them")
     rep.add_argument("--out", default=str(REPORTS_DIR), metavar="DIR", help="output folder (default: reports)")
 
-    chk = sub.add_parser("check", help="compare speedup ratios with a baseline; exit 1 on a regression")
-    chk.add_argument("--baseline", required=True, metavar="BASELINE", help="baseline parquet file or folder")
-    chk.add_argument("results", nargs="+", metavar="RESULTS", help="parquet files or folders of the current run")
-    chk.add_argument("--tolerance", type=float, default=None, help="largest accepted relative drop of a ratio")
+    chk = sub.add_parser("check", help="is any case slower than its baseline beyond this machine's noise? "
+                                       "exit 1 on a regression, 3 when the machine was too contended to say")
+    side = chk.add_mutually_exclusive_group(required=True)
+    side.add_argument("--baseline", metavar="BASELINE", help="baseline parquet file or folder (one file per machine kind)")
+    side.add_argument("--against", metavar="REV", help="git revision to time interleaved with the working tree "
+                      "in this job (built in a temporary worktree)")
+    chk.add_argument("results", nargs="*", metavar="RESULTS", help="with --baseline: parquet files or folders of the "
+                     "current run")
+    chk.add_argument("--thresholds", metavar="PATH", help="A/A thresholds: a .json file or a folder of them "
+                     "(default: results/noise)")
     chk.add_argument("--allow-other-machine", action="store_true",
-                     help="compare even when the machine differs from the baseline's")
+                     help="with --baseline: compare even when the machine differs from the baseline's")
+    chk.add_argument("--skip-unknown-machine", action="store_true",
+                     help="with --baseline: exit 0 with one line when this machine kind has no baseline or A/A "
+                          "thresholds (CI on a machine kind not measured yet)")
+    chk.add_argument("--profile", default="quick", help="with --against: the profile both sides run (default: quick)")
+    chk.add_argument("--models", nargs="+", metavar="MODEL_OR_CONFIG", help="with --against: the models or configs")
+    chk.add_argument("--backends", nargs="+", metavar="BACKEND", help="with --against: the backends")
+    chk.add_argument("--pairs", type=int, default=2, help="with --against: runs per side, alternating (default: 2)")
+    chk.add_argument("--keep", metavar="DIR", help="with --against: keep both sides' results files in DIR")
 
-    noi = sub.add_parser("noise", help="spread of speedup ratios over repeated runs; recommends check's tolerance")
+    noi = sub.add_parser("noise", help="A/A study of repeated runs: per-case spread, check thresholds, false alarms, "
+                                       "interval coverage")
     noi.add_argument("results", nargs="+", metavar="RESULTS", help="results files or folders of repeated runs")
+    noi.add_argument("--write", metavar="FILE", help="save the per-case thresholds `bench check` reads (.json)")
 
     sub.add_parser("list", help="print the accepted models, configs, backends and profiles")
     return parser
@@ -71,7 +88,8 @@ def _cmd_run(args) -> int:
     from . import suite  # noqa: PLC0415
     from .results import ResultsWriter  # noqa: PLC0415
     from .runner import Runner  # noqa: PLC0415
-    from .summary import format_harness, format_speedups  # noqa: PLC0415
+    from .measurement import measurements  # noqa: PLC0415
+    from .summary import format_harness, format_load, format_speedups  # noqa: PLC0415
     from implementations import CUDA_BACKENDS  # noqa: PLC0415
 
     profile = suite.get_profile(args.profile)
@@ -98,6 +116,9 @@ def _cmd_run(args) -> int:
     this_run = frame[frame["run_id"] == runner.run_id]
     print(format_harness(this_run))
     print(format_speedups(this_run))
+    load = format_load(measurements(this_run))
+    if load:
+        print(load)
     skipped: dict[str, int] = {}
     for outcome in runner.outcomes:
         if outcome.status == "skipped":
@@ -155,16 +176,32 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_check(args) -> int:
-    from .check import run_check  # noqa: PLC0415
+    from .check import run_against, run_check  # noqa: PLC0415
 
-    return run_check(args.baseline, args.results, tolerance=args.tolerance,
-                     allow_other_machine=args.allow_other_machine)
+    if args.against is not None:
+        if args.results:
+            raise UsageError("--against times both sides itself; it takes no RESULTS files")
+        from . import suite  # noqa: PLC0415
+
+        profile = suite.get_profile(args.profile)  # refuse bad names before building anything
+        suite.select_configs(profile, args.models)
+        suite.check_backends(args.backends)
+        run_args = ["run", "--profile", profile.name]
+        if args.models:
+            run_args += ["--models", *args.models]
+        if args.backends:
+            run_args += ["--backends", *args.backends]
+        return run_against(args.against, run_args[1:], pairs=args.pairs, thresholds=args.thresholds, keep=args.keep)
+    if not args.results:
+        raise UsageError("--baseline needs the RESULTS files or folders of the current run")
+    return run_check(args.baseline, args.results, thresholds=args.thresholds,
+                     allow_other_machine=args.allow_other_machine, skip_unknown_machine=args.skip_unknown_machine)
 
 
 def _cmd_noise(args) -> int:
     from .noise import run_noise  # noqa: PLC0415
 
-    return run_noise(args.results)
+    return run_noise(args.results, write=args.write)
 
 
 def _cmd_list(args) -> int:

@@ -6,6 +6,11 @@ version requires; columns added by a later version are filled with nulls.
 
 Version 2 added the GPU rungs' columns (``ADDED_IN_V2``): TF32 and cuDNN settings, the precision
 verification used, warm-up steps, compile time, and bytes moved by the copy peak.
+
+Version 3 added repeated, interleaved measurement (``ADDED_IN_V3``): the repeat a round belongs
+to, the process's CPU time beside the wall time, what the rest of the machine did during the
+round's block, and whether the round was contended. ``warmup_steps`` now counts the untimed calls
+before every block, on every backend.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import pyarrow.parquet as pq
 
 from .errors import UsageError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # column -> (pandas dtype, meaning). The README's schema table is generated from the same words.
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -36,12 +41,13 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "threads": ("int64", "threads the case ran with (BLAS via threadpoolctl, torch.set_num_threads)"),
     "batch_size": ("int64", "samples per training step"),
     "resolution": ("Int64", "image side in pixels for image models, null otherwise"),
-    "round": ("Int64", "index of the timed round, 0-based; null for failed or skipped cases"),
+    "round": ("Int64", "index of the timed round within its case and run, 0-based; null for failed or skipped cases"),
     "iterations": ("Int64", "calls per round; `seconds` is the round's time divided by this"),
     "seconds": ("float64", "seconds per training step in this round (NaN unless status is ok)"),
     "flops": ("int64", "analytic FLOPs of one training step, one per multiply and one per add"),
     "macs": ("int64", "multiply-adds in the step's matrix products and convolutions"),
-    "timing_mode": ("string", "calibrated (pytest-benchmark picks iterations) or pedantic (fixed rounds)"),
+    "timing_mode": ("string", "calibrated (iterations per round picked so a round lasts min_time) or pedantic (one "
+                              "call per round, for steps over 0.25 s)"),
     "verification": ("string", "before (checked before timing), timed-round (checked from the timed round), none"),
     "verified_max_rel_error": ("float64", "largest ||x - ref|| / ||ref|| over the loss and every gradient vs torch float64"),
     "tolerance": ("float64", "the bound verified_max_rel_error had to meet"),
@@ -65,14 +71,30 @@ COLUMNS: dict[str, tuple[str, str]] = {
                                "float32 matmul precision not highest); null off the GPU"),
     "tf32_cudnn": ("boolean", "cuDNN convolutions may use TF32 (torch.backends.cudnn.allow_tf32); null off the GPU"),
     "cudnn_benchmark": ("boolean", "cuDNN autotuned its algorithms (torch.backends.cudnn.benchmark); null off the GPU"),
-    "warmup_steps": ("Int64", "untimed steps run after verification and before timing (GPU rungs), 0 otherwise"),
+    "warmup_steps": ("Int64", "untimed calls just before this round's block (its warm-up); GPU rungs: plus 5 steps "
+                              "after verification (version 2: GPU rungs only, 0 otherwise)"),
     "compile_seconds": ("float64", "seconds of the first call through torch.compile (compiling plus one step), kept "
                                    "out of `seconds`; NaN unless compiled"),
     "bytes": ("Int64", "bytes read plus bytes written per call (the copy peak); 0 otherwise"),
+    # -- added in schema_version 3 (null in rows of older files) --
+    "repeat": ("Int64", "the block this round belongs to, 0-based: a case is timed in several blocks (repeats), "
+                        "interleaved with its config's other cases; null for failed or skipped cases"),
+    "cpu_seconds": ("float64", "CPU time of the process per call in this round, every thread (NaN unless ok)"),
+    "run_wait": ("float64", "seconds the process's threads waited for a CPU while ready to run, per second of this "
+                            "round's block (scheduler run_delay; NaN: unknown)"),
+    "steal": ("float64", "fraction of the machine's CPU time taken by the hypervisor during this round's block "
+                         "(NaN: unknown)"),
+    "contended": ("boolean", "the round did not have the machine to itself (bench/contention.py's rule); readers "
+                             "leave it out of every statistic"),
 }
 ADDED_IN_V2 = ("precision", "tf32_matmul", "tf32_cudnn", "cudnn_benchmark", "warmup_steps", "compile_seconds", "bytes")
+ADDED_IN_V3 = ("repeat", "cpu_seconds", "run_wait", "steal", "contended")
 # the columns a file of each version must have
-REQUIRED_BY_VERSION = {1: tuple(c for c in COLUMNS if c not in ADDED_IN_V2), 2: tuple(COLUMNS)}
+REQUIRED_BY_VERSION = {
+    1: tuple(c for c in COLUMNS if c not in ADDED_IN_V2 + ADDED_IN_V3),
+    2: tuple(c for c in COLUMNS if c not in ADDED_IN_V3),
+    3: tuple(COLUMNS),
+}
 REQUIRED = REQUIRED_BY_VERSION[SCHEMA_VERSION]
 
 STATUSES = ("ok", "failed", "skipped")
@@ -101,8 +123,8 @@ def _with_schema_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
 def to_frame(rows: list[dict]) -> pd.DataFrame:
     """Rows as a DataFrame with the schema's dtypes, in schema order.
 
-    Every row needs every version-1 column; the columns added in version 2 are null where a row
-    leaves them out (they apply to the GPU rungs and the copy peak only).
+    Every row needs every version-1 column; the columns added later are null where a row leaves
+    them out (failed and skipped cases, peaks that are not a training step).
     """
     missing = [c for c in REQUIRED_BY_VERSION[1] if any(c not in row for row in rows)]
     if missing:
@@ -132,7 +154,7 @@ def read_file(path: Path) -> pd.DataFrame:
     missing = [c for c in required if c not in names]
     if missing:
         raise UsageError(f"{path}: results file lacks required column(s) {', '.join(missing)}")
-    # a version-1 file: the columns version 2 added are filled with nulls, dtypes as the schema's
+    # an older file: the columns later versions added are filled with nulls, dtypes as the schema's
     frame = _with_schema_dtypes(frame)
     bad_status = set(frame["status"].dropna().unique()) - set(STATUSES)
     if bad_status:

@@ -1,8 +1,17 @@
-"""The run: every case verified, then timed, then written to disk before the next one starts."""
+"""The run: every case of a config verified, then timed in interleaved repeats, each on disk at once.
+
+Measurement on a shared machine (README "How a case is measured"): the cases of one config, the
+two sides of every speedup ratio, are timed in ``repeats`` blocks each, interleaved in ABBA order
+(A B C, C B A, A B C, ...) so that a drift of the machine's speed over the config's minutes falls
+on every case alike. Every block starts with a warm-up, records CPU time beside wall time and the
+rest of the machine's load, and is written to the results file when its pass over the config ends.
+"""
 
 from __future__ import annotations
 
+import gc
 import math
+import os
 import sys
 import time
 import uuid
@@ -18,9 +27,11 @@ from . import verify
 from .machine import available_cores, describe_machine
 from .peaks import PeakCase, gpu_peak_cases, make_target
 from .results import SCHEMA_VERSION, ResultsWriter
+from .contention import is_contended
+from .errors import UsageError
 from .suite import SLOW_STEP, Case, TimingBudget
 from .threads import thread_limit
-from .timing import Timing, time_calibrated, time_rounds
+from .timing import Block, calibrate, time_block, warm_up
 
 
 @dataclass
@@ -29,6 +40,22 @@ class CaseOutcome:
     status: str
     error: str = ""
     rows: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class _Timed:
+    """A verified case between its repeats: what to call, and how its rounds are shaped."""
+
+    case: Case
+    base: dict
+    target: object
+    outcome: CaseOutcome
+    step: float  # seconds of one call, estimated
+    iterations: int
+    rounds: int  # per repeat
+    repeats: int
+    warmup_calls: int  # at most, per block
+    done: int = 0  # repeats timed so far
 
 
 # Untimed steps of a GPU rung between verification and timing: cuDNN autotuning, torch.compile's
@@ -46,7 +73,7 @@ def _new_run_id() -> str:
 
 
 def _estimated_seconds(case: Case, budget: TimingBudget) -> float:
-    """A rough cost of a case, so that the progress bar's ETA is about right."""
+    """A rough cost of a case over all its repeats, so that the progress bar's ETA is about right."""
     arch = architecture(case.config.model)
     macs = arch.step_macs(case.config.spec, case.config.batch_size, **_size_kwargs(case.config))
     if case.backend == "loops":
@@ -54,8 +81,56 @@ def _estimated_seconds(case: Case, budget: TimingBudget) -> float:
     else:
         step = macs / (5e9 if case.dtype == "float64" else 10e9) + 1e-4
     if step > SLOW_STEP:
-        return step * (1 + max(1, min(budget.min_rounds, int(budget.slow_budget / step))))
-    return 2 * budget.max_time + step
+        return step * (1 + slow_plan(budget, step)[0] * slow_plan(budget, step)[1])
+    return budget.repeats * (budget.block_time + budget.warmup_time + 3 * step) + step
+
+
+# Steps longer than this get no warm-up call: a warm-up of minutes is not affordable, and a
+# pure-Python step has no caches or thread pools to warm.
+WARMUP_MAX_STEP = 5.0
+# A test-only hook (tests/test_check.py's power tests): "numpy:1.5" makes every numpy step take
+# 1.5x its time by spinning after it, so that a real run shows a real 1.5x slowdown of one backend.
+SLOWDOWN_ENV = "VECBENCH_TEST_SLOWDOWN"
+
+
+def slow_plan(budget: TimingBudget, step: float) -> tuple[int, int]:
+    """(repeats, rounds per repeat) of a step slower than ``SLOW_STEP``: one call per round,
+    as many repeats as ``budget.slow_budget`` seconds allow (at least one), then rounds."""
+    total = max(1, int(budget.slow_budget / step))
+    repeats = max(1, min(budget.repeats, total))
+    return repeats, max(1, min(budget.min_rounds, total // repeats))
+
+
+def slowdowns(text: str | None) -> dict[str, float]:
+    """``"numpy:1.5,loops:2"`` -> {"numpy": 1.5, "loops": 2.0}; UsageError for anything else."""
+    out: dict[str, float] = {}
+    for item in filter(None, (text or "").split(",")):
+        backend, _, factor = item.partition(":")
+        try:
+            value = float(factor)
+        except ValueError:
+            value = math.nan
+        if not backend or not value >= 1:
+            raise UsageError(f"{SLOWDOWN_ENV}={text!r}: expected BACKEND:FACTOR[,...] with FACTOR >= 1")
+        out[backend] = value
+    return out
+
+
+def _slowed(target, factor: float):
+    """``target`` that takes ``factor`` times as long: it spins for (factor - 1) x each call's time."""
+    if factor == 1:
+        return target
+    clock = time.perf_counter
+
+    def slowed():
+        start = clock()
+        result = target()
+        until = start + (clock() - start) * factor
+        while clock() < until:
+            pass
+        return result
+
+    return slowed
 
 
 def _size_kwargs(config) -> dict:
@@ -87,9 +162,15 @@ class Runner:
         self.profile = profile
         self.run_id = _new_run_id()
         self.machine = describe_machine()
+        self.cores = available_cores()
         self.progress = progress
+        self.slowdowns = slowdowns(os.environ.get(SLOWDOWN_ENV))
+        if self.slowdowns:
+            print(f"warning: {SLOWDOWN_ENV} is set: {self.slowdowns} (a test hook: these backends are slowed on "
+                  "purpose)", file=sys.stderr)
         self._verifiers: dict[str, verify.Verifier] = {}
         self.outcomes: list[CaseOutcome] = []
+        self._bar = None
 
     # -- rows -------------------------------------------------------------------------------
     def _base_row(self, **fields) -> dict:
@@ -100,14 +181,20 @@ class Runner:
             "tolerance": math.nan, "loss": math.nan, "status": "ok", "error": "",
             "precision": "", "tf32_matmul": None, "tf32_cudnn": None, "cudnn_benchmark": None, "warmup_steps": 0,
             "compile_seconds": math.nan, "bytes": 0,
+            "repeat": None, "cpu_seconds": math.nan, "run_wait": math.nan, "steal": math.nan, "contended": None,
         }
         row.update(self.machine)
         row.update(fields)
         return row
 
-    def _round_rows(self, base: dict, timing: Timing) -> list[dict]:
-        return [dict(base, round=i, iterations=timing.iterations, seconds=s, timing_mode=timing.mode)
-                for i, s in enumerate(timing.seconds)]
+    def _block_rows(self, base: dict, block: Block, repeat: int, first_round: int, mode: str,
+                    threads: int, extra_warmup: int = 0) -> list[dict]:
+        stamp = _now()
+        return [dict(base, timestamp=stamp, round=first_round + i, repeat=repeat, iterations=block.iterations,
+                     seconds=s, cpu_seconds=c, timing_mode=mode, warmup_steps=block.warmup_calls + extra_warmup,
+                     run_wait=block.load.run_wait, steal=block.load.steal,
+                     contended=is_contended(block.load, threads, s, c))
+                for i, (s, c) in enumerate(zip(block.seconds, block.cpu_seconds))]
 
     def _record(self, outcome: CaseOutcome) -> None:
         self.writer.append(outcome.rows)
@@ -119,16 +206,24 @@ class Runner:
             self._verifiers = {config.key: verify.Verifier(config)}  # one at a time: ResNet's is large
         return self._verifiers[config.key]
 
-    def run_case(self, case: Case) -> CaseOutcome:
+    def _case_base(self, case: Case) -> dict:
         config = case.config
         arch = architecture(config.model)
         size = _size_kwargs(config)
-        base = self._base_row(
+        return self._base_row(
             model=config.model, config=config.name, backend=case.backend, dtype=case.dtype, threads=case.threads,
             batch_size=config.batch_size, resolution=config.resolution,
             flops=arch.step_flops(config.spec, config.batch_size, **size),
             macs=arch.step_macs(config.spec, config.batch_size, **size),
         )
+
+    def prepare(self, case: Case) -> _Timed | CaseOutcome:
+        """Verify ``case`` and get it ready to time; a CaseOutcome when it failed or is skipped.
+
+        A step of minutes (``config.verify_timed_round``) is timed here, once, and verified from
+        that very step: its one repeat is done.
+        """
+        base = self._case_base(case)
         if is_cuda_backend(case.backend):
             from implementations.torch_autograd.trainer import cuda_unavailable_reason  # noqa: PLC0415
 
@@ -139,7 +234,7 @@ class Runner:
         base.update(_precision_fields(case, on_gpu=is_cuda_backend(case.backend)))
         try:
             with thread_limit(case.threads):
-                return self._verify_and_time(case, base)
+                return self._verify(case, base)
         except verify.VerificationError as exc:
             return CaseOutcome(case.label, "failed", str(exc), [dict(base, status="failed", error=str(exc),
                                                                       verification="before")])
@@ -147,32 +242,69 @@ class Runner:
             message = f"{type(exc).__name__}: {exc}"
             return CaseOutcome(case.label, "failed", message, [dict(base, status="failed", error=message)])
 
-    def _verify_and_time(self, case: Case, base: dict) -> CaseOutcome:
+    def _verify(self, case: Case, base: dict) -> _Timed:
         config = case.config
         verifier = self._verifier(config)
         reference = verifier.reference
         trainer = make_trainer(case.backend, config.model, config.spec, reference.params, case.dtype)
         batch = trainer.prepare_batch(reference.x, reference.y)
+        target = _slowed(lambda: trainer.step(batch), self.slowdowns.get(case.backend, 1.0))
+        outcome = CaseOutcome(case.label, "ok")
         if case.backend in config.verify_timed_round:
-            # A step of many minutes: time it once, then verify the very step that was timed.
+            # A step of many minutes: time it once (no warm-up), then verify the very step that was timed.
             with self._layer_progress(case):
-                timing = time_rounds(case.label, lambda: trainer.step(batch), rounds=1)
+                block = time_block(target, iterations=1, rounds=1, warmup_time=0, warmup_max_calls=0,
+                                   cores=self.cores)
             loss, grads = trainer.last_loss_and_grads()
             error, bound = verifier.check(case.dtype, base["precision"], loss, grads, trainer.state_dict())
             base = dict(base, verification="timed-round", verified_max_rel_error=error, tolerance=bound, loss=loss)
-        else:
-            start = time.perf_counter()
-            loss, grads = trainer.loss_and_grads(batch)
-            step_estimate = time.perf_counter() - start
-            error, bound = verifier.check(case.dtype, base["precision"], loss, grads, trainer.state_dict())
-            base = dict(base, verification="before", verified_max_rel_error=error, tolerance=bound, loss=loss)
-            if is_cuda_backend(case.backend):
-                # the estimate that picks the timing mode must not include compilation or autotuning
-                warm = trainer.warmup(batch, GPU_WARMUP_STEPS)
-                step_estimate = min(warm[-2:])
-                base = dict(base, warmup_steps=len(warm), compile_seconds=trainer.compile_seconds)
-            timing = self._time(case.label, lambda: trainer.step(batch), step_estimate)
-        return CaseOutcome(case.label, "ok", "", self._round_rows(base, timing))
+            outcome.rows = self._block_rows(base, block, 0, 0, "pedantic", case.threads)
+            return _Timed(case, base, target, outcome, block.seconds[0], 1, 1, 1, 0, done=1)
+        start = time.perf_counter()
+        loss, grads = trainer.loss_and_grads(batch)
+        step = time.perf_counter() - start
+        error, bound = verifier.check(case.dtype, base["precision"], loss, grads, trainer.state_dict())
+        base = dict(base, verification="before", verified_max_rel_error=error, tolerance=bound, loss=loss)
+        extra = 0
+        if is_cuda_backend(case.backend):
+            # compilation and autotuning stay out of the estimate that shapes the rounds
+            warm = trainer.warmup(batch, GPU_WARMUP_STEPS)
+            step = min(warm[-2:])
+            extra = len(warm)
+            base = dict(base, compile_seconds=trainer.compile_seconds)
+        elif step <= WARMUP_MAX_STEP:
+            step = warm_up(target, self.budget.warmup_time, 3)[1]  # one step with the update, as timed
+        base["_gpu_warmup"] = extra
+        return self._plan(case, base, target, outcome, step)
+
+    def _plan(self, case: Case, base: dict, target, outcome: CaseOutcome, step: float) -> _Timed:
+        budget = self.budget
+        if step > SLOW_STEP:
+            # Warmed once, by verification and the step above: a step of a quarter second or more
+            # works on far more memory than any cache holds, so a warm-up per block buys nothing
+            # and would double the case's cost.
+            repeats, rounds = slow_plan(budget, step)
+            return _Timed(case, base, target, outcome, step, 1, rounds, repeats, 0)
+        warmup_calls = 1
+        with thread_limit(case.threads):
+            iterations = calibrate(target, budget.min_time, step)
+        rounds = max(budget.min_rounds, round(budget.block_time / (iterations * step)))
+        return _Timed(case, base, target, outcome, step, iterations, rounds, budget.repeats,
+                      max(warmup_calls, math.ceil(budget.warmup_time / step)))
+
+    def _time_repeat(self, timed: _Timed) -> list[dict]:
+        """One block of ``timed``'s rounds; returns its rows."""
+        case = timed.case
+        with thread_limit(case.threads):
+            block = time_block(timed.target, iterations=timed.iterations, rounds=timed.rounds,
+                               warmup_time=self.budget.warmup_time, warmup_max_calls=timed.warmup_calls,
+                               cores=self.cores)
+        base = {k: v for k, v in timed.base.items() if k != "_gpu_warmup"}
+        mode = "pedantic" if timed.step > SLOW_STEP else "calibrated"
+        rows = self._block_rows(base, block, timed.done, timed.done * timed.rounds, mode, case.threads,
+                                timed.base.get("_gpu_warmup", 0) if timed.done == 0 else 0)
+        timed.done += 1
+        return rows
 
     @contextmanager
     def _layer_progress(self, case: Case):
@@ -202,13 +334,51 @@ class Runner:
             progress.set_layer_callback(previous)
             bar.close()
 
-    def _time(self, label: str, target, step_estimate: float) -> Timing:
-        budget = self.budget
-        if step_estimate > SLOW_STEP:
-            rounds = max(1, min(budget.min_rounds, int(budget.slow_budget / step_estimate)))
-            return time_rounds(label, target, rounds=rounds)
-        return time_calibrated(label, target, min_rounds=budget.min_rounds, min_time=budget.min_time,
-                               max_time=budget.max_time)
+    def run_config(self, cases: list[Case], tick=lambda label, cost: None) -> list[CaseOutcome]:
+        """Verify every case of one config, then time them in interleaved repeats (ABBA order).
+
+        Rows reach the results file after every pass over the config; the outcomes are recorded
+        when the config is done. ``tick(label, cost)`` reports progress.
+        """
+        ready: list[_Timed] = []
+        finished: list[CaseOutcome] = []
+        for case in cases:
+            prepared = self.prepare(case)
+            if isinstance(prepared, CaseOutcome):
+                finished.append(prepared)
+                self.writer.append(prepared.rows)
+                if prepared.status == "failed" and self._bar is not None:
+                    self._bar.write(f"failed: {case.label}: {prepared.error}")
+                tick(case.label, _estimated_seconds(case, self.budget))
+            else:
+                ready.append(prepared)
+                if prepared.done:  # timed in its verification: its rows are final
+                    self.writer.append(prepared.outcome.rows)
+        passes = max((t.repeats for t in ready), default=0)
+        for repeat in range(passes):
+            gc.collect()  # outside every block (time_block keeps GC off inside)
+            order = ready if repeat % 2 == 0 else ready[::-1]
+            new_rows = []
+            for timed in order:
+                if timed.done < timed.repeats and timed.outcome.status == "ok":
+                    try:
+                        rows = self._time_repeat(timed)
+                    except (ValueError, RuntimeError, MemoryError) as exc:  # e.g. out of memory in a later repeat
+                        message = f"{type(exc).__name__} in repeat {timed.done}: {exc}"
+                        timed.outcome.status, timed.outcome.error = "failed", message
+                        rows = [dict({k: v for k, v in timed.base.items() if k != "_gpu_warmup"}, status="failed",
+                                     error=message)]
+                        if self._bar is not None:
+                            self._bar.write(f"failed: {timed.case.label}: {message}")
+                    timed.outcome.rows.extend(rows)
+                    new_rows.extend(rows)
+                    tick(timed.case.label, _estimated_seconds(timed.case, self.budget) / max(1, timed.repeats))
+            if new_rows:
+                self.writer.append(new_rows)
+        for timed in ready:
+            finished.append(timed.outcome)
+        self.outcomes.extend(finished)
+        return finished
 
     def run_peak(self, case: PeakCase, device: str = "cuda") -> CaseOutcome:
         """One peak case; ``device`` places a torch-cuda case (``"cpu"`` exercises it in tests)."""
@@ -217,11 +387,8 @@ class Runner:
                               bytes=case.bytes)
         if case.library == "torch-cuda" and device == "cuda":
             base.update(tf32_matmul=case.tf32 and case.kind == "gemm", tf32_cudnn=False)
-        with thread_limit(case.threads):
-            target = make_target(case) if case.library == "numpy" else make_target(case, device)
-            timing = time_calibrated(case.label, target, min_rounds=self.budget.min_rounds,
-                                     min_time=self.budget.min_time, max_time=self.budget.max_time)
-        return CaseOutcome(case.label, "ok", "", self._round_rows(base, timing))
+        target = make_target(case) if case.library == "numpy" else make_target(case, device)
+        return self._harness_case(case.label, base, target, case.threads)
 
     def run_noop(self) -> CaseOutcome:
         """The harness measuring nothing: what one call costs the timer and loop themselves."""
@@ -231,38 +398,56 @@ class Runner:
         def noop():
             pass
 
-        timing = time_calibrated("noop", noop, min_rounds=self.budget.min_rounds, min_time=self.budget.min_time,
-                                 max_time=self.budget.max_time)
-        return CaseOutcome("noop", "ok", "", self._round_rows(base, timing))
+        return self._harness_case("noop", base, noop, 1)
+
+    def _harness_case(self, label: str, base: dict, target, threads: int) -> CaseOutcome:
+        """A harness case (peak, no-op): calibrated, ``budget.repeats`` blocks back to back."""
+        with thread_limit(threads):
+            calls, step = warm_up(target, self.budget.warmup_time, 1000)
+            iterations = calibrate(target, self.budget.min_time, step)
+            rounds = max(self.budget.min_rounds, round(self.budget.block_time / max(iterations * step, 1e-9)))
+            rows = []
+            for repeat in range(self.budget.repeats):
+                block = time_block(target, iterations=iterations, rounds=rounds, warmup_time=self.budget.warmup_time,
+                                   warmup_max_calls=calls, cores=self.cores)
+                rows += self._block_rows(base, block, repeat, repeat * rounds, "calibrated", threads)
+        return CaseOutcome(label, "ok", "", rows)
 
     # -- the whole run ----------------------------------------------------------------------
     def run(self, cases: list[Case], peak_sizes: tuple[int, ...] = (), with_noop: bool = True) -> list[CaseOutcome]:
-        jobs: list[tuple[str, float, object]] = []
+        harness: list[tuple[str, object]] = []
         if with_noop:
-            jobs.append(("noop", 2 * self.budget.max_time, self.run_noop))
-        cores = available_cores()
+            harness.append(("noop", self.run_noop))
         for n in peak_sizes:
             for dtype in ("float32", "float64"):
-                for threads in sorted({1, cores}):
+                for threads in sorted({1, self.cores}):
                     peak = PeakCase("numpy", dtype, n, threads)
-                    jobs.append((peak.label, 2 * self.budget.max_time + 1.0, lambda p=peak: self.run_peak(p)))
+                    harness.append((peak.label, lambda p=peak: self.run_peak(p)))
         if any(is_cuda_backend(c.backend) for c in cases) and self.machine["gpu"]:
-            for peak in gpu_peak_cases(cores):
-                jobs.append((peak.label, 2 * self.budget.max_time + 1.0, lambda p=peak: self.run_peak(p)))
+            for peak in gpu_peak_cases(self.cores):
+                harness.append((peak.label, lambda p=peak: self.run_peak(p)))
+        groups: dict[str, list[Case]] = {}
         for case in cases:
-            jobs.append((case.label, _estimated_seconds(case, self.budget), lambda c=case: self.run_case(c)))
+            groups.setdefault(case.config.key, []).append(case)
 
-        total = sum(cost for _, cost, _ in jobs)
+        harness_cost = self.budget.repeats * (self.budget.block_time + self.budget.warmup_time) + 0.5
+        total = len(harness) * harness_cost + sum(_estimated_seconds(c, self.budget) for c in cases)
         bar = tqdm(total=round(total, 1), unit="s", disable=not self.progress, file=sys.stderr, dynamic_ncols=True,
                    bar_format="{desc} |{bar}| {percentage:3.0f}% [{elapsed}<{remaining}]")
+        self._bar = bar
+
+        def tick(label: str, cost: float) -> None:
+            bar.set_description_str(label)
+            bar.update(round(cost, 1))
+
         try:
-            for index, (label, cost, job) in enumerate(jobs, 1):
-                bar.set_description_str(f"case {index}/{len(jobs)}: {label}")
-                outcome = job()
-                self._record(outcome)
-                if outcome.status == "failed":  # skips are summed up at the end, one line per reason
-                    bar.write(f"failed: {label}: {outcome.error}")
-                bar.update(round(cost, 1))
+            for label, job in harness:
+                bar.set_description_str(label)
+                self._record(job())
+                bar.update(round(harness_cost, 1))
+            for group in groups.values():
+                self.run_config(group, tick)
         finally:
             bar.close()
+            self._bar = None
         return self.outcomes

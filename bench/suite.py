@@ -98,15 +98,23 @@ def get_config(name: str) -> ModelConfig:
 
 @dataclass(frozen=True)
 class TimingBudget:
-    """How long each case is timed (pytest-benchmark's calibrated mode or fixed rounds)."""
+    """How each case is timed: ``repeats`` blocks, interleaved with the config's other cases.
 
-    min_time: float  # seconds per round at least; pytest-benchmark picks the iterations to reach it
-    max_time: float  # seconds of rounds to aim for
-    min_rounds: int
-    slow_budget: float  # seconds of timed rounds for a case whose one step exceeds slow_step
+    A block is a warm-up of about ``warmup_time`` seconds (at least one call), then at least
+    ``min_rounds`` rounds filling about ``block_time`` seconds; a round is as many calls as make it
+    last ``min_time``. A step slower than ``SLOW_STEP`` is one call per round, and all its repeats
+    together get about ``slow_budget`` seconds (at least one round).
+    """
+
+    repeats: int
+    block_time: float  # seconds of timed rounds per block
+    min_time: float  # seconds per round at least
+    min_rounds: int  # rounds per block at least
+    slow_budget: float  # seconds of timed steps in all, for a step slower than SLOW_STEP
+    warmup_time: float  # seconds of untimed calls before every block
 
 
-SLOW_STEP = 0.25  # seconds: above this a step is timed in fixed rounds, without calibration
+SLOW_STEP = 0.25  # seconds: above this a step is timed one call per round, without calibration
 
 
 @dataclass(frozen=True)
@@ -117,24 +125,32 @@ class Profile:
     peak_sizes: tuple[int, ...] = field(default=(1024,))
     # the backends run when --backends is not given (empty: all)
     backends: tuple[str, ...] = ()
+    # configs this profile runs without the loops backend (a step of seconds, repeated, costs minutes)
+    without_loops: tuple[str, ...] = ()
 
 
 _PROFILES = {
+    # CI's profile (the regression check): every backend on the MLPs; ResNet-50 at 32 px on the
+    # vectorized backends (a loops step there takes 47 s; the default profile times it).
     "quick": Profile("quick", ("mlp-tiny", "mlp-mnist", "mlp-width-64", "mlp-width-256", "resnet50-32"),
-                     TimingBudget(min_time=0.002, max_time=0.1, min_rounds=5, slow_budget=3.0), (512,)),
+                     TimingBudget(repeats=6, block_time=0.05, min_time=0.002, min_rounds=3, slow_budget=4.0,
+                                  warmup_time=0.01), (512,), without_loops=("resnet50-32",)),
     "default": Profile("default", ("mlp-tiny", "mlp-mnist", "mlp-wide",
                                    *(f"mlp-width-{n}" for n in WIDTH_SWEEP[:5]),
                                    "resnet50-32", "resnet50-224", "resnet50-224@8", "resnet50-224@32"),
-                       TimingBudget(min_time=0.01, max_time=1.0, min_rounds=7, slow_budget=30.0), (2048,)),
+                       TimingBudget(repeats=5, block_time=0.25, min_time=0.01, min_rounds=3, slow_budget=20.0,
+                                    warmup_time=0.05), (2048,)),
     "full": Profile("full", ("mlp-tiny", "mlp-mnist", "mlp-wide", *(f"mlp-width-{n}" for n in WIDTH_SWEEP),
                              "resnet50-32", "resnet50-224", "resnet50-224@8", "resnet50-224@32"),
-                    TimingBudget(min_time=0.02, max_time=2.0, min_rounds=10, slow_budget=120.0), (2048, 4096)),
+                    TimingBudget(repeats=8, block_time=0.5, min_time=0.02, min_rounds=5, slow_budget=120.0,
+                                 warmup_time=0.1), (2048, 4096)),
     # The GPU reference measurements: every GPU rung on the MLPs and on ResNet-50 at 224 px from
     # one image to a training-sized batch. Peaks: the CPU's GEMMs at 2048 beside the GPU's own
     # (bench.peaks.gpu_peak_cases, run whenever a GPU rung runs on a GPU).
     "gpu": Profile("gpu", ("mlp-tiny", "mlp-mnist", "mlp-wide", *(f"mlp-width-{n}" for n in WIDTH_SWEEP),
                            "resnet50-224@1", "resnet50-224@32", "resnet50-224@256"),
-                   TimingBudget(min_time=0.01, max_time=1.0, min_rounds=10, slow_budget=30.0), (2048,),
+                   TimingBudget(repeats=5, block_time=0.3, min_time=0.01, min_rounds=5, slow_budget=30.0,
+                                warmup_time=0.05), (2048,),
                    backends=CUDA_BACKENDS),
 }
 
@@ -172,9 +188,12 @@ def thread_counts(backend: str, cores: int) -> list[int]:
 
 
 def select_configs(profile: Profile, models: list[str] | None) -> list[ModelConfig]:
-    """``models`` may name models (all of the profile's configs of that model) or configs."""
+    """``models`` may name models (all of the profile's configs of that model) or configs.
+
+    A config the profile runs without loops (``Profile.without_loops``) keeps that restriction.
+    """
     if not models:
-        return [get_config(name) for name in profile.configs]
+        return [_in_profile(profile, name) for name in profile.configs]
     from implementations import MODELS  # noqa: PLC0415
 
     chosen: list[str] = []
@@ -187,7 +206,14 @@ def select_configs(profile: Profile, models: list[str] | None) -> list[ModelConf
         chosen.extend(n for n in names if n not in chosen)
     if not chosen:
         raise UsageError(f"--models {' '.join(models)} selects no config of profile {profile.name}")
-    return [get_config(name) for name in chosen]
+    return [_in_profile(profile, name) for name in chosen]
+
+
+def _in_profile(profile: Profile, name: str) -> ModelConfig:
+    config = get_config(name)
+    if name in profile.without_loops:
+        config = replace(config, backends=tuple(b for b in config.backends if b != "loops"))
+    return config
 
 
 def check_backends(backends: list[str] | None) -> list[str]:

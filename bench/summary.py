@@ -1,25 +1,30 @@
-"""The table printed at the end of a run: median seconds per step and the speedup over loops."""
+"""What ``bench run`` prints at the end: harness overhead, peaks, one row per case, and the load."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
-HARNESS_MODELS = ("peak", "noop")
+from .measurement import Measurement, measurements
 
 
 def speedup_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per timed case: median s/step and ``loops / X`` (medians) within its config.
+    """One row per timed case of the newest run: seconds per step and ``loops / X`` within its config.
 
-    ``loops / X`` is empty where the config has no successful loops case.
+    ``loops / X`` is empty where the config has no successful loops case. ``cpu/wall`` is the
+    median process CPU time over wall time of the rounds (about the cores the case kept busy).
     """
-    ok = frame[(frame["status"] == "ok") & ~frame["model"].isin(HARNESS_MODELS)]
-    if ok.empty:
-        return pd.DataFrame(columns=["config", "backend", "dtype", "threads", "rounds", "median_s", "loops_over_x"])
-    keys = ["config", "backend", "dtype", "threads"]
-    medians = ok.groupby(keys, sort=False)["seconds"].agg(rounds="count", median_s="median").reset_index()
-    loops = medians[medians["backend"] == "loops"].set_index("config")["median_s"]
-    medians["loops_over_x"] = medians["config"].map(loops) / medians["median_s"]
-    return medians
+    cases = [m for m in measurements(frame) if m.ok]
+    columns = ["config", "backend", "dtype", "threads", "repeats", "rounds", "median_s", "cpu_wall", "contended",
+               "loops_over_x"]
+    if not cases:
+        return pd.DataFrame(columns=columns)
+    loops = {(m.machine, m.key.config, m.key.batch_size): m.time for m in cases if m.key.backend == "loops"}
+    rows = [(m.key.config, m.key.backend, m.key.dtype, m.key.threads, m.repeat_count, m.rounds, m.time, m.cpu_share,
+             int(m.contended.sum()), loops.get((m.machine, m.key.config, m.key.batch_size), math.nan) / m.time)
+            for m in cases]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def format_speedups(frame: pd.DataFrame) -> str:
@@ -28,20 +33,43 @@ def format_speedups(frame: pd.DataFrame) -> str:
         return "no successful case to summarize"
     shown = table.assign(
         median_s=table["median_s"].map(lambda s: f"{s:.3g}"),
+        cpu_wall=table["cpu_wall"].map(lambda r: "" if pd.isna(r) else f"{r:.2f}"),
         loops_over_x=table["loops_over_x"].map(lambda r: "" if pd.isna(r) else f"{r:,.1f}x"),
-    ).rename(columns={"median_s": "median s/step", "loops_over_x": "loops / X"})
+    ).rename(columns={"median_s": "median s/step", "loops_over_x": "loops / X", "cpu_wall": "cpu/wall"})
     return shown.to_string(index=False)
 
 
 def format_harness(frame: pd.DataFrame) -> str:
     """Harness overhead (noop) and the machine's peak GEMM rate, one line each."""
     lines = []
-    ok = frame[frame["status"] == "ok"]
-    noop = ok[ok["model"] == "noop"]["seconds"]
-    if len(noop):
-        lines.append(f"harness overhead (no-op case): {noop.median() * 1e9:.0f} ns per call (median of {len(noop)} rounds)")
-    peaks = ok[ok["model"] == "peak"]
-    for (config, backend, threads), group in peaks.groupby(["config", "backend", "threads"]):
-        rate = (group["flops"] / group["seconds"]).median() / 1e9
-        lines.append(f"peak {backend} {config} {threads}t: {rate:,.1f} GFLOP/s")
+    harness = [m for m in measurements(frame, harness=True) if m.ok and m.key.model in ("noop", "peak")]
+    for m in harness:
+        if m.key.model == "noop":
+            lines.append(f"harness overhead (no-op case): {m.time * 1e9:.0f} ns per call "
+                         f"(median of {m.rounds} rounds)")
+    for m in harness:
+        if m.key.model == "peak":
+            lines.append(f"peak {m.key.backend} {m.key.config} {m.key.threads}t: {m.flops / m.time / 1e9:,.1f} GFLOP/s")
     return "\n".join(lines)
+
+
+BUSY_SHARE = 0.05  # more contended rounds than this: the closing summary warns that the machine was busy
+
+
+def format_load(items: list[Measurement]) -> str:
+    """One line on how busy the machine was: contended rounds, other processes' load, steal."""
+    timed = [m for m in items if m.ok]
+    rounds = sum(m.rounds for m in timed)
+    if not rounds:
+        return ""
+    contended = sum(int(m.contended.sum()) for m in timed)
+    line = f"machine load: {contended} of {rounds} rounds contended"
+    if contended:
+        worst = sorted(timed, key=lambda m: -m.contended_share)[:3]
+        line += (" (most: " + ", ".join(f"{m.key.label} {m.contended_share:.0%}" for m in worst) +
+                 "); contended rounds are left out of every statistic")
+    if contended / rounds > BUSY_SHARE:
+        line += (f". The machine looked busy ({contended / rounds:.0%} of the rounds): measure again on a quieter "
+                 "machine before trusting these numbers")
+    return line
+

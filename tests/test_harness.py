@@ -15,7 +15,7 @@ from bench.runner import Runner
 from bench.suite import Case, TimingBudget, get_config
 from bench.verify import max_relative_error, relative_error
 
-TINY_BUDGET = TimingBudget(min_time=0.001, max_time=0.02, min_rounds=3, slow_budget=0.2)
+TINY_BUDGET = TimingBudget(repeats=2, block_time=0.01, min_time=0.001, min_rounds=3, slow_budget=0.2, warmup_time=0.001)
 
 
 def run_cases(path, cases, **kwargs):
@@ -89,25 +89,71 @@ def test_torch_cuda_is_skipped_with_its_reason(tmp_path):
     assert row["error"].startswith("no CUDA GPU is available")
 
 
-def test_each_case_is_on_disk_before_the_next_starts(tmp_path, monkeypatch):
+def test_each_pass_is_on_disk_before_the_next_starts(tmp_path, monkeypatch):
     path = tmp_path / "r.parquet"
     config = get_config("mlp-tiny")
     cases = [Case(config, "numpy", "float64", 1), Case(config, "loops", "float64", 1)]
-    real = Runner.run_case
-    seen = []
+    real = Runner._time_repeat
 
-    def run_case(self, case):
-        if seen:  # the second case: the first must already be readable on disk; then the run is killed
-            assert set(read_results([path])["backend"]) == {"numpy"}
+    def time_repeat(self, timed):
+        if timed.done == 1:  # the second pass: the whole first pass must be readable on disk; then a kill
+            on_disk = read_results([path])
+            assert set(on_disk["backend"]) == {"numpy", "loops"} and set(on_disk["repeat"]) == {0}
             raise KeyboardInterrupt
-        seen.append(case)
-        return real(self, case)
+        return real(self, timed)
 
-    monkeypatch.setattr(Runner, "run_case", run_case)
+    monkeypatch.setattr(Runner, "_time_repeat", time_repeat)
     with pytest.raises(KeyboardInterrupt):
         run_cases(path, cases, with_noop=False)
     frame = read_results([path])
-    assert set(frame["backend"]) == {"numpy"} and (frame["status"] == "ok").all()
+    assert set(frame["backend"]) == {"numpy", "loops"} and (frame["status"] == "ok").all()
+    assert set(frame["repeat"]) == {0}
+
+
+def test_cases_of_a_config_are_timed_in_interleaved_repeats(tmp_path):
+    path = tmp_path / "r.parquet"
+    config = get_config("mlp-tiny")
+    budget = TimingBudget(repeats=4, block_time=0.005, min_time=0.001, min_rounds=2, slow_budget=0.2,
+                          warmup_time=0.001)
+    runner = Runner(ResultsWriter(path), budget, "custom", progress=False)
+    runner.run([Case(config, "numpy", "float64", 1), Case(config, "loops", "float64", 1)], with_noop=False)
+    frame = read_results([path])
+    blocks = frame.groupby(["backend", "repeat"])["timestamp"].min().sort_values()
+    # ABBA: numpy 0, loops 0, loops 1, numpy 1, numpy 2, loops 2, loops 3, numpy 3
+    assert [f"{b}{r}" for b, r in blocks.index] == ["numpy0", "loops0", "loops1", "numpy1", "numpy2", "loops2",
+                                                    "loops3", "numpy3"]
+    for _, rows in frame.groupby("backend"):
+        assert sorted(rows["round"]) == list(range(len(rows)))  # rounds numbered through the repeats
+        assert (rows.groupby("repeat").size() >= budget.min_rounds).all()
+        assert (rows["warmup_steps"] >= 1).all()  # a fast step is warmed before every block
+        assert (rows["cpu_seconds"] > 0).all() and rows["run_wait"].notna().all()
+        # a 1-thread step computes all the time it runs: its CPU time is about its wall time
+        assert (rows["cpu_seconds"] <= rows["seconds"] * 1.5).all()
+
+
+def test_a_slow_step_gets_one_call_per_round_and_the_slow_budget():
+    budget = TimingBudget(repeats=6, block_time=0.05, min_time=0.002, min_rounds=3, slow_budget=4.0,
+                          warmup_time=0.01)
+    assert runner_module.slow_plan(budget, 0.4) == (6, 1)  # 10 steps fit: every repeat, one round each
+    assert runner_module.slow_plan(budget, 0.1) == (6, 3)  # 40 fit: rounds up to min_rounds
+    assert runner_module.slow_plan(budget, 400.0) == (1, 1)  # never fewer than one
+
+
+def test_the_test_slowdown_hook_stretches_each_call():
+    import time
+
+    def sleeper():
+        time.sleep(0.01)
+
+    slowed = runner_module._slowed(sleeper, 1.5)
+    start = time.perf_counter()
+    slowed()
+    assert time.perf_counter() - start >= 0.015
+    assert runner_module._slowed(sleeper, 1.0) is sleeper
+    assert runner_module.slowdowns("numpy:1.5,loops:2") == {"numpy": 1.5, "loops": 2.0}
+    for bad in ("numpy", "numpy:0.5", ":2", "numpy:x"):
+        with pytest.raises(UsageError):
+            runner_module.slowdowns(bad)
 
 
 def test_a_second_run_appends_and_keeps_earlier_rows(tmp_path):

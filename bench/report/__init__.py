@@ -10,7 +10,7 @@ from pathlib import Path
 from . import html, pdf
 from ..errors import UsageError
 from .model import Report, build
-from .stats import RESAMPLES, SEED
+from ..stats import RESAMPLES, SEED
 
 __all__ = ["build_report", "Report", "build"]
 

@@ -11,6 +11,8 @@ def _x(value: float) -> str:
 
 def _speed(rung, ladder: Ladder) -> str:
     s = rung.over_loops
+    if not s.has_interval:
+        return f"{_x(s.value)} (one round on a side: no interval)"
     return f"{_x(s.value)} (95% CI {_x(s.low)}-{_x(s.high)})"
 
 

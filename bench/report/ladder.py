@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .cases import Case, config_order, sweep_width
 from .palette import KNOWN_BACKENDS, backend_order
-from .stats import RESAMPLES, SEED, bootstrap_ratio_ci, ratio_of_medians
+from ..stats import RESAMPLES, SEED, ratio_interval
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,14 @@ RUNGS = (
 
 @dataclass(frozen=True)
 class Speedup:
-    value: float  # median(slower rung) / median(this rung)
-    low: float
+    value: float  # time(slower rung) / time(this rung)
+    low: float  # 95% hierarchical-bootstrap interval; NaN when a side has one round (no interval)
     high: float
     over: str  # name of the rung it is measured against
+
+    @property
+    def has_interval(self) -> bool:
+        return self.low == self.low and self.high == self.high
 
 
 @dataclass(frozen=True)
@@ -117,8 +121,10 @@ def _later_specs(candidates: list[Case]) -> list[RungSpec]:
 
 
 def _speedup(slower: Case, faster: Case, over: str, resamples: int, seed: int) -> Speedup:
-    low, high = bootstrap_ratio_ci(slower.seconds, faster.seconds, resamples, seed)
-    return Speedup(ratio_of_medians(slower.seconds, faster.seconds), low, high, over)
+    interval = ratio_interval(slower.clean, slower.clean_repeats, faster.clean, faster.clean_repeats,
+                              resamples=resamples, seed=seed)
+    low, high = (interval.low, interval.high) if interval else (float("nan"), float("nan"))
+    return Speedup(slower.time / faster.time, low, high, over)
 
 
 def build_ladder(machine: str, config: str, cases: list[Case], all_cores: int,

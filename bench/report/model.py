@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cases import Case, summarize
+from .cases import Case, ordered
 from .claims import Claim, evaluate
 from .efficiency import Efficiency, efficiencies, peaks
 from .environment import environments
 from .headline import headlines
 from .ladder import Ladder, ThroughputLine, build_ladders, throughput
-from .load import load, machine_label, split
+from .load import load, split
 from .scaling import SweepLine, flops_exponent, sweep_lines
-from .stats import NOISY, RESAMPLES, SEED
+from ..stats import NOISY, RESAMPLES, SEED
 from .tables import (Table, claims_table, efficiency_table, environment_table, ladder_table, noisy_table,
                      peaks_table, problems_table, scaling_table, throughput_table)
 
@@ -43,15 +43,17 @@ class Report:
 
 def method_notes(resamples: int, seed: int) -> list[str]:
     return [
-        "Each case is a machine (hostname, CPU, GPU) and a (model, config, backend, dtype, threads, batch, "
-        "resolution); its time is the median over its timed rounds of seconds per training step. When a case "
-        "was measured in several runs on one machine, only the latest run counts.",
-        "A multiplier is median(slower rung) / median(faster rung). Its 95% interval is a percentile bootstrap "
-        f"({resamples:,} resamples, numpy generator seed {seed}) of that ratio of medians, resampling each side's "
-        "rounds independently with replacement.",
-        "A case timed in a single round (a many-minute loops step) is marked \"one round\": its single time is "
-        "taken as is, so the interval reflects only the other side's spread (and has zero width when both "
-        "sides have one round).",
+        "Each case is a machine kind (CPU, logical cores, GPU) and a (model, config, backend, dtype, threads, "
+        "batch, resolution). It is timed in several repeats (blocks of rounds), interleaved with the other cases "
+        "of its config; its time is the median over its uncontended rounds of seconds per training step. Rounds "
+        "during which other processes or the hypervisor took the machine's CPU are flagged contended and left "
+        "out. When a case was measured in several runs on one machine kind, only the latest run counts.",
+        "A multiplier is time(slower rung) / time(faster rung). Its 95% interval is a hierarchical bootstrap "
+        f"({resamples:,} resamples, numpy generator seed {seed}): each side's repeats are resampled with "
+        "replacement, then the rounds within each chosen repeat, so the spread between repeats minutes apart is "
+        "part of the interval, not only the spread of consecutive rounds.",
+        "A case timed in a single round (a many-minute loops step) is marked \"one round\" and a multiplier with "
+        "it on one side has no interval: one time says nothing about its own spread.",
         f"A case whose interquartile range over its rounds exceeds {NOISY:.0%} of its median is flagged noisy "
         "in every table and hatched in the ladder figures.",
         "Ladder rungs share one batch size and resolution: the loops case's batch (the smallest measured when "
@@ -66,15 +68,11 @@ def method_notes(resamples: int, seed: int) -> list[str]:
 
 def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED) -> Report:
     frame = load(paths)
-    case_rows, peak_rows, noop_rows = split(frame)
-    cases = summarize(case_rows)
+    measured, peak_rows, noop_rows = split(frame)
+    cases = ordered(measured)
     ladders = build_ladders(cases, resamples, seed)
     machines = sorted({c.machine for c in cases})
-    hardware = {}
-    for m in machines:
-        first = case_rows[case_rows["machine"] == m].iloc[0]
-        gpu = f" and {first['gpu']}" if first["gpu"] else ""
-        hardware[m] = f"{first['hostname']} ({first['cpu']}{gpu})"
+    hardware = {m: f"{m.cpu} ({m.cores} logical cores{' and ' + m.gpu if m.gpu else ''})" for m in machines}
 
     lines = throughput(cases)
     by_config: dict[tuple[str, str], list[ThroughputLine]] = {}
@@ -89,8 +87,7 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
 
     machine_peaks = peaks(peak_rows)
     effs = efficiencies(cases, machine_peaks)
-    all_rows = frame.assign(machine=[machine_label(h, c, g) for h, c, g in
-                                     zip(frame["hostname"], frame["cpu"], frame["gpu"])])
+    all_rows = frame
     return Report(
         headlines=headlines(ladders, hardware),
         method=method_notes(resamples, seed),

@@ -15,7 +15,7 @@ import numpy as np
 
 from .cases import Case, sweep_width
 from .palette import backend_order
-from .stats import PowerFit, fit_power
+from ..stats import PowerFit, fit_power
 
 
 @dataclass(frozen=True)

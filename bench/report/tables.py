@@ -11,7 +11,7 @@ from .efficiency import Efficiency, Peak
 from .environment import Environment
 from .ladder import Ladder, Speedup, ThroughputLine
 from .scaling import SweepLine
-from .stats import NOISY
+from ..stats import NOISY
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,9 @@ class Table:
     flagged: list[bool] = field(default_factory=list)  # rows to highlight (noisy, failed, not measured)
     widths: list[float] = field(default_factory=list)  # relative column widths for the PDF
     note: str = ""
+
+    def __post_init__(self):  # cells are text (a machine key, a number) whatever their source
+        object.__setattr__(self, "rows", [[str(cell) for cell in row] for row in self.rows])
 
 
 def seconds(value: float) -> str:
@@ -43,6 +46,8 @@ def times(value: float) -> str:
 def speedup(s: Speedup | None) -> str:
     if s is None:
         return "-"
+    if not s.has_interval:
+        return f"{times(s.value)} (one round: no interval)"
     return f"{times(s.value)} [{times(s.low)}, {times(s.high)}]"
 
 

@@ -1,0 +1,102 @@
+"""Did the process get the machine while it was being timed?
+
+A shared machine lends its cores to neighbours. Two counters see it precisely and cheaply:
+
+* the scheduler's ``run_delay`` of every thread of this process (``/proc/self/task/*/schedstat``,
+  nanoseconds): time our threads were ready to run but waited for a CPU. A process alone on the
+  machine waits microseconds; one whose core a neighbour took waits most of the time;
+* the hypervisor's ``steal`` (``/proc/stat``): time the virtual CPUs did not get at all.
+
+Both are read around every timed block (``LoadProbe``) and recorded beside its rounds, so that a
+contended round is flagged and left out of the statistics (``is_contended``), not silently
+averaged. (``/proc/stat``'s busy time of other processes counts in 10 ms ticks: too coarse for
+blocks of 50 ms, so it is not used.)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_TASKS = Path("/proc/self/task")
+
+# A round is contended when, over its block, our threads together waited for a CPU more than this
+# many seconds per second (0.1: a tenth of one core's time), or the hypervisor stole more than this
+# fraction of the machine's CPU time.
+CONTENDED_RUN_WAIT = 0.1
+CONTENDED_STEAL = 0.05
+# A 1-thread round whose process CPU time is below this fraction of its wall time did not get its
+# core (a 1-thread step computes all the time it runs).
+CONTENDED_CPU_SHARE = 0.85
+
+
+def _run_delay() -> float | None:
+    """Seconds every thread of this process has waited on a run queue; None where unknown."""
+    total, seen = 0, False
+    try:
+        tasks = list(_TASKS.iterdir())
+    except OSError:
+        return None
+    for task in tasks:
+        try:
+            fields = (task / "schedstat").read_text().split()
+        except OSError:  # a thread that ended meanwhile
+            continue
+        if len(fields) >= 2:
+            total += int(fields[1])
+            seen = True
+    return total / 1e9 if seen else None
+
+
+def _steal_ticks() -> int | None:
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    return int(fields[8])
+
+
+@dataclass(frozen=True)
+class Load:
+    """What the rest of the machine took from us during a block."""
+
+    run_wait: float  # seconds our threads waited for a CPU, per second of the block (NaN: unknown)
+    steal: float  # fraction of the machine's CPU time the hypervisor took (NaN: unknown)
+
+
+class LoadProbe:
+    """Reads the counters at ``start`` and returns the block's ``Load`` at ``stop``."""
+
+    def __init__(self, cores: int):
+        self.cores = cores
+        self._start = None
+
+    def start(self) -> None:
+        self._start = (_run_delay(), _steal_ticks(), time.perf_counter())
+
+    def stop(self) -> Load:
+        delay0, steal0, wall0 = self._start
+        delay1, steal1, wall1 = _run_delay(), _steal_ticks(), time.perf_counter()
+        wall = wall1 - wall0
+        if wall <= 0:
+            return Load(math.nan, math.nan)
+        # threads that ended during the block take their delay with them: never below zero
+        wait = max(0.0, (delay1 - delay0) / wall) if delay0 is not None and delay1 is not None else math.nan
+        # one tick (10 ms) either way is the counter's resolution, not a measurement
+        steal = (min(1.0, max(0, steal1 - steal0 - 1) / _TICKS / (wall * self.cores))
+                 if steal0 is not None and steal1 is not None else math.nan)
+        return Load(wait, steal)
+
+
+def is_contended(load: Load, threads: int, seconds: float, cpu_seconds: float) -> bool:
+    """The rule that flags a round (see the thresholds above); an unknown load never flags."""
+    if load.run_wait > CONTENDED_RUN_WAIT or load.steal > CONTENDED_STEAL:
+        return True
+    return threads == 1 and seconds > 0 and cpu_seconds / seconds < CONTENDED_CPU_SHARE

@@ -1,0 +1,268 @@
+"""The measured case: one record type that every reader (summary, check, noise, report) consumes.
+
+Rows are regrouped here and nowhere else. A ``Measurement`` is one case measured in one run on
+one machine: its key, the machine's key, its timed rounds with the repeat each belongs to, the
+rounds' CPU time and contention flags, and how it was verified.
+
+"The same machine" is ``MachineKey``: CPU brand, logical cores and GPU. The hostname is not part
+of it: CI's machines of one kind have new hostnames every run.
+
+"The newest run" of a case on a machine is the run whose rows of that case end latest
+(``newest``); rounds of different runs are never pooled unless a reader asks (``pool``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from . import stats
+
+HARNESS_MODELS = ("peak", "noop")
+
+
+@dataclass(frozen=True, order=True)
+class MachineKey:
+    """What makes two runs comparable as one machine."""
+
+    cpu: str
+    cores: int
+    gpu: str = ""
+
+    @property
+    def label(self) -> str:
+        short = self.cpu.split(" with ")[0].replace("(R)", "").replace("(TM)", "").strip()
+        gpu = f", {self.gpu}" if self.gpu else ""
+        return f"{short}, {self.cores} cores{gpu}"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+@dataclass(frozen=True, order=True)
+class CaseKey:
+    """What a case is, apart from where and when it ran."""
+
+    model: str
+    config: str
+    backend: str
+    dtype: str
+    threads: int
+    batch_size: int
+    resolution: int = 0  # 0 for models without an image size
+
+    @property
+    def label(self) -> str:
+        """``mlp-mnist@32 numpy float32 2t``."""
+        return f"{self.config}@{self.batch_size} {self.backend} {self.dtype} {self.threads}t"
+
+    @property
+    def short(self) -> str:
+        """``numpy float32 2 threads``: what tells cases of one config apart."""
+        return f"{self.backend} {self.dtype} {self.threads} thread{'s' if self.threads != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One case, one run, one machine. Arrays have one entry per timed round (empty unless ok)."""
+
+    key: CaseKey
+    machine: MachineKey
+    run_id: str
+    source: str  # the results file
+    hostname: str
+    status: str  # ok, failed, skipped
+    error: str
+    ended: pd.Timestamp  # timestamp of the case's last row
+    seconds: np.ndarray = field(repr=False)  # seconds per step, every ok round
+    repeats: np.ndarray = field(repr=False)  # the repeat of each round
+    cpu_seconds: np.ndarray = field(repr=False)  # process CPU seconds per step (NaN: not recorded)
+    contended: np.ndarray = field(repr=False)  # bool: the round was contended
+    flops: int = 0
+    macs: int = 0
+    verification: str = ""
+    verified_error: float = math.nan
+    tolerance: float = math.nan
+    precision: str = ""
+    git_commit: str = ""
+    profile: str = ""
+
+    # -- what the readers ask -------------------------------------------------------------------
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok" and self.seconds.size > 0
+
+    @property
+    def clean(self) -> np.ndarray:
+        """Rounds that were not contended; every round when all were (so that something is left)."""
+        keep = ~self.contended
+        return self.seconds[keep] if keep.any() else self.seconds
+
+    @property
+    def clean_repeats(self) -> np.ndarray:
+        keep = ~self.contended
+        return self.repeats[keep] if keep.any() else self.repeats
+
+    @property
+    def time(self) -> float:
+        """Seconds per step: ``stats.ESTIMATOR`` over the uncontended rounds (NaN unless ok)."""
+        return stats.center(self.clean) if self.ok else math.nan
+
+    @property
+    def rounds(self) -> int:
+        return int(self.seconds.size)
+
+    @property
+    def repeat_count(self) -> int:
+        return int(np.unique(self.repeats).size) if self.ok else 0
+
+    def repeat_times(self) -> np.ndarray:
+        """Seconds per step of each repeat (uncontended rounds), shape (repeats,)."""
+        return stats.repeat_centers(self.clean, self.clean_repeats)
+
+    @property
+    def contended_share(self) -> float:
+        """Fraction of the rounds that were contended."""
+        return float(self.contended.mean()) if self.ok else 0.0
+
+    @property
+    def noise(self) -> float:
+        """IQR / median of the uncontended rounds."""
+        return stats.iqr_over_median(self.clean) if self.ok else math.nan
+
+    @property
+    def noisy(self) -> bool:
+        return self.ok and self.noise > stats.NOISY
+
+    @property
+    def one_round(self) -> bool:
+        return self.ok and self.rounds == 1
+
+    @property
+    def cpu_share(self) -> float:
+        """Median CPU time over wall time of the rounds: about the threads it kept busy."""
+        ratio = self.cpu_seconds / self.seconds
+        ratio = ratio[np.isfinite(ratio)]
+        return float(np.median(ratio)) if ratio.size else math.nan
+
+    # -- the report's vocabulary ----------------------------------------------------------------
+    @property
+    def median(self) -> float:
+        return self.time
+
+    @property
+    def label(self) -> str:
+        return self.key.short
+
+    @property
+    def flags(self) -> str:
+        """Marks shown beside a time: noisy, contended and one-round cases."""
+        marks = []
+        if self.noisy:
+            marks.append(f"noisy: IQR/median {self.noise:.0%}")
+        if self.ok and self.contended.any():
+            marks.append(f"contended: {self.contended.sum()} of {self.rounds} rounds left out")
+        if self.one_round:
+            marks.append("one round: no interval")
+        return "; ".join(marks)
+
+    def __getattr__(self, name):  # the key's fields read as the case's own (case.config, case.threads)
+        if name in CaseKey.__dataclass_fields__:
+            return getattr(self.key, name)
+        raise AttributeError(name)
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA else str(value)
+
+
+def machine_key(row) -> MachineKey:
+    return MachineKey(_text(row["cpu"]), int(row["cores"]), _text(row["gpu"]))
+
+
+def _case_key(row) -> CaseKey:
+    resolution = row["resolution"]
+    return CaseKey(str(row["model"]), str(row["config"]), str(row["backend"]), _text(row["dtype"]),
+                   int(row["threads"]), int(row["batch_size"]), 0 if pd.isna(resolution) else int(resolution))
+
+
+def _status(statuses: set[str]) -> str:
+    if statuses == {"ok"}:
+        return "ok"
+    return "failed" if "failed" in statuses else sorted(statuses)[0]
+
+
+def _one(rows: pd.DataFrame) -> Measurement:
+    first = rows.iloc[0]
+    status = _status(set(rows["status"].astype(str)))
+    ok = rows[(rows["status"] == "ok") & np.isfinite(rows["seconds"].astype(float))] if status == "ok" else rows.iloc[:0]
+    ok = ok.sort_values(["round"]) if len(ok) else ok
+    repeats = ok["repeat"].astype("Float64").fillna(0).to_numpy(dtype=float).astype(int)
+    cpu = ok["cpu_seconds"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    contended = ok["contended"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    errors = sorted({_text(e) for e in rows["error"] if _text(e)})
+    return Measurement(
+        key=_case_key(first), machine=machine_key(first), run_id=str(first["run_id"]),
+        source=_text(first.get("source_file", "")), hostname=_text(first["hostname"]), status=status,
+        error="; ".join(errors), ended=rows["timestamp"].max(),
+        seconds=ok["seconds"].to_numpy(dtype=float), repeats=repeats, cpu_seconds=cpu, contended=contended,
+        flops=int(first["flops"]), macs=int(first["macs"]), verification=_text(first["verification"]),
+        verified_error=float(rows["verified_max_rel_error"].astype(float).max()),
+        tolerance=float(rows["tolerance"].astype(float).max()), precision=_text(first["precision"]),
+        git_commit=_text(first["git_commit"]), profile=_text(first["profile"]),
+    )
+
+
+def measurements(frame: pd.DataFrame, *, newest: bool = True, harness: bool = False) -> list[Measurement]:
+    """The cases in ``frame`` (rows of ``bench.results``), one Measurement per (machine, case, run).
+
+    newest: keep only the newest run of each case on each machine. harness: include the
+    harness's own cases (peaks, the no-op). The same rows read twice (a file named twice) count
+    once.
+    """
+    if frame.empty:
+        return []
+    if not harness:
+        frame = frame[~frame["model"].isin(HARNESS_MODELS)]
+    dedup = [c for c in ("run_id", "model", "config", "backend", "dtype", "threads", "batch_size", "round",
+                         "repeat", "status", "seconds") if c in frame.columns]
+    frame = frame.drop_duplicates(subset=dedup)
+    out = [_one(rows) for _, rows in frame.groupby(["run_id", "model", "config", "backend", "dtype", "threads",
+                                                    "batch_size", "cpu", "cores", "gpu"], sort=False, dropna=False)]
+    if newest:
+        latest: dict[tuple, Measurement] = {}
+        for m in sorted(out, key=lambda m: m.ended):
+            latest[(m.machine, m.key)] = m
+        out = list(latest.values())
+    return sorted(out, key=lambda m: (m.machine, m.key, m.ended))
+
+
+def pool(runs: list[Measurement]) -> Measurement:
+    """Several runs of one case as one Measurement; each run's repeats stay repeats of their own."""
+    if len(runs) == 1:
+        return runs[0]
+    ok = [m for m in runs if m.ok]
+    if not ok:
+        return runs[-1]
+    offset, repeats = 0, []
+    for m in ok:
+        repeats.append(m.repeats - m.repeats.min() + offset if m.repeats.size else m.repeats)
+        offset = (repeats[-1].max() + 1) if m.repeats.size else offset
+    return replace(ok[-1], run_id="+".join(m.run_id for m in ok),
+                   seconds=np.concatenate([m.seconds for m in ok]), repeats=np.concatenate(repeats),
+                   cpu_seconds=np.concatenate([m.cpu_seconds for m in ok]),
+                   contended=np.concatenate([m.contended for m in ok]))
+
+
+def by_key(items: list[Measurement]) -> dict[CaseKey, Measurement]:
+    """Measurements of one machine keyed by case; UsageError-free: the caller checked the machine."""
+    return {m.key: m for m in items}
+
+
+def machines(frame: pd.DataFrame) -> list[MachineKey]:
+    """The machines whose rows ``frame`` holds."""
+    cols = frame[["cpu", "cores", "gpu"]].drop_duplicates()
+    return sorted({machine_key(row) for _, row in cols.iterrows()})
