@@ -57,6 +57,15 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def vecbench(session: nox.Session) -> None:
+    """Any ``python -m bench`` command in the project's environment: ``nox -s vecbench -- report results``."""
+    _install(session)
+    if not session.posargs:
+        session.error("name a command after --, e.g. nox -s vecbench -- list")
+    session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def report(session: nox.Session) -> None:
     """Build reports/ from every results file under results/ (reference results included)."""
     _install(session)
@@ -65,11 +74,26 @@ def report(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def check(session: nox.Session) -> None:
-    """Run the quick profile and compare its speedup ratios with results/baseline/ (exit 1 on a regression)."""
+    """Run the quick profile and judge every case against results/baseline/ (fails on a regression).
+
+    ``bench check`` exits 3 when the machine was too contended to judge a case: the run is measured
+    once more; contended again, the session passes with a warning (a busy machine is no regression,
+    and no evidence against one either). CI may land on a machine kind with no committed baseline or
+    A/A study: ``--skip-unknown-machine`` says so in one line and passes.
+    """
     _install(session)
-    if session.posargs:
-        current = list(session.posargs)
-    else:
-        current = [_stamped("quick")]
-        session.run("python", "-m", "bench", "run", "--profile", "quick", "--out", current[0], "--no-progress")
-    session.run("python", "-m", "bench", "check", "--baseline", "results/baseline", *current)
+    for attempt in (1, 2):
+        if session.posargs:
+            current = list(session.posargs)
+        else:
+            current = [_stamped("quick")]
+            session.run("python", "-m", "bench", "run", "--profile", "quick", "--out", current[0], "--no-progress")
+        out = session.run("python", "-m", "bench", "check", "--baseline", "results/baseline", "--skip-unknown-machine",
+                          *current, success_codes=[0, 3], silent=True)
+        print(out, end="")
+        if "the machine was contended" not in (out or ""):
+            return
+        if session.posargs or attempt == 2:
+            session.warn("bench check could not judge every case: the machine was contended (exit 3); passing")
+            return
+        session.log("the machine was contended: measuring once more")

@@ -1,28 +1,29 @@
-"""``python -m bench check``: is any case slower than its baseline, beyond the noise of this machine?
+"""``python -m bench check``: is any backend or case slower than its baseline, beyond this machine's noise?
 
 Every case is judged on its own time (every backend, loops included): a ratio such as
 ``loops / X`` would hide a slower loops backend, which only raises every ratio.
 
-The baseline is either committed results of the same machine kind (``--baseline``; what CI runs)
-or the same cases timed from another revision in the same job (``--against REV``: REV is built in
-a temporary git worktree, and REV's runs and the working tree's alternate, ABBA, in separate
-processes, as ``asv continuous`` does).
+The baseline is either committed runs of the same machine kind (``--baseline``; what CI runs: the
+A/A study's runs, pooled, so that the baseline's own noise is averaged over many runs) or the same
+cases timed from another revision in the same job (``--against REV``: REV is built in a temporary
+git worktree, and REV's runs and the working tree's alternate, ABBA, in separate processes, as
+``asv continuous`` does). Each side's runs of a case are pooled: their repeats all count.
 
-A case is a **regression** when both hold:
+Two verdicts, both sized by the A/A study (``python -m bench noise --write``, README "Noise study")
+so that the whole check raises a false alarm less than once in 20 runs of unchanged code:
 
-1. it is slower than the baseline by more than its threshold: ``current / baseline > threshold``.
-   Thresholds are per case and per machine kind, sized by the A/A study of repeated runs of the
-   same code (``python -m bench noise --write``; README "Noise study"), so that the whole check
-   raises a false alarm less than once in 20 runs. A case whose threshold would exceed
-   ``GATE_LIMIT`` (it moves that much between runs of unchanged code) is reported, never gated;
-2. a one-sided Mann-Whitney test of the current repeats against the baseline's says "slower" at
-   ``ALPHA`` (asv decides with a factor plus this test): a single unlucky repeat cannot fail a
-   check.
+* a **backend** regresses when the median over its cases of ``current / baseline`` exceeds the
+  backend's threshold. One run's cases move up and down on their own (a case 1.5x off in one run
+  of twenty, another in the next); a change of the backend's code moves all of them, so the
+  median over a backend's cases sees a 1.5x slowdown that no single noisy case can;
+* a **case** regresses when its own ``current / baseline`` exceeds its threshold. A case whose
+  threshold exceeds ``GATE_LIMIT`` (it moves that much between runs of unchanged code) is
+  reported, never gated.
 
-Times are those of ``bench.measurement``: the estimator over the uncontended rounds of the newest
-run of each case. Where the study found that a machine-wide speed factor moves all cases
-together, the check divides it out first (``normalize`` in the thresholds file): the median of
-every gated case's change.
+Either verdict also needs a one-sided Mann-Whitney test of the current repeats against the
+baseline's (for a backend: every case's repeats over its baseline time) to say "slower" at
+``ALPHA`` (asv decides with a factor plus this test): a single unlucky repeat cannot fail a check.
+Times are those of ``bench.measurement``: the estimator over the uncontended rounds.
 
 Exit codes: 0 no regression; 1 at least one regression, each named; 2 unusable input (a missing,
 corrupt, foreign or newer file, no shared case, another machine, no thresholds for the machine);
@@ -45,13 +46,14 @@ import numpy as np
 from . import stats
 from .errors import UsageError
 from .measurement import CaseKey, MachineKey, Measurement, machines, measurements, pool
-from .results import collect_files, read_results
+from .results import read_results
+from .suspect import suspects
 
 ALPHA = 0.01  # of the Mann-Whitney test, per case
 GATE_LIMIT = 1.4  # a case whose A/A threshold exceeds this is not gated: it could not see a 1.5x slowdown
 MAX_CONTENDED = 0.5  # a case with more of its rounds contended than this is not judged
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_CONTENDED = 0, 1, 2, 3
-THRESHOLDS_DIR = Path("results/noise")
+THRESHOLDS_DIR = Path("results/baseline")
 
 
 @dataclass(frozen=True)
@@ -60,15 +62,21 @@ class Thresholds:
 
     machine: MachineKey
     cases: dict[str, dict]  # CaseKey.label -> {"threshold", "gated", "reason", ...}
-    normalize: bool
+    backends: dict[str, dict]  # backend -> {"threshold", "gated", "reason", ...}
     source: str
 
     def of(self, key: CaseKey) -> tuple[float, bool, str]:
         """(threshold, gated, why not gated)."""
-        entry = self.cases.get(key.label)
-        if entry is None:
-            return math.inf, False, "not in the A/A study"
-        return float(entry["threshold"]), bool(entry["gated"]), str(entry.get("reason", ""))
+        return _entry(self.cases.get(key.label))
+
+    def of_backend(self, backend: str) -> tuple[float, bool, str]:
+        return _entry(self.backends.get(backend))
+
+
+def _entry(entry: dict | None) -> tuple[float, bool, str]:
+    if entry is None:
+        return math.inf, False, "not in the A/A study"
+    return float(entry["threshold"]), bool(entry["gated"]), str(entry.get("reason", ""))
 
 
 def load_thresholds(path: str | Path, machine: MachineKey) -> Thresholds:
@@ -83,11 +91,11 @@ def load_thresholds(path: str | Path, machine: MachineKey) -> Thresholds:
             data = json.loads(file.read_text())
             own = MachineKey(str(data["machine"]["cpu"]), int(data["machine"]["cores"]), str(data["machine"]["gpu"]))
             cases = {str(k): dict(v) for k, v in data["cases"].items()}
-            normalize = bool(data["normalize"])
+            backends = {str(k): dict(v) for k, v in data.get("backends", {}).items()}
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UsageError(f"{file}: not a vecbench thresholds file ({exc.__class__.__name__}: {exc})") from None
         if own == machine:
-            return Thresholds(own, cases, normalize, str(file))
+            return Thresholds(own, cases, backends, str(file))
         seen.append(str(own))
     raise UsageError(f"no A/A thresholds for {machine} in {path} (it has: {'; '.join(seen) or 'none'}); run the "
                      "noise study on this machine kind (README, Noise study)")
@@ -95,10 +103,10 @@ def load_thresholds(path: str | Path, machine: MachineKey) -> Thresholds:
 
 @dataclass
 class Verdict:
-    key: CaseKey
-    baseline: float  # seconds per step
+    label: str  # a case's label, or "backend numpy (16 cases)"
+    baseline: float  # seconds per step (a backend: 1, its changes are relative)
     current: float
-    change: float  # current / baseline (normalized where the thresholds say so)
+    change: float  # current / baseline
     threshold: float
     p_value: float
     gated: bool
@@ -107,44 +115,60 @@ class Verdict:
     unjudged: bool = False  # gated, but too contended to judge
 
 
-def judge(baseline: Measurement, current: Measurement, thresholds: Thresholds, factor: float = 1.0) -> Verdict:
-    """One case against its baseline (the rule in the module docstring). ``factor``: machine speed."""
-    threshold, gated, reason = thresholds.of(current.key)
-    change = current.time / baseline.time / factor
-    p_slower = stats.slower_p_value(current.repeat_times() / factor, baseline.repeat_times())
-    p_faster = stats.slower_p_value(baseline.repeat_times(), current.repeat_times() / factor)
-    verdict = Verdict(current.key, baseline.time, current.time, change, threshold, p_slower, gated, "ok")
-    contended = max(current.contended_share, baseline.contended_share)
-    if not gated:
+def _decide(verdict: Verdict, contended: float, p_faster: float, reason: str) -> Verdict:
+    if not verdict.gated:
         verdict.verdict = f"not gated: {reason}"
     elif contended > MAX_CONTENDED:
         verdict.verdict = f"contended: {contended:.0%} of the rounds; not judged"
         verdict.unjudged = True
-    elif change > threshold and p_slower < ALPHA:
+    elif verdict.change > verdict.threshold and verdict.p_value < ALPHA:
         verdict.verdict, verdict.regression = "REGRESSION", True
-    elif change > threshold:
-        verdict.verdict = f"slower, not significant (p={p_slower:.2g})"
-    elif change < 1 / threshold and p_faster < ALPHA:
+    elif verdict.change > verdict.threshold:
+        verdict.verdict = f"slower, not significant (p={verdict.p_value:.2g})"
+    elif verdict.change < 1 / verdict.threshold and p_faster < ALPHA:
         verdict.verdict = "faster"
     return verdict
 
 
-def machine_factor(pairs: list[tuple[Measurement, Measurement]], thresholds: Thresholds) -> float:
-    """Median of current / baseline over the gated cases: how much faster or slower the machine is."""
-    changes = [c.time / b.time for b, c in pairs if thresholds.of(c.key)[1]]
-    return float(np.median(changes)) if changes else 1.0
+def judge(baseline: Measurement, current: Measurement, thresholds: Thresholds) -> Verdict:
+    """One case against its baseline (the rule in the module docstring)."""
+    threshold, gated, reason = thresholds.of(current.key)
+    now, before = current.repeat_times(), baseline.repeat_times()
+    verdict = Verdict(current.key.label, baseline.time, current.time, current.time / baseline.time, threshold,
+                      stats.slower_p_value(now, before), gated, "ok")
+    contended = max(current.contended_share, baseline.contended_share)
+    return _decide(verdict, contended, stats.slower_p_value(before, now), reason)
 
 
-def compare(baseline: list[Measurement], current: list[Measurement], thresholds: Thresholds) -> tuple[list[Verdict], float]:
-    """Verdicts of every case measured (ok) on both sides, and the machine factor divided out."""
+def judge_backend(backend: str, pairs: list[tuple[Measurement, Measurement]], thresholds: Thresholds) -> Verdict:
+    """A backend: the median over its cases of current / baseline, and the rank test over every
+    case's repeats, each divided by its case's baseline time."""
+    threshold, gated, reason = thresholds.of_backend(backend)
+    change = float(np.median([c.time / b.time for b, c in pairs]))
+    now = np.concatenate([c.repeat_times() / b.time for b, c in pairs])
+    before = np.concatenate([b.repeat_times() / b.time for b, c in pairs])
+    verdict = Verdict(f"backend {backend} ({len(pairs)} cases)", 1.0, change, change, threshold,
+                      stats.slower_p_value(now, before), gated, "ok")
+    contended = float(np.mean([c.contended_share > MAX_CONTENDED for b, c in pairs]))
+    return _decide(verdict, contended, stats.slower_p_value(before, now), reason)
+
+
+def compare(baseline: list[Measurement], current: list[Measurement], thresholds: Thresholds) -> list[Verdict]:
+    """Verdicts of every backend, then of every case, measured (ok) on both sides.
+
+    baseline, current: one Measurement per case (``pool`` several runs first).
+    """
     base = {m.key: m for m in baseline if m.ok}
     pairs = [(base[m.key], m) for m in current if m.ok and m.key in base]
     if not pairs:
         raise UsageError("baseline and results share no successful case; baseline: "
                          + ", ".join(sorted({k.config for k in base})) + "; results: "
                          + ", ".join(sorted({m.key.config for m in current})))
-    factor = machine_factor(pairs, thresholds) if thresholds.normalize else 1.0
-    return [judge(b, c, thresholds, factor) for b, c in pairs], factor
+    backends: dict[str, list] = {}
+    for b, c in pairs:
+        backends.setdefault(c.key.backend, []).append((b, c))
+    return ([judge_backend(name, group, thresholds) for name, group in sorted(backends.items())]
+            + [judge(b, c, thresholds) for b, c in pairs])
 
 
 def exit_code(verdicts: list[Verdict]) -> int:
@@ -162,8 +186,9 @@ def _seconds(value: float) -> str:
 
 
 def format_table(verdicts: list[Verdict]) -> str:
-    header = ("case", "baseline", "current", "change", "threshold", "p", "verdict")
-    lines = [(v.key.label, _seconds(v.baseline), _seconds(v.current), f"{(v.change - 1) * 100:+.1f}%",
+    header = ("backend or case", "baseline", "current", "change", "threshold", "p", "verdict")
+    lines = [(v.label, _seconds(v.baseline) if not v.label.startswith("backend") else "-",
+              _seconds(v.current) if not v.label.startswith("backend") else "-", f"{(v.change - 1) * 100:+.1f}%",
               f"{(v.threshold - 1) * 100:+.0f}%" if math.isfinite(v.threshold) else "-",
               f"{v.p_value:.2g}", v.verdict) for v in verdicts]
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
@@ -174,21 +199,25 @@ def format_table(verdicts: list[Verdict]) -> str:
 def summary_line(verdicts: list[Verdict]) -> str:
     regressions = [v for v in verdicts if v.regression]
     gated = [v for v in verdicts if v.gated]
-    line = (f"{len(verdicts)} cases compared, {len(gated)} gated, {len(regressions)} "
-            f"regression{'' if len(regressions) == 1 else 's'}")
+    cases = [v for v in verdicts if not v.label.startswith("backend")]
+    line = (f"{len(verdicts) - len(cases)} backends and {len(cases)} cases compared, {len(gated)} gated, "
+            f"{len(regressions)} regression{'' if len(regressions) == 1 else 's'}")
     if regressions:
-        return line + ": " + ", ".join(f"{v.key.label} ({(v.change - 1) * 100:+.0f}%)" for v in regressions)
+        return line + ": " + ", ".join(f"{v.label} ({(v.change - 1) * 100:+.0f}%)" for v in regressions)
     unjudged = [v for v in verdicts if v.unjudged]
     if unjudged:
         return line + (f"; the machine was contended: {len(unjudged)} gated case(s) could not be judged ("
-                       + ", ".join(v.key.label for v in unjudged[:5]) + "); run the check again on a quiet machine")
+                       + ", ".join(v.label for v in unjudged[:5]) + "); run the check again on a quiet machine")
     return line
 
 
 def _describe(items: list[Measurement]) -> str:
-    runs = sorted({(m.source, m.run_id, m.git_commit[:12], m.profile) for m in items})
-    return "; ".join(f"{s} run {r} ({p} profile, commit {c})" for s, r, c, p in runs[:4]) + \
-        (f"; and {len(runs) - 4} more" if len(runs) > 4 else "")
+    runs = sorted({run for m in items for run in m.run_id.split("+")})
+    commits = sorted({m.git_commit[:12] for m in items})
+    profiles = sorted({m.profile for m in items})
+    shown = ", ".join(f"run {r}" for r in runs[:4]) + (f" and {len(runs) - 4} more" if len(runs) > 4 else "")
+    return (f"{len(runs)} run{'s' if len(runs) != 1 else ''} ({shown}; {'/'.join(profiles)} profile, commit "
+            f"{', '.join(commits)})")
 
 
 def _software_note(baseline, current) -> str:
@@ -201,14 +230,13 @@ def _software_note(baseline, current) -> str:
 
 def report(baseline: list[Measurement], current: list[Measurement], thresholds: Thresholds, out,
            notes: tuple[str, ...] = ()) -> int:
-    verdicts, factor = compare(baseline, current, thresholds)
+    verdicts = compare(baseline, current, thresholds)
     print(f"baseline: {_describe(baseline)}", file=out)
     print(f"results:  {_describe(current)}", file=out)
     print(f"thresholds: {thresholds.source} ({thresholds.machine})", file=out)
-    print(f"a regression: slower than the case's A/A threshold and a one-sided Mann-Whitney test over repeats "
-          f"at p < {ALPHA}; cases with more than {MAX_CONTENDED:.0%} contended rounds are not judged", file=out)
-    if thresholds.normalize:
-        print(f"machine factor divided out (median change of the gated cases): {factor:.3f}", file=out)
+    print(f"a regression: a backend's median change over its cases, or a case's change, beyond its A/A threshold, "
+          f"and a one-sided Mann-Whitney test over repeats at p < {ALPHA}; cases with more than "
+          f"{MAX_CONTENDED:.0%} contended rounds are not judged", file=out)
     for note in notes:
         print(note, file=out)
     print(file=out)
@@ -221,6 +249,8 @@ def report(baseline: list[Measurement], current: list[Measurement], thresholds: 
     for m in current:
         if not m.ok:
             print(f"{m.status} in the results, not compared: {m.key.label}: {m.error}", file=out)
+    for where, why in sorted(suspects(current).items(), key=lambda kv: kv[0][2]):
+        print(f"suspect in the results: {where[2].label}: {'; '.join(why)}", file=out)
     print(summary_line(verdicts), file=out)
     return exit_code(verdicts)
 
@@ -236,7 +266,8 @@ def _one_machine(frame, what: str) -> MachineKey:
 
 def run_check(baseline: str | Path, results: list[str | Path], thresholds: str | Path | None = None,
               allow_other_machine: bool = False, skip_unknown_machine: bool = False, out=None) -> int:
-    """Compare the newest run of every case in ``results`` with ``baseline`` (file or folder).
+    """Compare the newest run of every case in ``results`` with ``baseline`` (file or folder): every
+    run of the results' machine kind in the baseline, pooled per case.
 
     skip_unknown_machine: where neither a baseline nor A/A thresholds exist for the results'
     machine kind, say so in one line and return 0 (CI on a machine kind nobody has measured yet).
@@ -267,11 +298,12 @@ def run_check(baseline: str | Path, results: list[str | Path], thresholds: str |
     software = _software_note(same, current_frame)
     if software:
         notes.append(software)
-    base = measurements(same)
+    base = _pooled(measurements(same, newest=False))
     if not any(m.ok for m in base):
         raise UsageError(f"baseline {baseline}: no successful timed case (status ok) for {machine}")
+    beside = Path(baseline) if Path(baseline).is_dir() else Path(baseline).parent  # the study lives with its runs
     try:
-        known = load_thresholds(thresholds or THRESHOLDS_DIR, machine)
+        known = load_thresholds(thresholds or beside, machine)
     except UsageError:
         if not skip_unknown_machine:
             raise
@@ -343,5 +375,4 @@ def _pooled(items: list[Measurement]) -> list[Measurement]:
     return [pool(group) for group in groups.values()]
 
 
-__all__ = ["run_check", "run_against", "compare", "judge", "load_thresholds", "Thresholds", "Verdict",
-           "collect_files"]
+__all__ = ["run_check", "run_against", "compare", "judge", "load_thresholds", "Thresholds", "Verdict"]

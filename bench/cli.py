@@ -8,6 +8,7 @@ regression found but the machine was too contended to judge some case; 130 inter
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 from datetime import datetime, timezone
@@ -89,7 +90,7 @@ def _cmd_run(args) -> int:
     from .results import ResultsWriter  # noqa: PLC0415
     from .runner import Runner  # noqa: PLC0415
     from .measurement import measurements  # noqa: PLC0415
-    from .summary import format_harness, format_load, format_speedups  # noqa: PLC0415
+    from .summary import format_harness, format_load, format_speedups, format_suspects  # noqa: PLC0415
     from implementations import CUDA_BACKENDS  # noqa: PLC0415
 
     profile = suite.get_profile(args.profile)
@@ -105,6 +106,7 @@ def _cmd_run(args) -> int:
     cases = suite.expand_cases(configs, backends)
     if not cases:
         raise UsageError("the selection holds no case to run")
+    suite.check_memory(cases)
     writer = ResultsWriter(args.out or _default_out(profile.name))
     runner = Runner(writer, profile.budget, profile.name, progress=not args.no_progress)
     try:
@@ -116,9 +118,9 @@ def _cmd_run(args) -> int:
     this_run = frame[frame["run_id"] == runner.run_id]
     print(format_harness(this_run))
     print(format_speedups(this_run))
-    load = format_load(measurements(this_run))
-    if load:
-        print(load)
+    for text in (format_suspects(this_run), format_load(measurements(this_run))):
+        if text:
+            print(text)
     skipped: dict[str, int] = {}
     for outcome in runner.outcomes:
         if outcome.status == "skipped":
@@ -222,9 +224,21 @@ COMMANDS = {"run": _cmd_run, "verify": _cmd_verify, "report": _cmd_report, "chec
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. No traceback reaches a user: bad input is one line and exit 2, Ctrl-C is 130,
+    and anything unexpected is one line naming the exception (VECBENCH_DEBUG=1 shows the traceback)."""
     args = _build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"python -m bench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"python -m bench {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001  (the one place that turns a bug into one line, not a traceback)
+        if os.environ.get("VECBENCH_DEBUG"):
+            raise
+        text = " ".join(str(exc).split())[:300]
+        print(f"python -m bench {args.command}: error: unexpected {type(exc).__name__}: {text} (what was already "
+              "recorded is kept; VECBENCH_DEBUG=1 shows where)", file=sys.stderr)
         return 2

@@ -89,6 +89,7 @@ class Measurement:
     precision: str = ""
     git_commit: str = ""
     profile: str = ""
+    suspect: str = ""  # why the number cannot be trusted (bench.suspect), set by a reader that checked
 
     # -- what the readers ask -------------------------------------------------------------------
     @property
@@ -167,6 +168,8 @@ class Measurement:
             marks.append(f"contended: {self.contended.sum()} of {self.rounds} rounds left out")
         if self.one_round:
             marks.append("one round: no interval")
+        if self.suspect:
+            marks.append(f"SUSPECT: {self.suspect}")
         return "; ".join(marks)
 
     def __getattr__(self, name):  # the key's fields read as the case's own (case.config, case.threads)

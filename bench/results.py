@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -143,7 +144,10 @@ def read_file(path: Path) -> pd.DataFrame:
     if "schema_version" not in names:
         raise UsageError(f"{path}: not a vecbench results file (no schema_version column)")
     frame = table.to_pandas()
-    versions = set(int(v) for v in frame["schema_version"].dropna().unique())
+    try:
+        versions = set(int(v) for v in frame["schema_version"].dropna().unique())
+    except (ValueError, TypeError):
+        raise UsageError(f"{path}: schema_version holds something other than integers") from None
     newer = sorted(v for v in versions if v > SCHEMA_VERSION)
     if newer:
         raise UsageError(
@@ -155,7 +159,11 @@ def read_file(path: Path) -> pd.DataFrame:
     if missing:
         raise UsageError(f"{path}: results file lacks required column(s) {', '.join(missing)}")
     # an older file: the columns later versions added are filled with nulls, dtypes as the schema's
-    frame = _with_schema_dtypes(frame)
+    try:
+        frame = _with_schema_dtypes(frame)
+    except (ValueError, TypeError, OverflowError, pa.ArrowException) as exc:
+        raise UsageError(f"{path}: a column holds values of the wrong type ({exc.__class__.__name__}: "
+                         f"{' '.join(str(exc).split())[:120]})") from None
     bad_status = set(frame["status"].dropna().unique()) - set(STATUSES)
     if bad_status:
         raise UsageError(f"{path}: unknown status value(s) {sorted(bad_status)}; accepted: {', '.join(STATUSES)}")
@@ -184,6 +192,8 @@ def read_results(paths: list[str | Path]) -> pd.DataFrame:
     frames = []
     for path in collect_files(paths):
         frame = read_file(path)
+        if frame.empty:
+            raise UsageError(f"{path}: holds no rows (a results file with the right columns and nothing in them)")
         frame["source_file"] = str(path)
         frames.append(frame)
     if not frames:
@@ -192,22 +202,31 @@ def read_results(paths: list[str | Path]) -> pd.DataFrame:
 
 
 class ResultsWriter:
-    """Appends rows to one parquet file, rewriting it atomically after every case.
+    """Appends rows to one parquet file; any number of writers, in any number of processes, may share it.
 
-    An existing file is validated first and its rows are kept: a run never truncates earlier
-    results. Each write goes to a temporary file in the same folder and replaces the target with
-    ``os.replace``, so a run stopped at any moment leaves the last complete file behind.
+    Every append takes an exclusive lock (``filelock``: a ``.<name>.lock`` file beside the results,
+    released by the operating system when its holder dies, SIGKILL included), reads what is on disk
+    now (other writers' rows with it), adds its own rows, writes a temporary file in the same folder
+    and replaces the target with ``os.replace``. So no writer's rows are lost, a reader never sees
+    a half-written file, and a run stopped at any moment leaves every finished append behind. An
+    existing file is validated first: a run never truncates or overwrites foreign data.
     """
 
+    LOCK_TIMEOUT = 300.0  # seconds a writer waits for another's append before giving up
+
     def __init__(self, path: str | Path):
+        from filelock import FileLock  # noqa: PLC0415  (installed with torch; imported only by writers)
+
         self.path = Path(path)
         if self.path.exists() and self.path.is_dir():
             raise UsageError(f"{self.path}: is a folder; --out takes a .parquet file path")
         if self.path.suffix != ".parquet":
             raise UsageError(f"{self.path}: --out must end in .parquet")
-        self._existing = read_file(self.path) if self.path.exists() else empty_frame()
-        self._new: list[dict] = []
         self._check_writable()
+        self._lock = FileLock(str(self.path.parent / f".{self.path.name}.lock"), timeout=self.LOCK_TIMEOUT)
+        with self._locked():
+            if self.path.exists():
+                read_file(self.path)  # refuse a corrupt, foreign or newer file before anything runs
 
     def _check_writable(self) -> None:
         folder = self.path.parent
@@ -218,24 +237,38 @@ class ResultsWriter:
         except OSError as exc:
             raise UsageError(f"{self.path}: cannot write results there ({exc.strerror or exc})") from None
 
-    @property
-    def existing_rows(self) -> int:
-        return len(self._existing)
+    @contextmanager
+    def _locked(self):
+        from filelock import Timeout  # noqa: PLC0415
+
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise UsageError(f"{self.path}: another writer has held its lock for {self.LOCK_TIMEOUT:.0f} s; is a run "
+                             "stuck?") from None
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def append(self, rows: list[dict]) -> None:
-        self._new.extend(rows)
-        frames = [f for f in (self._existing, to_frame(self._new)) if len(f)]
-        frame = pd.concat(frames, ignore_index=True) if frames else empty_frame()
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            frame.to_parquet(tmp, index=False)
-            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; a results file is for everyone to read
-            os.replace(tmp, self.path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        if not rows:
+            return
+        new = to_frame(rows)
+        with self._locked():
+            current = read_file(self.path) if self.path.exists() else empty_frame()
+            frame = pd.concat([f for f in (current, new) if len(f)], ignore_index=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+            os.close(fd)
+            try:
+                frame.to_parquet(tmp, index=False)
+                os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; a results file is for everyone to read
+                os.replace(tmp, self.path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
 
     def frame(self) -> pd.DataFrame:
-        return pd.concat([f for f in (self._existing, to_frame(self._new)) if len(f)] or [empty_frame()],
-                         ignore_index=True)
+        """The whole file as it is now (every writer's rows)."""
+        with self._locked():
+            return read_file(self.path) if self.path.exists() else empty_frame()

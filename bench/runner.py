@@ -55,6 +55,7 @@ class _Timed:
     rounds: int  # per repeat
     repeats: int
     warmup_calls: int  # at most, per block
+    first_warmup: int = 0  # untimed steps before the first block (GPU warm-up, or the one warm-up step)
     done: int = 0  # repeats timed so far
 
 
@@ -260,37 +261,35 @@ class Runner:
             base = dict(base, verification="timed-round", verified_max_rel_error=error, tolerance=bound, loss=loss)
             outcome.rows = self._block_rows(base, block, 0, 0, "pedantic", case.threads)
             return _Timed(case, base, target, outcome, block.seconds[0], 1, 1, 1, 0, done=1)
+        first_warmup = 0
         start = time.perf_counter()
         loss, grads = trainer.loss_and_grads(batch)
         step = time.perf_counter() - start
         error, bound = verifier.check(case.dtype, base["precision"], loss, grads, trainer.state_dict())
         base = dict(base, verification="before", verified_max_rel_error=error, tolerance=bound, loss=loss)
-        extra = 0
         if is_cuda_backend(case.backend):
             # compilation and autotuning stay out of the estimate that shapes the rounds
             warm = trainer.warmup(batch, GPU_WARMUP_STEPS)
-            step = min(warm[-2:])
-            extra = len(warm)
+            step, first_warmup = min(warm[-2:]), len(warm)
             base = dict(base, compile_seconds=trainer.compile_seconds)
         elif step <= WARMUP_MAX_STEP:
-            step = warm_up(target, self.budget.warmup_time, 3)[1]  # one step with the update, as timed
-        base["_gpu_warmup"] = extra
-        return self._plan(case, base, target, outcome, step)
+            calls, step = warm_up(target, self.budget.warmup_time, 3)  # steps with the update, as timed
+            first_warmup = calls
+        return self._plan(case, base, target, outcome, step, first_warmup)
 
-    def _plan(self, case: Case, base: dict, target, outcome: CaseOutcome, step: float) -> _Timed:
+    def _plan(self, case: Case, base: dict, target, outcome: CaseOutcome, step: float, first_warmup: int) -> _Timed:
         budget = self.budget
         if step > SLOW_STEP:
             # Warmed once, by verification and the step above: a step of a quarter second or more
             # works on far more memory than any cache holds, so a warm-up per block buys nothing
             # and would double the case's cost.
             repeats, rounds = slow_plan(budget, step)
-            return _Timed(case, base, target, outcome, step, 1, rounds, repeats, 0)
-        warmup_calls = 1
+            return _Timed(case, base, target, outcome, step, 1, rounds, repeats, 0, first_warmup)
         with thread_limit(case.threads):
             iterations = calibrate(target, budget.min_time, step)
         rounds = max(budget.min_rounds, round(budget.block_time / (iterations * step)))
         return _Timed(case, base, target, outcome, step, iterations, rounds, budget.repeats,
-                      max(warmup_calls, math.ceil(budget.warmup_time / step)))
+                      max(1, math.ceil(budget.warmup_time / step)), first_warmup)
 
     def _time_repeat(self, timed: _Timed) -> list[dict]:
         """One block of ``timed``'s rounds; returns its rows."""
@@ -299,10 +298,9 @@ class Runner:
             block = time_block(timed.target, iterations=timed.iterations, rounds=timed.rounds,
                                warmup_time=self.budget.warmup_time, warmup_max_calls=timed.warmup_calls,
                                cores=self.cores)
-        base = {k: v for k, v in timed.base.items() if k != "_gpu_warmup"}
         mode = "pedantic" if timed.step > SLOW_STEP else "calibrated"
-        rows = self._block_rows(base, block, timed.done, timed.done * timed.rounds, mode, case.threads,
-                                timed.base.get("_gpu_warmup", 0) if timed.done == 0 else 0)
+        rows = self._block_rows(timed.base, block, timed.done, timed.done * timed.rounds, mode, case.threads,
+                                timed.first_warmup if timed.done == 0 else 0)
         timed.done += 1
         return rows
 
@@ -366,8 +364,7 @@ class Runner:
                     except (ValueError, RuntimeError, MemoryError) as exc:  # e.g. out of memory in a later repeat
                         message = f"{type(exc).__name__} in repeat {timed.done}: {exc}"
                         timed.outcome.status, timed.outcome.error = "failed", message
-                        rows = [dict({k: v for k, v in timed.base.items() if k != "_gpu_warmup"}, status="failed",
-                                     error=message)]
+                        rows = [dict(timed.base, status="failed", error=message)]
                         if self._bar is not None:
                             self._bar.write(f"failed: {timed.case.label}: {message}")
                     timed.outcome.rows.extend(rows)

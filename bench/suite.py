@@ -14,6 +14,11 @@ from .machine import available_cores
 
 PROFILES = ("quick", "default", "full", "gpu")
 WIDTH_SWEEP = tuple(2**k for k in range(5, 12))  # 32 .. 2048
+# The default profile's sweep: steps of sqrt(2) through the widths where the vectorized backends are
+# compute-bound (their FLOP rate near its best from about 512 up at batch 32), so that their fitted
+# exponents rest on five or more points; loops (seconds per step from 512 up) stop at 512.
+DEFAULT_SWEEP = (64, 128, 256, 362, 512, 724, 1024, 1448, 2048)
+LOOPS_SWEEP_MAX = 512
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,10 @@ def get_config(name: str) -> ModelConfig:
         if width < 1:
             raise UsageError(f"{name}: a width must be a positive integer (the sweep uses {WIDTH_SWEEP[0]}..{WIDTH_SWEEP[-1]})")
         return _mlp(name, (width, width, 10), 32)
-    raise UsageError(f"unknown config {name!r}; accepted: {', '.join(config_names())} (mlp-width-N for any N >= 1)")
+    from implementations import MODELS  # noqa: PLC0415
+
+    raise UsageError(f"unknown model or config {name!r}; models: {', '.join(MODELS)}; configs: "
+                     f"{', '.join(config_names())} (mlp-width-N for any N >= 1, NAME@B for batch size B)")
 
 
 @dataclass(frozen=True)
@@ -136,10 +144,11 @@ _PROFILES = {
                      TimingBudget(repeats=6, block_time=0.05, min_time=0.002, min_rounds=3, slow_budget=4.0,
                                   warmup_time=0.01), (512,), without_loops=("resnet50-32",)),
     "default": Profile("default", ("mlp-tiny", "mlp-mnist", "mlp-wide",
-                                   *(f"mlp-width-{n}" for n in WIDTH_SWEEP[:5]),
+                                   *(f"mlp-width-{n}" for n in DEFAULT_SWEEP),
                                    "resnet50-32", "resnet50-224", "resnet50-224@8", "resnet50-224@32"),
-                       TimingBudget(repeats=5, block_time=0.25, min_time=0.01, min_rounds=3, slow_budget=20.0,
-                                    warmup_time=0.05), (2048,)),
+                       TimingBudget(repeats=5, block_time=0.25, min_time=0.01, min_rounds=3, slow_budget=15.0,
+                                    warmup_time=0.05), (2048,),
+                       without_loops=tuple(f"mlp-width-{n}" for n in DEFAULT_SWEEP if n > LOOPS_SWEEP_MAX)),
     "full": Profile("full", ("mlp-tiny", "mlp-mnist", "mlp-wide", *(f"mlp-width-{n}" for n in WIDTH_SWEEP),
                              "resnet50-32", "resnet50-224", "resnet50-224@8", "resnet50-224@32"),
                     TimingBudget(repeats=8, block_time=0.5, min_time=0.02, min_rounds=5, slow_budget=120.0,
@@ -236,3 +245,58 @@ def expand_cases(configs: list[ModelConfig], backends: list[str], cores: int | N
                 for threads in thread_counts(backend, cores):
                     cases.append(Case(config, backend, dtype, threads))
     return cases
+
+
+# -- what a case needs in memory ------------------------------------------------------------------
+# Bytes per stored value: a float64 in an array('d') buffer is 8, but the loops backend's lists of
+# boxed floats cost about 32 (a float object plus a pointer) while a layer runs.
+_LOOPS_BYTES_PER_VALUE = 40
+# ResNet-50 at 224 px: peak resident memory of a vectorized float32 training step per image,
+# measured in the default profile (resnet50-224@32, 7.7 GB over 32 images); loops: 1 GB for one image.
+_RESNET_BYTES_PER_IMAGE = {"vectorized": 250e6, "loops": 1.0e9}
+
+
+def estimated_bytes(case: Case) -> int:
+    """A generous estimate of the memory ``case`` needs: weights, gradients, momentum and the float64
+    reference's copies, plus the activations of one step. Python ints: never overflows."""
+    config = case.config
+    size = 8 if case.dtype == "float64" else 4
+    if config.model == "mlp":
+        sizes = config.spec.sizes
+        params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        activations = config.batch_size * sum(sizes) * 4
+        per_value = _LOOPS_BYTES_PER_VALUE if case.backend == "loops" else size
+        # the case's own params, grads, velocity (+ a copy), the float64 reference's params and grads
+        return per_value * (4 * params + activations) + 8 * (2 * params + activations)
+    scale = (config.resolution / 224) ** 2 * config.batch_size
+    kind = "loops" if case.backend == "loops" else "vectorized"
+    return int(_RESNET_BYTES_PER_IMAGE[kind] * scale * size / 4 + 25_600_000 * (4 * size + 16)
+               + _RESNET_BYTES_PER_IMAGE["vectorized"] * scale * 2)  # the float64 reference's step
+
+
+def available_bytes() -> int | None:
+    """Memory the machine can give a new process now (/proc/meminfo MemAvailable); None where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def check_memory(cases: list[Case], available: int | None = None) -> None:
+    """UsageError naming the first case that cannot fit, before anything is run."""
+    available = available_bytes() if available is None else available
+    if available is None:
+        return
+    for case in cases:
+        need = estimated_bytes(case)
+        if need > 0.8 * available:
+            raise UsageError(f"{case.label} at batch {case.config.batch_size} needs about {_gib(need)} of memory; "
+                             f"this machine has {_gib(available)} available: choose a smaller width or batch size")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:,.1f} GiB" if n < 2**50 else f"{n / 2**30:.3g} GiB"

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from .measurement import Measurement, measurements
+from .suspect import suspects
 
 
 def speedup_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -34,9 +35,18 @@ def format_speedups(frame: pd.DataFrame) -> str:
     shown = table.assign(
         median_s=table["median_s"].map(lambda s: f"{s:.3g}"),
         cpu_wall=table["cpu_wall"].map(lambda r: "" if pd.isna(r) else f"{r:.2f}"),
-        loops_over_x=table["loops_over_x"].map(lambda r: "" if pd.isna(r) else f"{r:,.1f}x"),
+        loops_over_x=table["loops_over_x"].map(lambda r: "" if pd.isna(r) else f"{r:,.3g}x"),
     ).rename(columns={"median_s": "median s/step", "loops_over_x": "loops / X", "cpu_wall": "cpu/wall"})
     return shown.to_string(index=False)
+
+
+def format_suspects(frame: pd.DataFrame) -> str:
+    """One line per number that cannot be true (``bench.suspect``), or nothing."""
+    cases = [m for m in measurements(frame) if m.ok]
+    peaks = [m for m in measurements(frame, harness=True) if m.ok and m.key.model == "peak"]
+    reasons = suspects(cases, peaks)
+    return "\n".join(f"suspect: {where[2].label}: {'; '.join(why)}" for where, why in sorted(reasons.items(),
+                                                                                      key=lambda kv: kv[0][2]))
 
 
 def format_harness(frame: pd.DataFrame) -> str:

@@ -77,11 +77,14 @@ def _write(path: Path, *runs) -> Path:
     return path
 
 
-def _thresholds(path: Path, value=1.2, *, normalize=False, cpu=CPU, cores=CORES, ungated=()) -> Path:
-    cases = {_label(b, d): {"threshold": 9.0 if b in ungated else value, "gated": b not in ungated,
-                            "reason": "moves 3x between runs" if b in ungated else ""} for b, d in BACKENDS}
-    path.write_text(json.dumps({"machine": {"cpu": cpu, "cores": cores, "gpu": ""}, "normalize": normalize,
-                                "cases": cases}))
+def _thresholds(path: Path, value=1.2, *, cpu=CPU, cores=CORES, ungated=()) -> Path:
+    def entry(backend):
+        return {"threshold": 9.0 if backend in ungated else value, "gated": backend not in ungated,
+                "reason": "moves 3x between runs" if backend in ungated else ""}
+
+    path.write_text(json.dumps({"machine": {"cpu": cpu, "cores": cores, "gpu": ""},
+                                "cases": {_label(b, d): entry(b) for b, d in BACKENDS},
+                                "backends": {b: entry(b) for b in MEDIANS}}))
     return path
 
 
@@ -93,10 +96,10 @@ def _check(tmp_path, base_rows, cur_rows, capsys=None, **threshold_args):
 
 
 def _verdicts(text: str) -> dict[str, str]:
-    """case label -> verdict, from the printed table."""
+    """case label (or ``backend NAME (N cases)``) -> verdict, from the printed table."""
     found = {}
     for line in text.splitlines():
-        if line.startswith("mlp-"):
+        if line.startswith(("mlp-", "resnet50-")) or (line.startswith("backend ") and " cases) " in line):
             cells = [c for c in line.split("  ") if c.strip()]
             found[cells[0].strip()] = cells[-1].strip()
     return found
@@ -106,7 +109,7 @@ def _verdicts(text: str) -> dict[str, str]:
 def test_runs_of_the_same_distribution_pass(tmp_path, capsys):
     code, out = _check(tmp_path, _run("base", seed=1), _run("cur", seed=2), capsys)
     assert code == check.EXIT_OK
-    assert out.strip().splitlines()[-1] == "5 cases compared, 5 gated, 0 regressions"
+    assert out.strip().splitlines()[-1] == "3 backends and 5 cases compared, 8 gated, 0 regressions"
     assert set(_verdicts(out).values()) == {"ok"}
 
 
@@ -116,7 +119,8 @@ def test_a_one_and_a_half_fold_slower_backend_is_a_regression_named(tmp_path, ca
     assert code == check.EXIT_REGRESSION
     verdicts = _verdicts(out)
     flagged = {label for label, verdict in verdicts.items() if verdict == "REGRESSION"}
-    assert flagged == {_label(b, d) for b, d in BACKENDS if b == slowed}
+    cases = sum(b == slowed for b, _ in BACKENDS)
+    assert flagged == {_label(b, d) for b, d in BACKENDS if b == slowed} | {f"backend {slowed} ({cases} cases)"}
     assert "regression" in out.strip().splitlines()[-1] and slowed in out.strip().splitlines()[-1]
 
 
@@ -139,7 +143,8 @@ def test_an_ungated_case_is_reported_but_never_fails(tmp_path, capsys):
                        ungated=("torch-cpu",))
     assert code == check.EXIT_OK
     assert _verdicts(out)[_label("torch-cpu", "float32")] == "not gated: moves 3x between runs"
-    assert "5 cases compared, 3 gated, 0 regressions" in out
+    assert _verdicts(out)["backend torch-cpu (2 cases)"] == "not gated: moves 3x between runs"
+    assert "3 backends and 5 cases compared, 5 gated, 0 regressions" in out
 
 
 def test_contention_gives_its_own_exit_code_unless_a_clean_case_regressed(tmp_path, capsys):
@@ -163,15 +168,35 @@ def test_contended_rounds_are_left_out_of_the_time(tmp_path, capsys):
     assert code == check.EXIT_OK and _verdicts(out)[_label("numpy", "float32")] == "ok"
 
 
-def test_a_machine_wide_slowdown_is_divided_out_where_the_study_says_so(tmp_path, capsys):
-    everything = {b: 1.3 for b, _ in BACKENDS}
-    code, out = _check(tmp_path, _run("base", seed=1), _run("cur", seed=2, factors=everything), capsys,
-                       normalize=True)
-    assert code == check.EXIT_OK
-    factor = float(out.split("median change of the gated cases): ")[1].split()[0])
-    assert factor == pytest.approx(1.3, rel=0.03)
-    code, _ = _check(tmp_path, _run("base", seed=1), _run("cur", seed=2, factors=everything), capsys)
-    assert code == check.EXIT_REGRESSION
+def test_a_backend_is_judged_by_the_median_over_its_cases(tmp_path, capsys):
+    """Each numpy case 1.15x slower: under every case's threshold (1.2), over the backend's (1.1)."""
+    base = _run("base", seed=1)
+    cur = _run("cur", seed=2, factors={"numpy": 1.15})
+    path = _thresholds(tmp_path / "t.json")
+    data = json.loads(path.read_text())
+    data["backends"]["numpy"]["threshold"] = 1.1
+    path.write_text(json.dumps(data))
+    code = check.run_check(_write(tmp_path / "b.parquet", base), [_write(tmp_path / "c.parquet", cur)],
+                           thresholds=path)
+    verdicts = _verdicts(capsys.readouterr().out)
+    assert code == check.EXIT_REGRESSION and verdicts["backend numpy (2 cases)"] == "REGRESSION"
+    assert verdicts[_label("numpy", "float32")] == "ok" and verdicts[_label("numpy", "float64")] == "ok"
+
+
+def test_the_baseline_pools_every_run_of_the_machine(tmp_path, capsys):
+    folder = tmp_path / "baseline"
+    folder.mkdir()
+    runs = [_run(f"b{i}", seed=10 + i, when=START + timedelta(hours=i)) for i in range(3)]
+    for i, rows in enumerate(runs):
+        _write(folder / f"run{i}.parquet", rows)
+    _thresholds(folder / "thresholds.json")  # found beside the runs
+    cur = _write(tmp_path / "cur.parquet", _run("cur", seed=2))
+    assert check.run_check(folder, [cur]) == check.EXIT_OK
+    out = capsys.readouterr().out
+    pooled = np.median([r["seconds"] for rows in runs for r in rows if r["backend"] == "loops"])
+    line = next(line for line in out.splitlines() if line.startswith(_label("loops", "float64")))
+    assert line.split()[4:6] == [f"{pooled * 1e3:.3g}", "ms"]  # the baseline: the median of every run's rounds
+    assert all(f"run b{i}" in out for i in range(3))
 
 
 def test_the_newest_run_of_each_case_is_the_one_checked(tmp_path, capsys):
@@ -278,7 +303,7 @@ def test_check_arguments_are_checked_up_front(good):
     code, _, err = _cli("--against", "no-such-revision-xyz", "--models", "mlp-tiny")
     assert code == 2 and "git rev-parse" in err
     code, _, err = _cli("--against", "HEAD", "--models", "resnet18")
-    assert code == 2 and "unknown config" in err
+    assert code == 2 and "unknown model or config" in err
 
 
 # -- the A/A study -----------------------------------------------------------------------------
@@ -290,26 +315,29 @@ def _aa_runs(folder: Path, factors: dict[int, dict[str, float]], runs: int) -> l
     return paths
 
 
-def test_the_study_sizes_each_threshold_from_the_spread_between_runs(tmp_path, capsys):
+def test_the_study_sizes_each_threshold_from_each_run_against_the_pool_of_the_others(tmp_path):
     # torch-cpu moves 1.6x in one run of eight: it cannot be gated; the others move 3% between repeats
     paths = _aa_runs(tmp_path, {3: {"torch-cpu": 1.6}}, runs=8)
     result = noise.study(paths, with_coverage=False)
-    table = {key.label: row for key, row in result.table.iterrows()}
+    table = {key.label: row for key, row in result.cases.iterrows()}
     assert len(table) == 5 and result.runs == 8
-    times = {label: [] for label in table}  # expectations rebuilt from the generator, not read back
+    # expectations rebuilt from the generator, not read back: every run's rounds of every case
+    rounds = {}
     for i in range(8):
         for j, (backend, dtype) in enumerate(BACKENDS):
             reps = _repeats(MEDIANS[backend], seed=(10 + i) * 100 + j,
                             factor=1.6 if (i == 3 and backend == "torch-cpu") else 1.0)
-            times[_label(backend, dtype)].append(np.median(np.concatenate(reps)))
-    z = NormalDist().inv_cdf(1 - 0.05 / 5)
-    for label, values in times.items():
-        logs = np.log(values)
-        expected = max(math.exp(z * math.sqrt(2) * np.std(logs, ddof=1)), max(values) / min(values))
+            rounds.setdefault(_label(backend, dtype), []).append(np.concatenate(reps))
+    z = NormalDist().inv_cdf(1 - 0.05 / (5 + 3))  # 5 cases and 3 backends share the false-alarm rate
+    for label, per_run in rounds.items():
+        logs = [math.log(np.median(per_run[i]) / np.median(np.concatenate(per_run[:i] + per_run[i + 1:])))
+                for i in range(8)]
+        expected = max(math.exp(z * np.std(logs, ddof=1)), math.exp(max(logs)) ** noise.MARGIN)
         assert table[label]["threshold"] == pytest.approx(expected, rel=1e-9), label
         assert bool(table[label]["gated"]) == (expected <= check.GATE_LIMIT)
     assert not table[_label("torch-cpu", "float32")]["gated"]
     assert table[_label("numpy", "float32")]["gated"]
+    assert set(result.backends.index) == {"loops", "numpy", "torch-cpu"}
 
 
 def test_the_study_writes_thresholds_the_check_reads(tmp_path, capsys):
@@ -361,7 +389,7 @@ def power_baseline(tmp_path_factory):
 @pytest.mark.parametrize("backend", ["loops", "numpy", "torch-cpu"])
 def test_a_real_one_and_a_half_fold_slowdown_of_one_backend_is_caught(power_baseline, backend, capsys):
     """A real quick-budget run in which one backend does 1.5x the work (the runner's test hook),
-    judged against a real run of unchanged code with thresholds of 1.3x on every case."""
+    judged against a real run of unchanged code with thresholds of 1.3x on every backend and case."""
     base = power_baseline / "base.parquet"
     slowed = power_baseline / f"{backend}.parquet"
     _real_run(slowed, f"{backend}:1.5")
@@ -372,8 +400,9 @@ def test_a_real_one_and_a_half_fold_slowdown_of_one_backend_is_caught(power_base
     machine = cases[0].machine
     thresholds = power_baseline / "thresholds.json"
     thresholds.write_text(json.dumps({
-        "machine": {"cpu": machine.cpu, "cores": machine.cores, "gpu": machine.gpu}, "normalize": False,
-        "cases": {m.key.label: {"threshold": 1.3, "gated": True, "reason": ""} for m in cases}}))
+        "machine": {"cpu": machine.cpu, "cores": machine.cores, "gpu": machine.gpu},
+        "cases": {m.key.label: {"threshold": 1.3, "gated": True, "reason": ""} for m in cases},
+        "backends": {b: {"threshold": 1.3, "gated": True, "reason": ""} for b in ("loops", "numpy", "torch-cpu")}}))
     code = check.run_check(base, [slowed], thresholds=thresholds)
     out = capsys.readouterr().out
     flagged = [label for label, verdict in _verdicts(out).items() if verdict == "REGRESSION"]
@@ -393,7 +422,7 @@ def test_against_a_revision_times_both_sides_in_one_job(tmp_path):
     machine = machine_key(read_results([probe]).iloc[0])
     thresholds = tmp_path / "t.json"
     thresholds.write_text(json.dumps({"machine": {"cpu": machine.cpu, "cores": machine.cores, "gpu": machine.gpu},
-                                      "normalize": False, "cases": {}}))
+                                      "cases": {}}))
     code, out, err = _cli("--against", "HEAD", "--models", "mlp-tiny", "--backends", "numpy", "--pairs", "1",
                           "--keep", tmp_path / "kept", "--thresholds", thresholds)
     assert code == 0, err  # nothing is gated by an empty study: every case is reported, none can fail

@@ -17,9 +17,12 @@ def bench(*args):
 @pytest.mark.parametrize("args, message", [
     (["run", "--profile", "fast"], "unknown profile 'fast'; accepted: quick, default, full"),
     (["run", "--backends", "julia"], "unknown backend 'julia'; accepted: loops, numpy, torch-cpu, torch-cuda"),
-    (["run", "--models", "vgg16"], "unknown config 'vgg16'; accepted: mlp-tiny"),
+    (["run", "--models", "vgg16"], "unknown model or config 'vgg16'; models: mlp, resnet50; configs: mlp-tiny"),
+    (["run", "--models", "resnet18"], "unknown model or config 'resnet18'; models: mlp, resnet50"),
     (["run", "--models", "mlp-width-0"], "mlp-width-0: a width must be a positive integer"),
-    (["verify", "--models", "mlp-huge"], "unknown config 'mlp-huge'"),
+    (["run", "--models", "mlp-width-99999999999", "--backends", "numpy"], "needs about"),
+    (["run", "--models", "resnet50-224@100000", "--backends", "numpy"], "of memory; this machine has"),
+    (["verify", "--models", "mlp-huge"], "unknown model or config 'mlp-huge'"),
     (["report", "does/not/exist.parquet"], "does/not/exist.parquet: no such file or folder"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message):

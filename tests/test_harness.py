@@ -204,7 +204,7 @@ def test_unwritable_output_path_is_refused_up_front(tmp_path):
 
 
 def test_config_and_profile_names_are_checked():
-    with pytest.raises(UsageError, match="unknown config 'mlp-huge'; accepted: mlp-tiny, mlp-mnist"):
+    with pytest.raises(UsageError, match="unknown model or config 'mlp-huge'; models: mlp, resnet50; configs: mlp-tiny, mlp-mnist"):
         suite.get_config("mlp-huge")
     with pytest.raises(UsageError, match="mlp-width-0: a width must be a positive integer"):
         suite.get_config("mlp-width-0")
@@ -272,3 +272,39 @@ def test_float64_and_mlp_bounds_are_never_floored():
         _verifier("resnet50", ref, {"loss": 0.5, "w": 0.5}).check("float64", None, 1.0, {"w": np.ones(3) * (1 + 1e-7)})
     with pytest.raises(VerificationError, match=r"w differs .* > 0.0001"):
         _verifier("mlp", ref, {"loss": 0.5, "w": 0.5}).check("float32", None, 1.0, {"w": np.ones(3) * 1.001})
+
+
+def test_contention_is_seen_in_the_run_queue_wait_and_flags_rounds():
+    import subprocess
+    import sys
+    import time
+
+    from bench.contention import CONTENDED_RUN_WAIT, Load, LoadProbe, is_contended
+    from bench.machine import available_cores
+
+    def spin(seconds):
+        probe = LoadProbe(cores=2)
+        probe.start()
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+        return probe.stop()
+
+    alone = spin(0.3)
+    hogs = [subprocess.Popen([sys.executable, "-c", "import time\nt = time.time()\nwhile time.time() - t < 3: pass"])
+            for _ in range(available_cores() + 1)]
+    try:
+        time.sleep(0.3)
+        crowded = spin(0.5)
+    finally:
+        for hog in hogs:
+            hog.wait()
+    if alone.run_wait != alone.run_wait:  # NaN: no /proc/self/task/*/schedstat here
+        pytest.skip("the scheduler's run_delay is not readable on this system")
+    # one busy process more than there are cores, and us: we wait for a CPU much of the time
+    assert crowded.run_wait > CONTENDED_RUN_WAIT > alone.run_wait
+    assert is_contended(crowded, threads=2, seconds=1.0, cpu_seconds=1.0)
+    assert not is_contended(Load(0.0, 0.0), threads=2, seconds=1.0, cpu_seconds=2.0)
+    assert is_contended(Load(0.0, 0.2), threads=2, seconds=1.0, cpu_seconds=2.0)  # the hypervisor took 20%
+    assert is_contended(Load(0.0, 0.0), threads=1, seconds=1.0, cpu_seconds=0.5)  # half a core for a 1-thread step
+    assert not is_contended(Load(float("nan"), float("nan")), threads=2, seconds=1.0, cpu_seconds=2.0)

@@ -1,7 +1,7 @@
 """Achieved GFLOP/s of every ok case against the machine's measured peak.
 
-Peak rows (model ``peak``) time one large matrix product per config (``gemm-float32-2048``); their
-GFLOP/s is flops / seconds / 1e9 at the median round, and a machine's peak for a (device, dtype,
+Peak cases (model ``peak``) time one large matrix product per config (``gemm-float32-2048``); their
+GFLOP/s is flops / time / 1e9 (``bench.measurement``: the median of the uncontended rounds), and a machine's peak for a (device, dtype,
 threads) is the best of its GEMM sizes. A case is compared with the peak from its own run, same
 dtype and same threads; failing that the nearest thread count, then another run on the same
 machine. The table says which was used.
@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
+from ..measurement import MachineKey, measurements
 from .cases import Case
 
 
 @dataclass(frozen=True)
 class Peak:
-    machine: str
+    machine: MachineKey
     run_id: str
     device: str  # "gpu" or "cpu"
     backend: str
@@ -46,15 +46,15 @@ def device(backend: str) -> str:
 
 
 def peaks(peak_rows: pd.DataFrame) -> list[Peak]:
-    """Best GEMM GFLOP/s per (machine, run, device, dtype, threads)."""
-    ok = peak_rows[(peak_rows["status"] == "ok") & (peak_rows["seconds"] > 0)]
+    """Best GEMM GFLOP/s per (machine, run, device, dtype, threads), from every run's peak cases."""
     best: dict[tuple, Peak] = {}
-    for (machine, run_id, backend, dtype, threads, config), rows in ok.groupby(
-            ["machine", "run_id", "backend", "dtype", "threads", "config"], sort=True):
-        gflops = float(np.median(rows["flops"].astype(float) / rows["seconds"].astype(float)) / 1e9)
-        key = (machine, run_id, device(backend), dtype, int(threads))
+    for m in measurements(peak_rows, newest=False, harness=True):
+        if not m.ok or m.flops <= 0:
+            continue
+        gflops = m.flops / m.time / 1e9
+        key = (m.machine, m.run_id, device(m.backend), m.dtype, m.threads)
         if key not in best or gflops > best[key].gflops:
-            best[key] = Peak(machine, run_id, device(backend), backend, dtype, int(threads), gflops, config)
+            best[key] = Peak(m.machine, m.run_id, device(m.backend), m.backend, m.dtype, m.threads, gflops, m.config)
     return list(best.values())
 
 

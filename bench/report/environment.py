@@ -30,6 +30,19 @@ def overhead(noops: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
+def load(rows: pd.DataFrame) -> str:
+    """How busy the machine was while it was timed: contended rounds, run-queue wait, steal."""
+    ok = rows[(rows["status"] == "ok") & rows["contended"].notna()]
+    if ok.empty:
+        return "not recorded (results older than schema version 3)"
+    contended = ok["contended"].astype(bool)
+    wait = ok["run_wait"].astype(float)
+    steal = ok["steal"].astype(float)
+    return (f"{contended.sum():,} of {len(ok):,} rounds contended ({contended.mean():.1%}), left out of every "
+            f"statistic; run-queue wait median {wait.median():.3f} s/s, 99th percentile {wait.quantile(0.99):.3f}; "
+            f"steal median {steal.median():.1%}")
+
+
 def environments(frame: pd.DataFrame) -> list[Environment]:
     """One table per machine from every row of that machine (cases, peaks and noops)."""
     out = []
@@ -53,6 +66,7 @@ def environments(frame: pd.DataFrame) -> list[Environment]:
             ("profiles", _values(rows, "profile")),
             ("timing modes", _values(rows, "timing_mode")),
             ("harness overhead per call (noop)", overhead(rows[rows["model"] == "noop"])),
+            ("machine load while timed", load(rows)),
             ("results files", _values(rows, "source_file")),
         ]))
     return out

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..measurement import measurements
+from ..suspect import flag_text, suspects
 from .cases import Case, ordered
 from .claims import Claim, evaluate
 from .efficiency import Efficiency, efficiencies, peaks
@@ -13,7 +15,7 @@ from .headline import headlines
 from .ladder import Ladder, ThroughputLine, build_ladders, throughput
 from .load import load, split
 from .scaling import SweepLine, flops_exponent, sweep_lines
-from ..stats import NOISY, RESAMPLES, SEED
+from ..stats import NOISY, RESAMPLES, SEED, WIDENING
 from .tables import (Table, claims_table, efficiency_table, environment_table, ladder_table, noisy_table,
                      peaks_table, problems_table, scaling_table, throughput_table)
 
@@ -51,7 +53,10 @@ def method_notes(resamples: int, seed: int) -> list[str]:
         "A multiplier is time(slower rung) / time(faster rung). Its 95% interval is a hierarchical bootstrap "
         f"({resamples:,} resamples, numpy generator seed {seed}): each side's repeats are resampled with "
         "replacement, then the rounds within each chosen repeat, so the spread between repeats minutes apart is "
-        "part of the interval, not only the spread of consecutive rounds.",
+        "part of the interval, not only the spread of consecutive rounds. Independent runs differ by more than "
+        f"one run's repeats: the A/A study measured how far, and every multiplier's interval is widened by "
+        f"{WIDENING:g} on the log scale so that it covers an independent run's value 95% of the time (README, "
+        "Noise study).",
         "A case timed in a single round (a many-minute loops step) is marked \"one round\" and a multiplier with "
         "it on one side has no interval: one time says nothing about its own spread.",
         f"A case whose interquartile range over its rounds exceeds {NOISY:.0%} of its median is flagged noisy "
@@ -69,7 +74,9 @@ def method_notes(resamples: int, seed: int) -> list[str]:
 def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED) -> Report:
     frame = load(paths)
     measured, peak_rows, noop_rows = split(frame)
-    cases = ordered(measured)
+    peak_cases = measurements(peak_rows, newest=False, harness=True)
+    reasons = suspects(measured, peak_cases)
+    cases = ordered([replace(m, suspect=flag_text(reasons, m)) for m in measured])
     ladders = build_ladders(cases, resamples, seed)
     machines = sorted({c.machine for c in cases})
     hardware = {m: f"{m.cpu} ({m.cores} logical cores{' and ' + m.gpu if m.gpu else ''})" for m in machines}

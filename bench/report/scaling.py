@@ -3,8 +3,9 @@
 A width-N MLP (input = hidden = N, 10 classes) at a fixed batch does about N² multiply-adds per
 step, so any backend whose time is dominated by arithmetic shows an exponent near 2, vectorized
 or not. At small widths fixed per-call costs dominate vectorized backends and flatten the curve,
-so besides the fit over every width the report fits the widest half of the sweep (at least three
-widths), which is what says how the cost grows.
+so besides the fit over every width the report fits the **compute-bound** widths: those where the
+line's achieved FLOP rate is at least ``COMPUTE_BOUND`` of its best (the time grows with the
+arithmetic there, not with the calls). With fewer than three such widths it fits the widest three.
 """
 
 from __future__ import annotations
@@ -28,16 +29,25 @@ class SweepLine:
     medians: np.ndarray  # seconds per step
     cases: list[Case]
     fit_all: PowerFit | None
-    fit_wide: PowerFit | None  # the widest half of the sweep, at least three widths
+    fit_wide: PowerFit | None  # the compute-bound widths (at least three), see the module docstring
+    bound_from: int = 0  # the narrowest width fit_wide uses
 
     @property
     def label(self) -> str:
         return self.cases[0].label
 
 
-def wide_half(n: int) -> int:
-    """How many of the widest points the asymptotic fit uses: half, at least three."""
-    return max(3, (n + 1) // 2)
+COMPUTE_BOUND = 0.5  # of the line's best FLOP rate
+
+
+def compute_bound(widths: np.ndarray, medians: np.ndarray, flops: np.ndarray) -> int:
+    """How many of the widest points the asymptotic fit uses: from the narrowest width whose FLOP
+    rate, and every wider one's, reach ``COMPUTE_BOUND`` of the best rate; at least three."""
+    rates = flops / medians
+    start = len(widths)
+    while start > 0 and rates[start - 1] >= COMPUTE_BOUND * rates.max():
+        start -= 1
+    return max(3, len(widths) - start)
 
 
 def _fit(widths: np.ndarray, values: np.ndarray) -> PowerFit | None:
@@ -55,19 +65,20 @@ def sweep_lines(cases: list[Case]) -> list[SweepLine]:
         group = sorted(group, key=lambda c: sweep_width(c.config))
         widths = np.array([sweep_width(c.config) for c in group], dtype=float)
         medians = np.array([c.median for c in group])
-        k = wide_half(widths.size)
+        flops = np.array([c.flops for c in group], dtype=float)
+        k = min(widths.size, compute_bound(widths, medians, flops))
         wide = _fit(widths[-k:], medians[-k:]) if widths.size >= 3 else None
         lines.append(SweepLine(machine, backend, dtype, threads, widths, medians, group,
-                               _fit(widths, medians), wide))
+                               _fit(widths, medians), wide, int(widths[-k])))
     return lines
 
 
 def flops_exponent(cases: list[Case]) -> PowerFit | None:
-    """Exponent of the recorded FLOPs per step against width: the arithmetic the sweep asks for."""
+    """Exponent of the recorded FLOPs per step against width over the whole sweep: the arithmetic
+    the sweep asks for, to which the compute-bound time exponents are compared."""
     by_width = {sweep_width(c.config): c.flops for c in cases if sweep_width(c.config) is not None and c.flops > 0}
     if len(by_width) < 3:
         return None
     widths = np.array(sorted(by_width), dtype=float)
     flops = np.array([by_width[int(w)] for w in widths], dtype=float)
-    k = wide_half(widths.size)
-    return fit_power(widths[-k:], flops[-k:])
+    return fit_power(widths, flops)

@@ -65,7 +65,7 @@ def ladder_table(ladder: Ladder) -> Table:
             below += f" (over {rung.over_below.over})"
         rows.append([rung.spec.name, rung.spec.change, status, below, speedup(rung.over_loops), rounds,
                      case.flags if rung.measured else ""])
-        flagged.append(not rung.measured or case.noisy)
+        flagged.append(not rung.measured or case.noisy or bool(case.suspect))
     res = f", {ladder.resolution} px" if ladder.resolution else ""
     return Table(
         f"{ladder.config} on {ladder.machine} (batch {ladder.batch_size}{res}; all cores = {ladder.all_cores} threads)",
@@ -110,15 +110,14 @@ def scaling_table(lines: list[SweepLine], machine: str, flops_fit) -> Table:
     rows = []
     mine = [l for l in lines if l.machine == machine]
     for line in mine:
-        k = min(len(line.widths), max(3, (len(line.widths) + 1) // 2))
         rows.append([line.label, ", ".join(str(int(w)) for w in line.widths), _fit(line.fit_all),
-                     f"{_fit(line.fit_wide)} (widths {int(line.widths[-k])}-{int(line.widths[-1])})"
+                     f"{_fit(line.fit_wide)} (widths {line.bound_from}-{int(line.widths[-1])})"
                      if line.fit_wide else "-",
                      "; ".join(f"{int(w)}: {c.flags}" for w, c in zip(line.widths, line.cases) if c.flags)])
     if flops_fit is not None:
         rows.append(["FLOPs per step (recorded)", "", "", _fit(flops_fit), ""])
     return Table(f"Fitted exponent k of time ∝ width^k, mlp-width-N on {machine}",
-                 ["backend", "widths", "k, all widths [95% CI]", "k, widest half [95% CI]", "flags"], rows,
+                 ["backend", "widths", "k, all widths [95% CI]", "k, compute-bound widths [95% CI]", "flags"], rows,
                  [any(c.noisy for c in l.cases) for l in mine] + ([False] if flops_fit else []),
                  [1.6, 2.0, 1.6, 2.4, 2.0],
                  "Least squares on log(median time) vs log(width); the 95% interval is the slope's standard "
@@ -136,7 +135,7 @@ def efficiency_table(effs: list[Efficiency]) -> Table:
                      peak, frac, c.flags])
     return Table("Achieved GFLOP/s against the machine's measured GEMM peak",
                  ["machine", "config", "batch", "backend", "median time / step", "GFLOP/s", "peak GFLOP/s (GEMM, match)",
-                  "of peak", "flags"], rows, [e.case.noisy for e in effs],
+                  "of peak", "flags"], rows, [e.case.noisy or bool(e.case.suspect) for e in effs],
                  [1.4, 1.1, 0.5, 1.6, 1.0, 0.8, 2.4, 0.7, 1.3],
                  "GFLOP/s = recorded analytic FLOPs per step / median seconds per step / 1e9.")
 
