@@ -45,6 +45,7 @@ import numpy as np
 
 from . import stats
 from .errors import UsageError
+from .formatting import seconds
 from .measurement import CaseKey, MachineKey, Measurement, machines, measurements, pool
 from .results import read_results
 from .suspect import suspects
@@ -178,17 +179,10 @@ def exit_code(verdicts: list[Verdict]) -> int:
 
 
 # -- output ------------------------------------------------------------------------------------
-def _seconds(value: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if value >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value * 1e9:.3g} ns"
-
-
 def format_table(verdicts: list[Verdict]) -> str:
     header = ("backend or case", "baseline", "current", "change", "threshold", "p", "verdict")
-    lines = [(v.label, _seconds(v.baseline) if not v.label.startswith("backend") else "-",
-              _seconds(v.current) if not v.label.startswith("backend") else "-", f"{(v.change - 1) * 100:+.1f}%",
+    lines = [(v.label, seconds(v.baseline) if not v.label.startswith("backend") else "-",
+              seconds(v.current) if not v.label.startswith("backend") else "-", f"{(v.change - 1) * 100:+.1f}%",
               f"{(v.threshold - 1) * 100:+.0f}%" if math.isfinite(v.threshold) else "-",
               f"{v.p_value:.2g}", v.verdict) for v in verdicts]
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]

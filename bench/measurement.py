@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
+from .contention import Load, is_contended
 
 HARNESS_MODELS = ("peak", "noop")
 
@@ -192,6 +193,19 @@ def _case_key(row) -> CaseKey:
                    int(row["threads"]), int(row["batch_size"]), 0 if pd.isna(resolution) else int(resolution))
 
 
+def _contended(ok: pd.DataFrame, cpu: np.ndarray) -> np.ndarray:
+    """The contended flag of each round: ``bench.contention``'s rule applied to the load the round
+    recorded (so that a better rule needs no new measurement); the stored flag where no load was
+    recorded; False for files from before schema version 3."""
+    stored = ok["contended"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    wait = ok["run_wait"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    steal = ok["steal"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    seconds = ok["seconds"].to_numpy(dtype=float)
+    threads = ok["threads"].to_numpy(dtype=int)
+    return np.array([is_contended(Load(w, st), t, s, c) if (w == w or st == st) else flag
+                     for w, st, t, s, c, flag in zip(wait, steal, threads, seconds, cpu, stored)], dtype=bool)
+
+
 def _status(statuses: set[str]) -> str:
     if statuses == {"ok"}:
         return "ok"
@@ -205,7 +219,7 @@ def _one(rows: pd.DataFrame) -> Measurement:
     ok = ok.sort_values(["round"]) if len(ok) else ok
     repeats = ok["repeat"].astype("Float64").fillna(0).to_numpy(dtype=float).astype(int)
     cpu = ok["cpu_seconds"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    contended = ok["contended"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    contended = _contended(ok, cpu)
     errors = sorted({_text(e) for e in rows["error"] if _text(e)})
     return Measurement(
         key=_case_key(first), machine=machine_key(first), run_id=str(first["run_id"]),

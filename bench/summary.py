@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 
+from .formatting import seconds, times
 from .measurement import Measurement, measurements
 from .suspect import suspects
 
@@ -17,12 +18,13 @@ def speedup_table(frame: pd.DataFrame) -> pd.DataFrame:
     median process CPU time over wall time of the rounds (about the cores the case kept busy).
     """
     cases = [m for m in measurements(frame) if m.ok]
-    columns = ["config", "backend", "dtype", "threads", "repeats", "rounds", "median_s", "cpu_wall", "contended",
-               "loops_over_x"]
+    columns = ["config", "batch", "backend", "dtype", "threads", "repeats", "rounds", "median_s", "cpu_wall",
+               "contended", "loops_over_x"]
     if not cases:
         return pd.DataFrame(columns=columns)
     loops = {(m.machine, m.key.config, m.key.batch_size): m.time for m in cases if m.key.backend == "loops"}
-    rows = [(m.key.config, m.key.backend, m.key.dtype, m.key.threads, m.repeat_count, m.rounds, m.time, m.cpu_share,
+    rows = [(m.key.config, m.key.batch_size, m.key.backend, m.key.dtype, m.key.threads, m.repeat_count, m.rounds,
+             m.time, m.cpu_share,
              int(m.contended.sum()), loops.get((m.machine, m.key.config, m.key.batch_size), math.nan) / m.time)
             for m in cases]
     return pd.DataFrame(rows, columns=columns)
@@ -33,10 +35,10 @@ def format_speedups(frame: pd.DataFrame) -> str:
     if table.empty:
         return "no successful case to summarize"
     shown = table.assign(
-        median_s=table["median_s"].map(lambda s: f"{s:.3g}"),
+        median_s=table["median_s"].map(seconds),
         cpu_wall=table["cpu_wall"].map(lambda r: "" if pd.isna(r) else f"{r:.2f}"),
-        loops_over_x=table["loops_over_x"].map(lambda r: "" if pd.isna(r) else f"{r:,.3g}x"),
-    ).rename(columns={"median_s": "median s/step", "loops_over_x": "loops / X", "cpu_wall": "cpu/wall"})
+        loops_over_x=table["loops_over_x"].map(lambda r: "" if pd.isna(r) else times(r, "x")),
+    ).rename(columns={"median_s": "time / step", "loops_over_x": "loops / X", "cpu_wall": "cpu/wall"})
     return shown.to_string(index=False)
 
 

@@ -305,6 +305,21 @@ def test_contention_is_seen_in_the_run_queue_wait_and_flags_rounds():
     assert crowded.run_wait > CONTENDED_RUN_WAIT > alone.run_wait
     assert is_contended(crowded, threads=2, seconds=1.0, cpu_seconds=1.0)
     assert not is_contended(Load(0.0, 0.0), threads=2, seconds=1.0, cpu_seconds=2.0)
-    assert is_contended(Load(0.0, 0.2), threads=2, seconds=1.0, cpu_seconds=2.0)  # the hypervisor took 20%
+    assert is_contended(Load(0.0, 0.3), threads=2, seconds=1.0, cpu_seconds=2.0)  # the hypervisor took 30%
+    assert not is_contended(Load(0.5, 0.0), threads=2, seconds=1.0, cpu_seconds=1.9)  # it waited on itself
     assert is_contended(Load(0.0, 0.0), threads=1, seconds=1.0, cpu_seconds=0.5)  # half a core for a 1-thread step
     assert not is_contended(Load(float("nan"), float("nan")), threads=2, seconds=1.0, cpu_seconds=2.0)
+
+
+def test_the_readme_documents_every_column_of_the_schema_as_it_is():
+    """The parquet schema is a public interface: the README's table must say what bench/results.py does."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert f"## Results schema (schema_version {results.SCHEMA_VERSION})" in text
+    table = dict(re.findall(r"^\| `(\w+)` \| ([\w\[\], ]+) \| (.+) \|$", text, flags=re.MULTILINE))
+    documented = {name: kind.strip() for name, kind in
+                  re.findall(r"^\| `(\w+)` \| ([\w\[\], ]+?) \| .+ \|$", text, flags=re.MULTILINE)}
+    assert documented == {name: dtype for name, (dtype, _) in results.COLUMNS.items()}
+    assert set(table) == set(results.COLUMNS)

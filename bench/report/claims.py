@@ -13,6 +13,7 @@ from importlib import resources
 
 import numpy as np
 
+from ..formatting import times
 from .cases import Case
 from .ladder import Ladder
 from .scaling import SweepLine
@@ -48,7 +49,7 @@ def _combine(verdicts: list[str]) -> str:
 
 
 def _fmt_x(value: float) -> str:
-    return f"{value:,.3g}×" if value < 1000 else f"{value:,.0f}×"
+    return times(value)
 
 
 def _interval(s) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ..formatting import times
 from .ladder import Ladder
 
 
 def _x(value: float) -> str:
-    return f"{value:,.3g}×" if value < 1000 else f"{value:,.0f}×"
+    return times(value)
 
 
 def _speed(rung, ladder: Ladder) -> str:

@@ -11,6 +11,7 @@ from .efficiency import Efficiency, Peak
 from .environment import Environment
 from .ladder import Ladder, Speedup, ThroughputLine
 from .scaling import SweepLine
+from ..formatting import seconds, times
 from ..stats import NOISY
 
 
@@ -25,22 +26,6 @@ class Table:
 
     def __post_init__(self):  # cells are text (a machine key, a number) whatever their source
         object.__setattr__(self, "rows", [[str(cell) for cell in row] for row in self.rows])
-
-
-def seconds(value: float) -> str:
-    """A time with a unit a reader can take in: 1.23 s, 45.6 ms, 789 µs, 12.3 ns."""
-    if not math.isfinite(value):
-        return "-"
-    if abs(value) >= 1000:
-        return f"{value:,.0f} s"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
-        if abs(value) >= scale or unit == "ns":
-            return f"{value / scale:.3g} {unit}"
-    return f"{value:.3g} s"
-
-
-def times(value: float) -> str:
-    return f"{value:,.3g}×" if value < 1000 else f"{value:,.0f}×"
 
 
 def speedup(s: Speedup | None) -> str:

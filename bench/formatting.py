@@ -1,0 +1,24 @@
+"""One number formatter for every reader: seconds with a unit, multipliers with a sign of scale."""
+
+from __future__ import annotations
+
+import math
+
+
+def seconds(value: float) -> str:
+    """A time with a unit a reader can take in: 1.23 s, 45.6 ms, 789 µs, 12.3 ns; 1,234 s past 1000."""
+    if not math.isfinite(value):
+        return "-"
+    if abs(value) >= 1000:
+        return f"{value:,.0f} s"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if abs(value) >= scale or unit == "ns":
+            return f"{value / scale:.3g} {unit}"
+    return f"{value:.3g} s"
+
+
+def times(value: float, sign: str = "×") -> str:
+    """A multiplier: three significant digits, whole numbers with thousands separators from 1000."""
+    if not math.isfinite(value):
+        return "-"
+    return f"{value:,.3g}{sign}" if value < 1000 else f"{value:,.0f}{sign}"
