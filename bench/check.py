@@ -240,9 +240,13 @@ def report(baseline: list[Measurement], current: list[Measurement], thresholds: 
     if missing:
         print(f"not in the results: {len(missing)} baseline case(s): " + ", ".join(missing[:5])
               + (", ..." if len(missing) > 5 else ""), file=out)
+    untimed: dict[tuple[str, str], list[str]] = {}
     for m in current:
         if not m.ok:
-            print(f"{m.status} in the results, not compared: {m.key.label}: {m.error}", file=out)
+            untimed.setdefault((m.status, m.error), []).append(m.key.label)
+    for (status, error), labels in untimed.items():
+        print(f"{status} in the results, not compared: {len(labels)} case(s) ({', '.join(labels[:3])}"
+              f"{', ...' if len(labels) > 3 else ''}): {error}", file=out)
     for where, why in sorted(suspects(current).items(), key=lambda kv: kv[0][2]):
         print(f"suspect in the results: {where[2].label}: {'; '.join(why)}", file=out)
     print(summary_line(verdicts), file=out)
