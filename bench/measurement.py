@@ -274,11 +274,6 @@ def pool(runs: list[Measurement]) -> Measurement:
                    contended=np.concatenate([m.contended for m in ok]))
 
 
-def by_key(items: list[Measurement]) -> dict[CaseKey, Measurement]:
-    """Measurements of one machine keyed by case; UsageError-free: the caller checked the machine."""
-    return {m.key: m for m in items}
-
-
 def machines(frame: pd.DataFrame) -> list[MachineKey]:
     """The machines whose rows ``frame`` holds."""
     cols = frame[["cpu", "cores", "gpu"]].drop_duplicates()

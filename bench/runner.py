@@ -82,7 +82,8 @@ def _estimated_seconds(case: Case, budget: TimingBudget) -> float:
     else:
         step = macs / (5e9 if case.dtype == "float64" else 10e9) + 1e-4
     if step > SLOW_STEP:
-        return step * (1 + slow_plan(budget, step)[0] * slow_plan(budget, step)[1])
+        repeats, rounds = slow_plan(budget, step)
+        return step * (1 + repeats * rounds)
     return budget.repeats * (budget.block_time + budget.warmup_time + 3 * step) + step
 
 
