@@ -355,15 +355,22 @@ def run_against(rev: str, run_args: list[str], pairs: int = 2, thresholds: str |
                         raise UsageError(f"bench run {' '.join(run_args)} refused its input in the {side} tree")
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=root, capture_output=True)
-    base_frame = read_results(sorted(folder.glob("base-*.parquet")))
-    head_frame = read_results(sorted(folder.glob("head-*.parquet")))
-    machine = _one_machine(head_frame, "results")
-    base = _pooled(measurements(base_frame, newest=False))
-    head = _pooled(measurements(head_frame, newest=False))
     notes = [f"against {rev} ({commit[:12]}): {pairs} pair(s) of runs, alternating; results in {folder}"]
     notes += [f"warning: {f}" for f in failed_runs]
-    code = report(base, head, load_thresholds(thresholds or THRESHOLDS_DIR, machine), out, tuple(notes))
+    code = compare_runs(sorted(folder.glob("base-*.parquet")), sorted(folder.glob("head-*.parquet")),
+                        thresholds or THRESHOLDS_DIR, out, tuple(notes))
     return EXIT_CONTENDED if code == EXIT_OK and failed_runs else code
+
+
+def compare_runs(base_runs: list[Path], head_runs: list[Path], thresholds: str | Path, out=None,
+                 notes: tuple[str, ...] = ()) -> int:
+    """Judge runs timed alternately on one machine: each side's runs pooled per case (every repeat
+    of every run), against the A/A ``thresholds`` of that machine kind."""
+    head_frame = read_results(head_runs)
+    machine = _one_machine(head_frame, "results")
+    base = _pooled(measurements(read_results(base_runs), newest=False))
+    head = _pooled(measurements(head_frame, newest=False))
+    return report(base, head, load_thresholds(thresholds, machine), out or sys.stdout, notes)
 
 
 def _pooled(items: list[Measurement]) -> list[Measurement]:
@@ -373,4 +380,4 @@ def _pooled(items: list[Measurement]) -> list[Measurement]:
     return [pool(group) for group in groups.values()]
 
 
-__all__ = ["run_check", "run_against", "compare", "judge", "load_thresholds", "Thresholds", "Verdict"]
+__all__ = ["run_check", "run_against", "compare_runs", "compare", "judge", "load_thresholds", "Thresholds", "Verdict"]
