@@ -257,17 +257,18 @@ class Runner:
             with self._layer_progress(case):
                 block = time_block(target, iterations=1, rounds=1, warmup_time=0, warmup_max_calls=0,
                                    cores=self.cores)
-            loss, grads = trainer.last_loss_and_grads()
-            error, bound = verifier.check(case.dtype, base["precision"], loss, grads, trainer.state_dict())
-            base = dict(base, verification="timed-round", verified_max_rel_error=error, tolerance=bound, loss=loss)
+            result = verify.run_steps(trainer, batch, steps=1, stepped=True)  # a second step: minutes more
+            error, bound = verifier.check(case.dtype, base["precision"], result)
+            base = dict(base, verification="timed-round", verified_max_rel_error=error, tolerance=bound,
+                        loss=result.loss)
             outcome.rows = self._block_rows(base, block, 0, 0, "pedantic", case.threads)
             return _Timed(case, base, target, outcome, block.seconds[0], 1, 1, 1, 0, done=1)
         first_warmup = 0
         start = time.perf_counter()
-        loss, grads = trainer.loss_and_grads(batch)
-        step = time.perf_counter() - start
-        error, bound = verifier.check(case.dtype, base["precision"], loss, grads, trainer.state_dict())
-        base = dict(base, verification="before", verified_max_rel_error=error, tolerance=bound, loss=loss)
+        result = verify.run_steps(trainer, batch, verify.verify_steps(config.model, base["precision"]))
+        step = (time.perf_counter() - start) / result.steps
+        error, bound = verifier.check(case.dtype, base["precision"], result)
+        base = dict(base, verification="before", verified_max_rel_error=error, tolerance=bound, loss=result.loss)
         if is_cuda_backend(case.backend):
             # compilation and autotuning stay out of the estimate that shapes the rounds
             warm = trainer.warmup(batch, GPU_WARMUP_STEPS)

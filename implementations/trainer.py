@@ -42,6 +42,9 @@ class Trainer(Protocol):
     def state_dict(self) -> dict[str, np.ndarray]:
         """Current parameters and buffers as NumPy arrays, named as torch's ``state_dict``."""
 
+    def momentum_buffers(self) -> dict[str, np.ndarray]:
+        """SGD's momentum buffer of every trainable parameter (zeros before the first step)."""
+
 
 class HandwrittenTrainer:
     """A trainer for the hand-written backends (loops, numpy).
@@ -97,3 +100,6 @@ class HandwrittenTrainer:
     def state_dict(self):
         return {name: np.array(value, dtype=np.int64) if name in self._counters else self._kit.to_numpy(value)
                 for name, value in self._params.items()}
+
+    def momentum_buffers(self):
+        return {name: self._kit.to_numpy(v) for name, v in self._velocity.items()}

@@ -73,6 +73,8 @@ def test_run_twice_into_one_file_appends(tmp_path):
 def test_verify_prints_each_backends_error_and_passes():
     done = bench("verify", "--models", "mlp-tiny", "mlp-mnist", "--backends", "loops", "numpy", "torch-cpu")
     assert done.returncode == 0, done.stderr
-    lines = [line for line in done.stdout.splitlines() if line.startswith("mlp-")]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("mlp-") and "reference:" not in line]
     assert len(lines) == 2 * (1 + 2 + 2)
     assert all(line.endswith("ok") for line in lines)
+    confirmed = [line for line in done.stdout.splitlines() if "reference: torch float64 = numpy float64 within" in line]
+    assert [line.split()[0] for line in confirmed] == ["mlp-tiny", "mlp-mnist"]

@@ -186,3 +186,22 @@ class TorchTrainer:
 
     def state_dict(self):
         return {name: t.detach().cpu().numpy().copy() for name, t in self.module.state_dict().items()}
+
+    def momentum_buffers(self):
+        """torch.optim.SGD's ``momentum_buffer`` per parameter; zeros where it has none (before the
+        first step, or an optimizer without momentum)."""
+        out = {}
+        for name, p in self.module.named_parameters():
+            buffer = self.optimizer.state.get(p, {}).get("momentum_buffer")
+            out[name] = (buffer if buffer is not None else torch.zeros_like(p)).detach().cpu().numpy().copy()
+        return out
+
+    def loss(self, batch) -> float:
+        """The loss alone, without gradients and without touching the running statistics."""
+        saved = {name: b.detach().clone() for name, b in self.module.named_buffers()}
+        with torch.no_grad():
+            value = float(self._forward_loss(*batch))
+        with torch.no_grad():
+            for name, b in self.module.named_buffers():
+                b.copy_(saved[name])
+        return value

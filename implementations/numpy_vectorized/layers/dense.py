@@ -30,7 +30,10 @@ def linear_backward(dout: np.ndarray, cache, need_dx: bool = True):
 
 
 def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Elementwise ``a + b``, any shape (the residual connection, and where two branches' gradients meet)."""
+    """Elementwise ``a + b`` of one shape (the residual connection, and where two branches' gradients
+    meet); never broadcasts: two branches of different shapes are a bug, not a sum."""
+    if a.shape != b.shape:
+        raise ValueError(f"add: shapes differ, {a.shape} and {b.shape}")
     out = np.empty_like(a)
     if not elementwise(lambda o, u, v: np.add(u, v, out=o), out, a, b):
         out = a + b

@@ -1,0 +1,232 @@
+"""The verification gate against planted faults: ``bench verify`` must exit 1 and name the tensor.
+
+Each fault is planted with monkeypatch into the code a backend runs (its ``layers`` package, or the
+torch trainer), as a bug would be, never into the verifier. A fault in torch reaches the float64
+reference itself (torch-cpu float64 is the reference): the oracle, numpy float64 computing the same
+two steps, must then refuse the reference. Configs: ``mlp-mnist`` (fast), ``resnet50-32`` for what
+only ResNet-50 has (batch norm, weight decay). The loops backend is planted on the MLP only: its
+ResNet-50 step takes 1.5 minutes here, and its batch norm and update are tested per layer against
+torch (tests/test_resnet_layers.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import implementations.numpy_vectorized.layers as numpy_layers
+import implementations.pure_python.layers as loops_layers
+from bench import cli, verify
+from implementations.pure_python.tensor import from_numpy, to_numpy
+from implementations.torch_autograd.trainer import TorchTrainer
+
+LAYERS = {"loops": loops_layers, "numpy": numpy_layers}
+
+
+def _verify(capsys, model: str, backend: str) -> tuple[int, dict[str, str]]:
+    """Exit code of ``bench verify --models MODEL --backends BACKEND`` and its verdict per dtype."""
+    capsys.readouterr()
+    code = cli.main(["verify", "--models", model, "--backends", backend])
+    verdicts = {}
+    for line in capsys.readouterr().out.splitlines():
+        fields = line.split()
+        if len(fields) > 3 and fields[0] == model and fields[1] == backend:
+            verdicts[fields[2]] = line.split("  ")[-1].strip() if "MISMATCH" not in line else \
+                line[line.index("MISMATCH"):]
+    return code, verdicts
+
+
+def _scale(backend: str, value, factor: float):
+    """``value * factor`` in the backend's own tensor type and dtype."""
+    if backend == "loops":
+        return from_numpy(to_numpy(value) * factor)
+    return value * value.dtype.type(factor)
+
+
+def _torch_grad_fault(monkeypatch, name: str, factor: float, dtype: torch.dtype | None = None):
+    """Every torch step multiplies parameter ``name``'s gradient by ``factor`` (in ``dtype`` only)."""
+    original = TorchTrainer._forward_backward
+
+    def faulty(self, batch):
+        loss = original(self, batch)
+        if dtype is None or self._torch_dtype == dtype:
+            dict(self.module.named_parameters())[name].grad.mul_(factor)
+        return loss
+
+    monkeypatch.setattr(TorchTrainer, "_forward_backward", faulty)
+
+
+def _torch_optimizer_fault(monkeypatch, **group):
+    """torch.optim.SGD built with ``group``'s settings overriding the trainer's (in every group)."""
+    original = TorchTrainer.__init__
+
+    def faulty(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        for g in self.optimizer.param_groups:
+            g.update(group)
+
+    monkeypatch.setattr(TorchTrainer, "__init__", faulty)
+
+
+@pytest.fixture(scope="module")
+def resnet_verifier():
+    """resnet50-32's Verifier, built once: faults planted in numpy leave the torch reference alone."""
+    from bench.suite import get_config
+
+    return verify.Verifier(get_config("resnet50-32"))
+
+
+@pytest.fixture
+def cached_resnet(monkeypatch, resnet_verifier):
+    build = verify.Verifier
+    monkeypatch.setattr(verify, "Verifier", lambda config: resnet_verifier if config.name == "resnet50-32"
+                        else build(config))
+
+
+# -- a gradient 1% off ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("backend", ["loops", "numpy"])
+def test_one_gradient_one_percent_off_fails_every_dtype(monkeypatch, capsys, backend):
+    layers = LAYERS[backend]
+    original = layers.linear_backward
+
+    def faulty(dout, cache, need_dx=True):
+        dx, dw, db = original(dout, cache, need_dx)
+        if dw.shape[0] == 10:  # mlp-mnist's output layer: fc2.weight (10, 128)
+            dw = _scale(backend, dw, 1.01)
+        return dx, dw, db
+
+    monkeypatch.setattr(layers, "linear_backward", faulty)
+    code, verdicts = _verify(capsys, "mlp-mnist", backend)
+    assert code == 1
+    assert verdicts and all("MISMATCH" in v and "fc2.weight" in v for v in verdicts.values()), verdicts
+
+
+def test_a_torch_gradient_one_percent_off_is_refused_by_the_oracle(monkeypatch, capsys):
+    _torch_grad_fault(monkeypatch, "fc2.weight", 1.01)
+    code, verdicts = _verify(capsys, "mlp-mnist", "torch-cpu")
+    assert code == 1
+    assert set(verdicts) == {"float32", "float64"}
+    for verdict in verdicts.values():
+        assert "not confirmed" in verdict and "numpy float64 disagree on fc2.weight" in verdict, verdict
+
+
+# -- a batch-norm gradient 1% off in float32 only -------------------------------------------------
+
+def test_one_batchnorm_gradient_one_percent_off_in_numpy_float32_fails_float32_only(monkeypatch, capsys,
+                                                                                    cached_resnet):
+    forward, backward = numpy_layers.batchnorm_forward, numpy_layers.batchnorm_backward
+    calls = {"since_forward": 0}
+
+    def counting_forward(*args, **kwargs):
+        calls["since_forward"] = 0
+        return forward(*args, **kwargs)
+
+    def faulty_backward(dout, cache):
+        dx, dgamma, dbeta = backward(dout, cache)
+        calls["since_forward"] += 1
+        if calls["since_forward"] == 1 and dgamma.dtype == np.float32:  # the last batch norm: layer4.2.bn3
+            dgamma = dgamma * np.float32(1.01)
+        return dx, dgamma, dbeta
+
+    monkeypatch.setattr(numpy_layers, "batchnorm_forward", counting_forward)
+    monkeypatch.setattr(numpy_layers, "batchnorm_backward", faulty_backward)
+    code, verdicts = _verify(capsys, "resnet50-32", "numpy")
+    assert code == 1
+    assert verdicts["float64"] == "ok"
+    assert "MISMATCH: layer4.2.bn3.weight" in verdicts["float32"], verdicts
+
+
+def test_one_batchnorm_gradient_one_percent_off_in_torch_float32_fails_float32_only(monkeypatch, capsys,
+                                                                                    cached_resnet):
+    _torch_grad_fault(monkeypatch, "layer4.2.bn3.weight", 1.01, torch.float32)
+    code, verdicts = _verify(capsys, "resnet50-32", "torch-cpu")
+    assert code == 1
+    assert verdicts["float64"] == "ok"
+    assert "MISMATCH: layer4.2.bn3.weight" in verdicts["float32"], verdicts
+
+
+# -- the update: weight decay dropped, momentum ignored ------------------------------------------
+
+def test_weight_decay_dropped_in_numpy_fails(monkeypatch, capsys, cached_resnet):
+    original = numpy_layers.sgd_momentum_update
+
+    def faulty(params, grads, velocity, lr, momentum, weight_decay, decay_names):
+        return original(params, grads, velocity, lr, momentum, 0.0, decay_names)
+
+    monkeypatch.setattr(numpy_layers, "sgd_momentum_update", faulty)
+    code, verdicts = _verify(capsys, "resnet50-32", "numpy")
+    assert code == 1
+    # the update (or, through the second step's gradients, a momentum buffer) is what differs
+    assert verdicts and all("MISMATCH" in v and ("update" in v or "momentum" in v) for v in verdicts.values()), \
+        verdicts
+
+
+def test_weight_decay_dropped_in_torch_is_refused_by_the_oracle(monkeypatch, capsys):
+    _torch_optimizer_fault(monkeypatch, weight_decay=0.0)
+    code, verdicts = _verify(capsys, "resnet50-32", "torch-cpu")
+    assert code == 1
+    assert verdicts and all("not confirmed" in v and ("momentum" in v or "update" in v) for v in verdicts.values()), \
+        verdicts
+
+
+@pytest.mark.parametrize("backend", ["loops", "numpy"])
+def test_momentum_ignored_fails(monkeypatch, capsys, backend):
+    layers = LAYERS[backend]
+    original = layers.sgd_momentum_update
+
+    def faulty(params, grads, velocity, lr, momentum, weight_decay, decay_names):
+        return original(params, grads, velocity, lr, 0.0, weight_decay, decay_names)
+
+    monkeypatch.setattr(layers, "sgd_momentum_update", faulty)
+    code, verdicts = _verify(capsys, "mlp-mnist", backend)
+    assert code == 1
+    # a first step from zero velocity is the same with or without momentum: the second step shows it
+    # (numpy's fault also reaches the oracle, numpy float64: the reference is refused, naming it)
+    assert verdicts and all("MISMATCH" in v and ("momentum" in v or "update" in v)
+                            and ("after 2 steps" in v or "two steps" in v) for v in verdicts.values()), verdicts
+
+
+def test_momentum_ignored_in_torch_is_refused_by_the_oracle(monkeypatch, capsys):
+    _torch_optimizer_fault(monkeypatch, momentum=0.0)
+    code, verdicts = _verify(capsys, "mlp-mnist", "torch-cpu")
+    assert code == 1
+    # torch.optim.SGD without momentum keeps no buffer at all: the first step already shows it
+    assert verdicts and all("not confirmed" in v and "momentum" in v for v in verdicts.values()), verdicts
+
+
+# -- batch norm's running variance, biased -------------------------------------------------------
+
+def test_biased_running_variance_in_numpy_fails(monkeypatch, capsys, cached_resnet):
+    original = numpy_layers.batchnorm_forward
+
+    def faulty(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+        out, cache, new_mean, new_var = original(x, gamma, beta, running_mean, running_var, momentum, eps)
+        count = x.shape[0] * x.shape[2] * x.shape[3]
+        unbiased = (new_var - (1 - momentum) * running_var) / momentum
+        return out, cache, new_mean, (1 - momentum) * running_var + momentum * unbiased * ((count - 1) / count)
+
+    monkeypatch.setattr(numpy_layers, "batchnorm_forward", faulty)
+    code, verdicts = _verify(capsys, "resnet50-32", "numpy")
+    assert code == 1
+    assert verdicts and all("MISMATCH" in v and "running_var" in v for v in verdicts.values()), verdicts
+
+
+# -- a wrong loss in torch -----------------------------------------------------------------------
+
+def test_a_wrong_torch_loss_is_refused_by_the_oracle(monkeypatch, capsys):
+    original = torch.nn.functional.cross_entropy
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy",
+                        lambda logits, y, **kw: original(logits, y, label_smoothing=0.01, **kw))
+    code, verdicts = _verify(capsys, "mlp-mnist", "torch-cpu")
+    assert code == 1
+    assert verdicts and all("not confirmed" in v and ("disagree on loss" in v or "the loss itself" in v) for v in verdicts.values()), verdicts
+
+
+def test_the_unplanted_backends_pass(capsys, cached_resnet):
+    """The same commands without a fault: every case ok (the faults above are what fails them)."""
+    for model, backend in (("mlp-mnist", "loops"), ("mlp-mnist", "numpy"), ("mlp-mnist", "torch-cpu"),
+                           ("resnet50-32", "numpy")):
+        code, verdicts = _verify(capsys, model, backend)
+        assert code == 0 and verdicts and set(verdicts.values()) == {"ok"}, (model, backend, verdicts)
