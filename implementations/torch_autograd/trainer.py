@@ -198,10 +198,9 @@ class TorchTrainer:
 
     def loss(self, batch) -> float:
         """The loss alone, without gradients and without touching the running statistics."""
-        saved = {name: b.detach().clone() for name, b in self.module.named_buffers()}
         with torch.no_grad():
+            saved = {name: b.clone() for name, b in self.module.named_buffers()}
             value = float(self._forward_loss(*batch))
-        with torch.no_grad():
             for name, b in self.module.named_buffers():
                 b.copy_(saved[name])
         return value
