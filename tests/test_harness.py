@@ -1,5 +1,6 @@
 """The harness: rows on disk after every case, nothing earlier lost, a wrong answer never timed."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -81,6 +82,43 @@ def test_a_wrong_answer_is_recorded_failed_and_never_timed(tmp_path, monkeypatch
     assert row["error"].startswith("fc1.weight differs from torch float64")
     assert math.isnan(row["seconds"]) and pd.isna(row["round"])
     assert len(steps) == 2  # the two verification steps, and not one more
+
+
+def test_a_minutes_long_step_is_timed_once_and_that_step_is_verified(tmp_path, monkeypatch):
+    """``verify_timed_round`` (the loops step of mlp-wide and ResNet-50): one timed round, no separate
+    verification steps, and the row says the timed step itself was verified; a wrong timed step fails."""
+    config = dataclasses.replace(get_config("mlp-tiny"), verify_timed_round=("loops",))
+    real = runner_module.make_trainer
+    steps = []
+
+    class Counted:
+        def __init__(self, trainer, wrong):
+            self.trainer, self.wrong = trainer, wrong
+
+        def __getattr__(self, name):
+            return getattr(self.trainer, name)
+
+        def step(self, batch):
+            steps.append(1)
+            return self.trainer.step(batch)
+
+        def last_loss_and_grads(self):
+            loss, grads = self.trainer.last_loss_and_grads()
+            return loss * (1.01 if self.wrong else 1.0), grads
+
+    for wrong in (False, True):
+        steps.clear()
+        monkeypatch.setattr(runner_module, "make_trainer", lambda *a, w=wrong, **k: Counted(real(*a, **k), w))
+        path = tmp_path / f"r{wrong}.parquet"
+        run_cases(path, [Case(config, "loops", "float64", 1)], with_noop=False)
+        row = read_results([path]).iloc[0]
+        assert len(steps) == 1  # the timed step, and not one more
+        if wrong:
+            assert row["status"] == "failed" and row["error"].startswith("loss differs from torch float64")
+        else:
+            assert row["status"] == "ok" and row["verification"] == "timed-round"
+            assert row["round"] == 0 and row["iterations"] == 1 and row["seconds"] > 0
+            assert row["verified_max_rel_error"] <= row["tolerance"]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present: torch-cuda runs instead of skipping")
