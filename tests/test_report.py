@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+from html import unescape
 import subprocess
 import sys
 from pathlib import Path
@@ -185,13 +188,36 @@ def test_every_section_is_in_the_html(built):
     assert html.index('id="headline"') < html.index('id="ladder"')
     assert "harness overhead per call" in html
     assert "0.2 µs per call" in html
-    assert html.count("data:image/png;base64,") >= 8
+    assert "data:image/png" not in html  # figures are inline vector graphics
+    figures = re.findall(r'<div class="figure"[^>]*>\s*<svg', html)
+    # a ladder per config (mlp-tiny on lab-a, mlp-mnist on both side by side, resnet50-224 on gpu-b),
+    # throughput (gpu-b), scaling (lab-a), efficiency per machine, machines side by side
+    assert len(figures) == 3 + 1 + 1 + 2 + 1
+
+
+def test_the_verdicts_come_first(built, report):
+    """Each claim's verdict and deciding figure, one line each, before any speedup or section."""
+    html = unescape(built[0].read_text(encoding="utf-8"))
+    first_section = html.index('id="ladder"')
+    speedups = html.index("Speedups over pure-Python loops")
+    by_id = {c.id: c for c in report.claims}
+    for claim in report.claims:
+        at = html.index(f"<strong>{claim.claim}</strong>")
+        assert at < speedups < first_section
+        assert claim.verdict in html[at - 120:at]
+    # the deciding figure carries its number: loops 3000 s over torch-cuda's median, one round: no interval
+    assert "(one round: no interval)" in by_id["resnet50-speedup"].figure
+    assert "k = 1.70" in by_id["complexity"].figure
+    assert by_id["init"].figure.startswith("not a speed or shape claim")
 
 
 def test_html_is_self_contained(built):
     html = built[0].read_text(encoding="utf-8")
-    for external in ("http://", "https://", 'src="//', "<link", "@import", "url("):
+    # an inline SVG names its XML namespaces by URI; nothing is fetched from them
+    html = re.sub(r'xmlns(:\w+)?="http://www\.w3\.org/[^"]*"', "", html)
+    for external in ("http://", "https://", 'src="//', "<link", "@import"):
         assert external not in html
+    assert re.search(r"url\((?!#)", html) is None  # url(#clip) points inside the document
 
 
 def test_text_from_results_is_escaped(built):
@@ -220,6 +246,25 @@ def test_ladder_ratios_and_intervals(data, report):
     s = rung.over_loops
     assert s.low < s.value < s.high
     assert s.low < min(loops) / max(f32) and s.high > max(loops) / min(f32)
+
+
+def test_the_same_rung_on_two_machines(data, report):
+    """mlp-mnist ran on both machines: each rung measured on both is compared, gpu-b over lab-a
+    (the first machine), with the ladder's bootstrap; rungs measured on one machine only are not."""
+    r, _ = data
+    rows = {(a.config, a.rung): a for a in report.across}
+    assert {config for config, _ in rows} == {"mlp-mnist"}
+    assert set(rows) == {("mlp-mnist", "loops float64, 1 thread"), ("mlp-mnist", "numpy float64, 1 thread"),
+                         ("mlp-mnist", "numpy float32, 1 thread"), ("mlp-mnist", "numpy float32, all cores")}
+    a = r.seconds[("lab-a", "mlp-mnist", "numpy", "float64", 1, 32)]
+    b = r.seconds[("gpu-b", "mlp-mnist", "numpy", "float64", 1, 32)]
+    over = rows[("mlp-mnist", "numpy float64, 1 thread")].over_reference[key("gpu-b")]
+    assert over.value == pytest.approx(np.median(b) / np.median(a))
+    assert over.low < over.value < over.high
+    # "all cores" is each machine's own: 4 threads on lab-a, 8 on gpu-b
+    cases = rows[("mlp-mnist", "numpy float32, all cores")].cases
+    assert cases[key("lab-a")].threads == 4 and cases[key("gpu-b")].threads == 8
+    assert report.across_table.rows[0][:2] == ["mlp-mnist (32)", "loops float64, 1 thread"]
 
 
 def test_missing_and_failed_rungs(report):
@@ -299,20 +344,26 @@ def test_efficiency_uses_the_same_run_peak(report):
 
 def test_pdf_pages(pdf_texts, report):
     texts = pdf_texts
-    sections = [re.search(r"vecbench report · ([A-Za-z ]+?)\s*(?:\n|page)", t).group(1) for t in texts]
+    sections = [re.search(r"vecbench report · ([A-Za-z, ]+?)\s*(?:\n|page)", t).group(1) for t in texts]
     count = {s: sections.count(s) for s in dict.fromkeys(sections)}
-    # one page per figure; tables flow onto as many pages as they need
-    assert len(report.ladders) == 4 and len(report.throughput) == 1
+    # a page per config's ladder (every machine's panel, one table), a page per throughput config,
+    # one for the machines compared, a figure page per scaling line set and per machine's efficiency
+    assert len(report.ladder_groups) == 3 and len(report.throughput) == 1
     assert count["Headline"] == 1
-    assert count["Speedup ladder"] == 4 + 1 + 1  # ladder figure + its table, throughput figure, its table
+    assert count["Speedup ladder"] == 3 + 1
+    assert not any("continued" in t for t in texts if "Speedup ladder" in t)  # no table spills
     assert count["Claims"] == 1
+    assert count["Machines side by side"] == 1
     assert count["Scaling"] == 1  # lab-a only
-    assert count["Efficiency"] == 2 + 3  # a figure per machine; 37 rows of two lines take three pages
+    assert count["Efficiency"] == 2  # a figure and that machine's peaks per machine
     assert count["Environment and method"] == 1
-    assert count["Noisy measurements"] == 1 and count["Failed and skipped cases"] == 1
-    assert len(texts) == 17
-    assert list(count) == ["Headline", "Speedup ladder", "Claims", "Scaling", "Efficiency",
-                           "Environment and method", "Noisy measurements", "Failed and skipped cases"]
+    assert count["Noisy, failed and skipped cases"] == 1
+    assert len(texts) == 12
+    assert list(count) == ["Headline", "Speedup ladder", "Claims", "Machines side by side", "Scaling", "Efficiency",
+                           "Environment and method", "Noisy, failed and skipped cases"]
+    # the verdicts are on the first page, one line each
+    for claim in report.claims:
+        assert claim.claim.split()[0] in texts[0]
 
 
 def test_pdf_has_as_many_pages_as_its_layout(pdf_texts):
@@ -377,3 +428,82 @@ def test_report_never_imports_backends():
     pattern = re.compile(r"^\s*(import|from)\s+(torch|implementations|\.\.(runner|suite|verify))\b", re.M)
     for source in (ROOT / "bench" / "report").rglob("*.py"):
         assert not pattern.search(source.read_text(encoding="utf-8")), source
+
+
+# -- the HTML report in a real browser -----------------------------------------------------------
+BROWSER_VIEWPORT = {"width": 1280, "height": 900}
+
+
+def _chromium() -> str | None:
+    for name in (os.environ.get("VECBENCH_CHROMIUM", ""), "chromium", "chromium-browser", "google-chrome"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+@pytest.fixture(scope="module")
+def page_report(built):
+    """The generated report opened in Chromium (driven by Playwright) as a reader opens it; skips,
+    saying why, where either is absent (`.ci/run` installs Chromium)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
+    binary = _chromium()
+    if binary is None:
+        pytest.skip("no Chromium on this machine (apt-get install -y chromium)")
+    html = built[0]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=binary, args=["--no-sandbox"])
+        page = browser.new_page(viewport=BROWSER_VIEWPORT)
+        messages = []
+        page.on("console", lambda m: messages.append(m) if m.type == "error" else None)
+        page.on("pageerror", lambda e: messages.append(e))
+        page.goto(html.as_uri())
+        page.wait_for_load_state("load")
+        facts = page.evaluate("""() => {
+            const body = parseFloat(getComputedStyle(document.body).fontSize);
+            const figures = [...document.querySelectorAll('.figure svg')].map(s => {
+                const r = s.getBoundingClientRect(); return [r.width, r.height]; });
+            let smallest = Infinity, smallestText = '';
+            for (const t of document.querySelectorAll('.figure svg text')) {
+                const m = t.getScreenCTM();  // rotated text (a y label) scales by the matrix's norm
+                const size = parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b);
+                if (t.textContent.trim() && size < smallest) { smallest = size; smallestText = t.textContent; }
+            }
+            const wide = [...document.querySelectorAll('body *')].filter(e =>
+                e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 &&
+                !e.closest('.scroll')).map(e => e.tagName + '.' + e.className);
+            const links = [...document.querySelectorAll('a[href^="#"]')].map(a => a.getAttribute('href'));
+            const broken = links.filter(h => !document.getElementById(h.slice(1)));
+            return {body, figures, smallest, smallestText, wide, links: links.length, broken,
+                    scrollWidth: document.documentElement.scrollWidth,
+                    clientWidth: document.documentElement.clientWidth};
+        }""")
+        page.screenshot(path=str(html.parent / "screenshot.png"), full_page=True)
+        browser.close()
+    return facts, messages
+
+
+def test_browser_no_console_errors(page_report):
+    _, messages = page_report
+    assert messages == []
+
+
+def test_browser_every_figure_is_drawn_with_a_size(page_report):
+    facts, _ = page_report
+    assert len(facts["figures"]) >= 6
+    assert all(w > 100 and h > 100 for w, h in facts["figures"])
+
+
+def test_browser_figure_text_is_no_smaller_than_the_body(page_report):
+    facts, _ = page_report
+    assert facts["smallest"] >= facts["body"] - 0.25, facts["smallestText"]
+
+
+def test_browser_nothing_is_wider_than_the_page(page_report):
+    facts, _ = page_report
+    assert facts["scrollWidth"] <= facts["clientWidth"]
+    assert facts["wide"] == []
+
+
+def test_browser_every_in_page_link_resolves(page_report):
+    facts, _ = page_report
+    assert facts["links"] >= 7 and facts["broken"] == []

@@ -29,6 +29,8 @@ class Claim:
     measured: list[str]  # one line per machine or per check
     verdict: str
     decided_by: str
+    claim: str = ""  # the claim in a few words, for the report's first lines
+    figure: str = ""  # the deciding figure(s) in one line, with their intervals
 
 
 def load_claims() -> dict:
@@ -58,8 +60,8 @@ def _interval(s) -> str:
     return f"[95% CI {_fmt_x(s.low)}, {_fmt_x(s.high)}]"
 
 
-def _resnet(ladders: list[Ladder]) -> tuple[list[str], str]:
-    lines, verdicts = [], []
+def _resnet(ladders: list[Ladder]) -> tuple[list[str], str, str]:
+    lines, verdicts, figures = [], [], []
     for ladder in ladders:
         if ladder.config != "resnet50-224":
             continue
@@ -81,11 +83,13 @@ def _resnet(ladders: list[Ladder]) -> tuple[list[str], str]:
             n = numpy_rung.over_loops
             numpy_line = f"; numpy float32 all cores {_fmt_x(n.value)} {_interval(n)}"
         where = "below 40×" if high < 40 else ("above 100×" if low > 100 else "within or overlapping 40-100×")
+        figures.append(f"{_fmt_x(s.value)} {_interval(s) if s.has_interval else '(one round: no interval)'} "
+                       f"on {ladder.machine}")
         lines.append(f"{ladder.machine}: loops -> best vectorized ({best.spec.name}) at resnet50-224 batch "
                      f"{ladder.batch_size}: {_fmt_x(s.value)} {_interval(s)}, {where}{numpy_line}")
     if not lines:
         lines.append("no resnet50-224 results")
-    return lines, _combine(verdicts)
+    return lines, _combine(verdicts), "; ".join(figures)
 
 
 def _exponent(line: SweepLine) -> str:
@@ -95,8 +99,8 @@ def _exponent(line: SweepLine) -> str:
     return f"{line.label}: k = {fit.exponent:.2f} [{fit.low:.2f}, {fit.high:.2f}]"
 
 
-def _complexity(lines_in: list[SweepLine], flops_exp: dict[str, float]) -> tuple[list[str], str]:
-    lines, verdicts = [], []
+def _complexity(lines_in: list[SweepLine], flops_exp: dict[str, float]) -> tuple[list[str], str, str]:
+    lines, verdicts, figures = [], [], []
     for machine in sorted({l.machine for l in lines_in}):
         mine = [l for l in lines_in if l.machine == machine and (l.fit_wide or l.fit_all) is not None]
         loops = next((l for l in mine if l.backend == "loops"), None)
@@ -118,12 +122,14 @@ def _complexity(lines_in: list[SweepLine], flops_exp: dict[str, float]) -> tuple
         else:
             verdict = UNSURE
         verdicts.append(verdict)
+        flops = f", FLOPs k = {flops_exp[machine]:.2f}" if machine in flops_exp else ""
+        figures.append(f"{_exponent(judged)}{flops} on {machine}")
         lines.append(f"{machine}: time ∝ width^k over the compute-bound widths (FLOP rate at least half the "
                      "line's best; at least three), 95% CI, against the counted FLOPs' exponent: "
                      + "; ".join(parts))
     if not lines:
         lines.append("no mlp-width-N sweep in the results")
-    return lines, _combine(verdicts)
+    return lines, _combine(verdicts), "; ".join(figures)
 
 
 def _macs_check(cases: list[Case], config: str, sizes: tuple[int, ...], batch: int) -> tuple[list[str], bool | None]:
@@ -157,6 +163,14 @@ def _verification(cases: list[Case]) -> tuple[list[str], bool | None]:
             f"{worst.config} {worst.dtype})"], passed
 
 
+def _short_figure(cid: str, measured: list[str], verdict: str) -> str:
+    """The deciding figure of a shape or verification claim: its last measured line (the first is
+    the arithmetic every such claim starts from), or why nothing decides it."""
+    if verdict == UNMEASURED:
+        return measured[-1]
+    return measured[-1] if len(measured) > 1 else measured[0]
+
+
 def evaluate(cases: list[Case], ladders: list[Ladder], lines: list[SweepLine],
              flops_exp: dict[str, float]) -> list[Claim]:
     data = load_claims()
@@ -165,10 +179,10 @@ def evaluate(cases: list[Case], ladders: list[Ladder], lines: list[SweepLine],
         cid = entry["id"]
         art = data["articles"][entry["article"]]
         if cid == "resnet50-speedup":
-            measured, verdict = _resnet(ladders)
+            measured, verdict, figure = _resnet(ladders)
             decided = "ladder resnet50-224: multiplier of the fastest vectorized rung over loops, 95% CI"
         elif cid == "complexity":
-            measured, verdict = _complexity(lines, flops_exp)
+            measured, verdict, figure = _complexity(lines, flops_exp)
             decided = ("scaling: exponent k of time vs width over the compute-bound widths of mlp-width-N for "
                        "numpy float64 1 thread; holds only if its CI contains 1 and excludes 2. The counted FLOPs "
                        "grow as width^2 (their exponent is shown beside): vectorization changes the constant "
@@ -204,5 +218,8 @@ def evaluate(cases: list[Case], ladders: list[Ladder], lines: list[SweepLine],
             decided = "shape algebra; verification of numpy gradients against torch float64 (verified_max_rel_error)"
         else:
             measured, verdict, decided = ["no check implemented"], UNMEASURED, "-"
-        out.append(Claim(cid, f"{art['title']} ({art['file']})", entry["quotes"], measured, verdict, decided))
+        if cid not in ("resnet50-speedup", "complexity"):
+            figure = _short_figure(cid, measured, verdict)
+        out.append(Claim(cid, f"{art['title']} ({art['file']})", entry["quotes"], measured, verdict, decided,
+                         entry["claim"], figure or "nothing measured"))
     return out

@@ -1,133 +1,285 @@
-"""Every figure of the report, drawn with matplotlib's Agg backend; one colour per backend."""
+"""Every figure of the report, drawn with matplotlib's Agg backend; one colour per backend.
+
+Figures are vector (SVG inline in the HTML, vector in the PDF) with text kept as text. At the SVG's
+natural size one point is 4/3 CSS pixel, so ``FONT`` = 11.5 pt is 15.3 px, the HTML body's 15 px or more: no text in a
+figure is smaller than the text around it at 100% zoom. Every series a legend names differs from
+the others in colour (backend), line style or marker fill (dtype) and marker shape (threads).
+Legends sit outside the axes, never over data.
+"""
 
 from __future__ import annotations
 
 import io
+import re
 
 import matplotlib
 
 matplotlib.use("Agg")
 from matplotlib.axes import Axes  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+import numpy as np  # noqa: E402
 
+from ..formatting import times  # noqa: E402
 from .efficiency import Efficiency  # noqa: E402
 from .ladder import Ladder, ThroughputLine  # noqa: E402
-from .palette import colour  # noqa: E402
+from .machines import RungAcross  # noqa: E402
+from .palette import backend_order, colour  # noqa: E402
 from .scaling import SweepLine  # noqa: E402
 
-SIZE = (9.0, 4.8)  # inches: fits a laptop screen at 100 dpi and a landscape A4 page
+FONT = 11.5  # points: 15.3 px at the SVG's natural size, the HTML body's 15 px or more
+matplotlib.rcParams.update({
+    "font.size": FONT, "axes.titlesize": FONT + 1, "axes.labelsize": FONT, "xtick.labelsize": FONT,
+    "ytick.labelsize": FONT, "legend.fontsize": FONT, "svg.fonttype": "none",  # text stays text
+    "svg.hashsalt": "vecbench",  # the same figure gives the same SVG: reports diff cleanly
+})
+WIDTH = 9.0  # inches: 864 px at its natural size, within the HTML column and a landscape A4 page
+FLOAT32_MARKER_FILL = "full"  # float64 points are hollow
 
 
-def _new(size=SIZE, ax=None) -> tuple[Figure, Axes]:
+def _new(height: float, ax=None) -> tuple[Figure, Axes]:
     """A fresh figure, or the figure of ``ax`` when the caller (the PDF page) supplies the axes."""
     if ax is not None:
         return ax.figure, ax
-    fig = Figure(figsize=size, dpi=100, layout="constrained")
+    fig = Figure(figsize=(WIDTH, height), dpi=100, layout="constrained")
     return fig, fig.add_subplot()
 
 
-def ladder_figure(ladder: Ladder, ax=None) -> Figure:
-    """Median seconds per step per rung, log scale; whiskers span the rounds' interquartile range."""
-    fig, ax = _new(ax=ax)
-    x = np.arange(len(ladder.rungs))
-    measured = [r for r in ladder.rungs if r.measured]
-    top = max((np.percentile(r.case.clean, 75) for r in measured), default=1.0)
-    for i, rung in enumerate(ladder.rungs):
-        if not rung.measured:
-            ax.text(i, 0.5, rung.state.split(":")[0], transform=ax.get_xaxis_transform(), rotation=90,
-                    ha="center", va="center", color="#555555", fontsize=9)
-            continue
-        s = rung.case.clean  # the uncontended rounds, as every statistic
-        med = rung.case.time
-        q1, q3 = np.percentile(s, [25, 75])
-        ax.bar(i, med, color=colour(rung.spec.backend), edgecolor="black", linewidth=0.5,
-               hatch="//" if rung.case.noisy else None)
-        ax.errorbar(i, med, yerr=[[med - q1], [q3 - med]], color="black", capsize=4, linewidth=1)
-        label = "1×" if rung.over_loops is None and i == 0 else (
-            f"{rung.over_loops.value:,.3g}×" if rung.over_loops else "")
-        if rung.case.one_round:
-            label += "\n(one round)"
-        ax.annotate(label, (i, q3), textcoords="offset points", xytext=(0, 3), ha="center", va="bottom", fontsize=8)
-    ax.set_xlim(-0.6, len(ladder.rungs) - 0.4)
-    ax.set_yscale("log")
-    if measured:
-        low = min(np.percentile(r.case.clean, 25) for r in measured)
-        ax.set_ylim(low / 3, top * 8)
-    ax.set_xticks(x, [r.spec.name.replace(", ", "\n") for r in ladder.rungs], fontsize=8)
-    ax.set_ylabel("median time per training step (s, log scale)")
-    res = f", {ladder.resolution} px" if ladder.resolution else ""
-    ax.set_title(f"Speedup ladder: {ladder.config} (batch {ladder.batch_size}{res}) on {ladder.machine}\n"
-                 "bars: median of rounds; whiskers: interquartile range; label: × over loops; hatched: noisy",
-                 fontsize=10)
-    ax.grid(axis="y", which="major", alpha=0.3)
+def marker(threads: int) -> str:
+    """Circle for one thread, triangle for more."""
+    return "o" if threads == 1 else "^"
+
+
+def linestyle(dtype: str) -> str:
+    return "-" if dtype == "float32" else "--"
+
+
+def _point_style(backend: str, dtype: str, threads: int) -> dict:
+    c = colour(backend)
+    return dict(marker=marker(threads), color=c, markeredgecolor=c,
+                markerfacecolor=c if dtype != "float64" else "white", markersize=7)
+
+
+def _legend_outside(ax: Axes, handles=None) -> None:
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
+
+
+def _panels(count: int, height: float, axes) -> tuple[Figure, list[Axes]]:
+    """``count`` panels side by side sharing their y axis, or the caller's ``axes`` (the PDF page)."""
+    if axes is not None:
+        return axes[0].figure, list(axes)
+    fig = Figure(figsize=(WIDTH, height), dpi=100, layout="constrained")
+    return fig, list(np.atleast_1d(fig.subplots(1, count, sharey=True, squeeze=False)[0]))
+
+
+def ladder_figure(ladders: list[Ladder], axes=None) -> Figure:
+    """One config's ladder, one panel per machine side by side: a horizontal bar per rung, loops at
+    the top, median seconds per step (log scale), whiskers spanning the rounds' interquartile range,
+    and beside each bar the rung's multiplier over loops on that machine."""
+    own = axes is None
+    names = list(dict.fromkeys(r.spec.name for l in ladders for r in l.rungs))  # a GPU machine adds rungs
+    fig, axes = _panels(len(ladders), 1.6 + 0.42 * len(names), axes)
+    for ax, ladder in zip(axes, ladders):
+        _ladder_panel(ax, ladder, names, label_room=30 if len(ladders) == 1 else 300)
+    axes[0].set_yticks(np.arange(len(names)), names)
+    for ax in axes[1:]:
+        ax.tick_params(labelleft=False)
+    if own:
+        fig.suptitle(ladder_title(ladders[0]), x=0.01, ha="left", fontsize=FONT + 1)
+        fig.supxlabel(LADDER_X, fontsize=FONT)
+    else:
+        for ax in axes:
+            ax.set_xlabel("s per step (log scale)")
     return fig
 
 
-def throughput_figure(lines: list[ThroughputLine], ax=None) -> Figure:
-    fig, ax = _new(ax=ax)
-    first = lines[0]
-    for line in lines:
-        b = [p[0] for p in line.points]
-        r = [p[1] for p in line.points]
-        ax.plot(b, r, marker="o", color=colour(line.backend), label=line.case_label,
-                linestyle="-" if "float32" in line.case_label else "--")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("batch size (images per step, log scale)")
-    ax.set_ylabel("throughput (images / s, log scale)")
-    ax.set_title(f"{first.config} training throughput on {first.machine}", fontsize=10)
-    ax.legend(fontsize=8)
-    ax.grid(which="major", alpha=0.3)
+LADDER_X = "median time per training step (s, log scale); whiskers: interquartile range of rounds"
+
+
+def ladder_title(ladder: Ladder) -> str:
+    res = f", {ladder.resolution} px" if ladder.resolution else ""
+    return f"{ladder.config} (batch {ladder.batch_size}{res}): seconds per step, × over loops beside each bar"
+
+
+def _ladder_panel(ax: Axes, ladder: Ladder, names: list[str], label_room: float) -> None:
+    measured = [r for r in ladder.rungs if r.measured]
+    if measured:
+        low = min(np.percentile(r.case.clean, 25) for r in measured) / 3
+        high = max(np.percentile(r.case.clean, 75) for r in measured) * label_room
+    else:
+        low, high = 1e-4, 1.0
+    rows = {name: i for i, name in enumerate(names)}
+    for rung in ladder.rungs:
+        i = rows[rung.spec.name]
+        if not rung.measured:
+            ax.text(low * 1.3, i, rung.state.split(":")[0], va="center", ha="left", color="#555555")
+            continue
+        med = rung.case.time  # the median of the uncontended rounds, as every statistic
+        q1, q3 = np.percentile(rung.case.clean, [25, 75])
+        ax.barh(i, med - low, left=low, height=0.6, color=colour(rung.spec.backend), edgecolor="black",
+                linewidth=0.5, hatch="//" if rung.case.noisy else None)
+        ax.errorbar(med, i, xerr=[[med - q1], [q3 - med]], color="black", capsize=3, linewidth=1)
+        label = "baseline" if i == 0 else (times(rung.over_loops.value) if rung.over_loops else "")
+        if rung.case.one_round:
+            label += " (1 round)"
+        ax.text(q3 * 1.25, i, label, va="center", ha="left")
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ax.set_ylim(len(names) - 0.5, -0.5)  # loops on top
+    ax.set_title(str(ladder.machine), loc="left", fontsize=FONT)
+    ax.grid(axis="x", which="major", alpha=0.3)
+
+
+def throughput_figure(groups: list[list[ThroughputLine]], axes=None) -> Figure:
+    """Images/s against batch size, one panel per machine side by side; one legend below them."""
+    own = axes is None
+    fig, axes = _panels(len(groups), 4.6, axes)
+    series: dict[str, Line2D] = {}
+    for ax, lines in zip(axes, groups):
+        for line in lines:
+            case = line.points[0][2]
+            (h,) = ax.plot([p[0] for p in line.points], [p[1] for p in line.points], linestyle=linestyle(case.dtype),
+                           **_point_style(line.backend, case.dtype, case.threads))
+            series.setdefault(f"{line.backend} {case.dtype} {case.threads}t", h)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size (log scale)")
+        ax.set_title(str(lines[0].machine), loc="left", fontsize=FONT)
+        ax.grid(which="major", alpha=0.3)
+    axes[0].set_ylabel("images / s (log scale)")
+    if own:
+        fig.suptitle(f"{groups[0][0].config} training throughput", x=0.01, ha="left", fontsize=FONT + 1)
+        fig.legend(list(series.values()), list(series), loc="outside lower center", ncol=4, frameon=False)
+    else:
+        axes[-1].legend(list(series.values()), list(series), loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                        frameon=False)
     return fig
 
 
 def scaling_figure(lines: list[SweepLine], ax=None) -> Figure:
-    fig, ax = _new(ax=ax)
+    fig, ax = _new(5.6, ax)
     for line in lines:
-        style = "-" if line.dtype == "float32" else "--"
-        fit = line.fit_all
-        label = line.label + (f" (k = {fit.exponent:.2f})" if fit else "")
-        ax.plot(line.widths, line.medians, marker="o", color=colour(line.backend), linestyle=style, label=label)
-        if line.fit_wide is not None:
-            k = len(line.widths) - min(len(line.widths), max(3, (len(line.widths) + 1) // 2))
-            w = line.widths[k:]
-            ax.plot(w, line.fit_wide.prefactor * w ** line.fit_wide.exponent, color=colour(line.backend),
-                    linestyle=":", linewidth=2.5, alpha=0.6)
+        fit = line.fit_wide
+        label = line.label + (f", k = {fit.exponent:.2f}" if fit else "")
+        ax.plot(line.widths, line.medians, linestyle=linestyle(line.dtype), label=label,
+                **_point_style(line.backend, line.dtype, line.threads))
+        if fit is not None:
+            w = line.widths[line.widths >= line.bound_from]
+            ax.plot(w, fit.prefactor * w ** fit.exponent, color=colour(line.backend), linestyle=":",
+                    linewidth=3, alpha=0.5)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("width N (input = hidden = N, log scale)")
-    ax.set_ylabel("median time per training step (s, log scale)")
-    ax.set_title(f"Scaling with width, mlp-width-N (batch 32) on {lines[0].machine}\n"
-                 "dotted: power-law fit over the compute-bound widths; solid float32, dashed float64", fontsize=10)
-    ax.legend(fontsize=7, ncol=2)
+    ax.set_ylabel("median time per step (s, log scale)")
+    ax.set_title(f"mlp-width-N (batch 32) on {lines[0].machine}", loc="left")
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Line2D([], [], color="#555555", linestyle=":", linewidth=3, alpha=0.5))
+    labels.append("fit over the compute-bound widths")
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
     ax.grid(which="major", alpha=0.3)
     return fig
 
 
-def efficiency_figure(effs: list[Efficiency], ax=None) -> Figure:
-    """Fraction of the measured peak reached by each case, one horizontal bar per case."""
-    shown = [e for e in effs if e.peak is not None]
-    height = max(3.0, 0.18 * len(shown) + 1.2)
-    fig, ax = _new((SIZE[0], min(height, 30.0)), ax)
-    y = np.arange(len(shown))
-    ax.barh(y, [e.fraction for e in shown], color=[colour(e.case.backend) for e in shown],
-            edgecolor="black", linewidth=0.3)
-    ax.set_yticks(y, [f"{e.case.config} b{e.case.batch_size} {e.case.label}" for e in shown],
-                  fontsize=6 if len(shown) < 60 else 4)
-    backends = list(dict.fromkeys(e.case.backend for e in shown))
-    ax.legend(handles=[Patch(color=colour(b), label=b) for b in backends], fontsize=7, loc="lower right")
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlabel("achieved GFLOP/s as a fraction of the measured GEMM peak (log scale)")
+CONFIG_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
+MACHINE_MARKERS = ("o", "s", "D", "v", "P")
+
+
+def _times_ticks(ax: Axes) -> None:
+    """Multiplier ticks at 1, 2 and 5 per decade, written as the tables write them (``2×``)."""
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: times(v)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def machines_figure(machines: list, rows: list[RungAcross], ax=None) -> Figure:
+    """Each rung's time on every machine over the first machine's (log scale), a row per rung, a
+    colour per config and a marker per machine: where a machine gains or loses, rung by rung."""
+    names = list(dict.fromkeys(r.rung for r in rows))
+    configs = list(dict.fromkeys(f"{r.config} ({r.batch_size})" for r in rows))
+    fig, ax = _new(1.6 + 0.42 * len(names), ax)
+    handles = {}
+    for r in rows:
+        ci = configs.index(f"{r.config} ({r.batch_size})")
+        for mi, (machine, s) in enumerate(r.over_reference.items()):
+            (h,) = ax.plot([s.value], [names.index(r.rung)], linestyle="none", marker=MACHINE_MARKERS[mi % 5],
+                           color=CONFIG_COLOURS[ci % len(CONFIG_COLOURS)], markersize=8)
+            label = f"{r.config} ({r.batch_size})" + (f", {machine}" if len(machines) > 2 else "")
+            handles.setdefault(label, h)
     ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.set_title(f"Efficiency against peak on {shown[0].case.machine}" if shown else "Efficiency", fontsize=10)
+    ax.set_xscale("log")
+    _times_ticks(ax)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    others = ", ".join(str(m) for m in machines[1:])
+    ax.set_xlabel(f"time per step on {others} over {machines[0]} (log scale; right of 1: slower)")
+    ax.legend(list(handles.values()), list(handles), loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0, frameon=False, title="config (batch)")
     ax.grid(axis="x", which="major", alpha=0.3)
     return fig
 
 
-def png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
+def _facets(effs: list[Efficiency]) -> list[tuple[str, list[str]]]:
+    """(model, its configs top to bottom) for every model with a case against a peak."""
+    out: dict[str, list[str]] = {}
+    for e in effs:
+        name = e.case.config if e.case.config.startswith("mlp") else f"{e.case.config}@{e.case.batch_size}"
+        configs = out.setdefault(e.case.model, [])
+        if name not in configs:
+            configs.append(name)
+    return list(out.items())
+
+
+def efficiency_facet_heights(effs: list[Efficiency]) -> list[float]:
+    """Inches each model's panel needs: a row per config, plus its title and axis."""
+    return [0.9 + 0.3 * len(configs) for _, configs in _facets([e for e in effs if e.peak is not None])]
+
+
+def efficiency_figure(effs: list[Efficiency], axes: list[Axes] | None = None) -> Figure:
+    """Fraction of the measured GEMM peak per case: one panel per model, a row per config, one
+    marker per rung (colour: backend; filled float32, hollow float64; circle 1 thread, triangle all
+    cores). Stays readable as configs grow: a config adds a row, not nine bars."""
+    shown = [e for e in effs if e.peak is not None]
+    facets = _facets(shown)
+    own = axes is None
+    if own:
+        heights = efficiency_facet_heights(shown)
+        fig = Figure(figsize=(WIDTH, sum(heights) + 0.8), dpi=100, layout="constrained")
+        axes = list(np.atleast_1d(fig.subplots(len(facets), 1, height_ratios=heights, squeeze=False, sharex=True)[:, 0]))
+    fig = axes[0].figure
+    series: dict[tuple, Line2D] = {}
+    for ax, (model, configs) in zip(axes, facets):
+        rows = {name: i for i, name in enumerate(configs)}
+        for e in shown:
+            if e.case.model != model:
+                continue
+            c = e.case
+            name = c.config if c.config.startswith("mlp") else f"{c.config}@{c.batch_size}"
+            key = (backend_order(c.backend), c.backend, c.dtype, c.threads)
+            (h,) = ax.plot([e.fraction], [rows[name]], linestyle="none", **_point_style(c.backend, c.dtype, c.threads))
+            series.setdefault(key, h)
+        ax.set_yticks(range(len(configs)), configs)
+        ax.set_ylim(len(configs) - 0.5, -0.5)
+        ax.set_xscale("log")
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.grid(which="major", alpha=0.3)
+        first = own or ax is not axes[0]
+        ax.set_title(model if first else f"Efficiency against peak on {shown[0].case.machine}: {model}", loc="left")
+    axes[-1].set_xlabel("achieved GFLOP/s as a fraction of the same machine's measured GEMM peak (log scale)")
+    handles = [series[k] for k in sorted(series)]
+    labels = [f"{k[1]} {k[2]} {k[3]}t" for k in sorted(series)]
+    axes[0].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
+    if own and shown:
+        fig.suptitle(f"Efficiency against peak on {shown[0].case.machine}", x=0.01, ha="left",
+                     fontsize=FONT + 1)
+    return fig
+
+
+def svg(fig: Figure) -> str:
+    """``fig`` as an ``<svg>`` element to inline in HTML: no XML prolog, a viewBox so that CSS can
+    shrink it on a narrow screen; its width and height stay the natural size."""
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg")
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    return re.sub(r"<metadata>.*?</metadata>", "", text, count=1, flags=re.S)

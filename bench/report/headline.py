@@ -1,8 +1,10 @@
-"""The answer at the top of the report, one sentence or two per machine, from the ladders."""
+"""The answer at the top of the report: first each seed claim's verdict in one line, with the
+figure that decides it; then one sentence or two of speedups per machine, from the ladders."""
 
 from __future__ import annotations
 
 from ..formatting import times
+from .claims import Claim
 from .ladder import Ladder
 
 
@@ -63,3 +65,9 @@ def headlines(ladders: list[Ladder], hardware: dict[str, str]) -> list[str]:
         resnet = _resnet_sentence(mine)
         out.append(sentence + (" " + resnet if resnet else ""))
     return out
+
+
+def verdict_line(claim: Claim) -> str:
+    """``<claim in a few words>: <verdict>. <deciding figure>``: what a reader needs in one line."""
+    figure = claim.figure.rstrip(".")
+    return f"{claim.claim}: {claim.verdict}. {figure[:1].upper()}{figure[1:]}."

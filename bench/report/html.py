@@ -1,8 +1,7 @@
-"""The report as one self-contained HTML file: inline CSS, figures as base64 PNG, autoescaped."""
+"""The report as one self-contained HTML file: inline CSS, figures as inline SVG, autoescaped."""
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import jinja2
@@ -11,8 +10,11 @@ from . import figures as fig
 from .model import Report
 
 
-def _b64(figure) -> str:
-    return base64.b64encode(fig.png(figure)).decode("ascii")
+def verdict_class(verdict: str) -> str:
+    """The CSS class that colours a verdict: red for "does not hold", green for the holds, grey else."""
+    if verdict == "does not hold":
+        return "v-fails"
+    return "v-holds" if verdict.startswith("holds") else "v-other"
 
 
 def render(report: Report) -> str:
@@ -22,12 +24,14 @@ def render(report: Report) -> str:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
     )
+    env.filters["verdict_class"] = verdict_class
     images = {
-        "ladders": [_b64(fig.ladder_figure(l)) for l in report.ladders],
-        "throughput": [_b64(fig.throughput_figure(lines)) for lines in report.throughput.values()],
-        "scaling": [_b64(fig.scaling_figure(lines)) for lines in report.sweeps.values()],
-        "efficiency": [(m, _b64(fig.efficiency_figure(e))) for m, e in report.efficiencies.items()
+        "ladders": [fig.svg(fig.ladder_figure(group)) for group in report.ladder_groups],
+        "throughput": [fig.svg(fig.throughput_figure(groups)) for groups in report.throughput.values()],
+        "scaling": [fig.svg(fig.scaling_figure(lines)) for lines in report.sweeps.values()],
+        "efficiency": [(m, fig.svg(fig.efficiency_figure(e))) for m, e in report.efficiencies.items()
                        if any(x.peak for x in e)],
+        "machines": fig.svg(fig.machines_figure(sorted(report.machines), report.across)) if report.across else "",
     }
     return env.get_template("report.html.j2").render(report=report, figures=images)
 

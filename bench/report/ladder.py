@@ -120,7 +120,8 @@ def _later_specs(candidates: list[Case]) -> list[RungSpec]:
     return specs
 
 
-def _speedup(slower: Case, faster: Case, over: str, resamples: int, seed: int) -> Speedup:
+def speedup_between(slower: Case, faster: Case, over: str, resamples: int, seed: int) -> Speedup:
+    """time(slower) / time(faster) with its 95% interval (none when either side has one round)."""
     interval = ratio_interval(slower.clean, slower.clean_repeats, faster.clean, faster.clean_repeats,
                               resamples=resamples, seed=seed)
     low, high = (interval.low, interval.high) if interval else (float("nan"), float("nan"))
@@ -141,9 +142,9 @@ def build_ladder(machine: str, config: str, cases: list[Case], all_cores: int,
         over_below = over_loops = None
         if case is not None and case.ok:
             if below is not None:
-                over_below = _speedup(below.case, case, below.spec.name, resamples, seed)
+                over_below = speedup_between(below.case, case, below.spec.name, resamples, seed)
             if rungs and rungs[0].measured and spec is not RUNGS[0]:
-                over_loops = _speedup(rungs[0].case, case, rungs[0].spec.name, resamples, seed)
+                over_loops = speedup_between(rungs[0].case, case, rungs[0].spec.name, resamples, seed)
         rung = Rung(spec, case, over_below, over_loops)
         rungs.append(rung)
         if rung.measured:

@@ -7,17 +7,18 @@ from pathlib import Path
 
 from ..measurement import measurements
 from ..suspect import flag_text, suspects
-from .cases import Case, ordered
+from .cases import Case, config_order, ordered
 from .claims import Claim, evaluate
 from .efficiency import Efficiency, efficiencies, peaks
 from .environment import environments
 from .headline import headlines
 from .ladder import Ladder, ThroughputLine, build_ladders, throughput
 from .load import load, split
+from .machines import RungAcross, compare_machines
 from .scaling import SweepLine, flops_exponent, sweep_lines
 from ..stats import NOISY, RESAMPLES, SEED, WIDENING
-from .tables import (Table, claims_table, efficiency_table, environment_table, ladder_table, noisy_table,
-                     peaks_table, problems_table, scaling_table, throughput_table)
+from .tables import (Table, claims_table, efficiency_table, environment_table, ladder_compact_table, ladder_table,
+                     machines_table, noisy_table, throughput_compact_table, peaks_table, problems_table, scaling_table, throughput_table)
 
 
 @dataclass
@@ -27,17 +28,23 @@ class Report:
     sources: list[str]
     cases: list[Case]
     ladders: list[Ladder]
-    ladder_tables: list[Table]
-    throughput: dict[tuple[str, str], list[ThroughputLine]]
+    ladder_tables: list[Table]  # one per ladder (machine, config), as ``ladders``
+    ladder_groups: list[list[Ladder]]  # per config, its ladder on every machine
+    ladder_compact_tables: list[Table]  # one per group: every machine's rungs in one table
+    throughput: dict[str, list[list[ThroughputLine]]]  # config -> per machine, its lines
     throughput_table: Table | None
+    throughput_compact_table: Table | None
     claims: list[Claim]
     claims_table: Table
     machines: list[str]
+    across: list[RungAcross]  # the same rung on several machines (empty with one machine)
+    across_table: Table | None
     sweeps: dict[str, list[SweepLine]]
     scaling_tables: dict[str, Table]
     efficiencies: dict[str, list[Efficiency]]
     efficiency_table: Table
     peaks_table: Table
+    peaks_tables: dict[str, Table]  # per machine: the PDF puts each under that machine's efficiency figure
     environment_table: Table
     problems_table: Table
     noisy_table: Table
@@ -81,10 +88,16 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
     machines = sorted({c.machine for c in cases})
     hardware = {m: f"{m.cpu} ({m.cores} logical cores{' and ' + m.gpu if m.gpu else ''})" for m in machines}
 
+    groups: dict[str, list[Ladder]] = {}
+    for ladder in ladders:  # ladders come by machine, then config in display order
+        groups.setdefault(ladder.config, []).append(ladder)
+    ladder_groups = [groups[c] for c in sorted(groups, key=config_order)]
+    ordered_machines, across = compare_machines(ladder_groups, resamples, seed)
+
     lines = throughput(cases)
-    by_config: dict[tuple[str, str], list[ThroughputLine]] = {}
+    by_config: dict[str, dict] = {}
     for line in lines:
-        by_config.setdefault((line.machine, line.config), []).append(line)
+        by_config.setdefault(line.config, {}).setdefault(line.machine, []).append(line)
 
     sweeps_all = sweep_lines(cases)
     sweeps = {m: [l for l in sweeps_all if l.machine == m] for m in machines}
@@ -102,16 +115,22 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
         cases=cases,
         ladders=ladders,
         ladder_tables=[ladder_table(l) for l in ladders],
-        throughput=by_config,
+        ladder_groups=ladder_groups,
+        ladder_compact_tables=[ladder_compact_table(g) for g in ladder_groups],
+        throughput={config: list(per_machine.values()) for config, per_machine in by_config.items()},
         throughput_table=throughput_table(lines) if lines else None,
+        throughput_compact_table=throughput_compact_table(lines) if lines else None,
         claims=claims,
         claims_table=claims_table(claims),
         machines=machines,
+        across=across,
+        across_table=machines_table(ordered_machines, across) if across else None,
         sweeps={m: v for m, v in sweeps.items() if v},
         scaling_tables={m: scaling_table(v, m, flops_fits[m]) for m, v in sweeps.items() if v},
         efficiencies={m: [e for e in effs if e.case.machine == m] for m in machines},
         efficiency_table=efficiency_table(effs),
         peaks_table=peaks_table(machine_peaks),
+        peaks_tables={m: peaks_table([p for p in machine_peaks if p.machine == m]) for m in machines},
         environment_table=environment_table(environments(all_rows)),
         problems_table=problems_table(cases),
         noisy_table=noisy_table(cases),

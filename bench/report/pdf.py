@@ -18,6 +18,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from . import figures as fig  # noqa: E402
+from .headline import verdict_line  # noqa: E402
 from .model import Report  # noqa: E402
 from .tables import Table  # noqa: E402
 
@@ -26,8 +27,8 @@ MARGIN = 0.45
 FONT = 7.0  # points, table text
 LINE = FONT * 1.35 / 72  # inches per line of table text
 CHAR = FONT * 0.6 / 72  # average character width in inches (DejaVu Sans)
-SECTIONS = ("Headline", "Speedup ladder", "Claims", "Scaling", "Efficiency", "Environment and method",
-            "Noisy measurements", "Failed and skipped cases")
+SECTIONS = ("Headline", "Speedup ladder", "Claims", "Machines side by side", "Scaling", "Efficiency",
+            "Environment and method", "Noisy, failed and skipped cases")
 
 
 class Writer:
@@ -133,48 +134,80 @@ class Writer:
             self.table(then)
 
 
+def _side_by_side(w: Writer, count: int, left: float, right: float, bottom: float, top: float, gap: float = 0.03):
+    """``count`` axes in a row between the figure fractions ``left``..``right``, ``bottom``..``top``."""
+    width = (right - left - gap * (count - 1)) / count
+    first = w.page.add_axes((left, bottom, width, top - bottom))
+    return [first] + [w.page.add_axes((left + i * (width + gap), bottom, width, top - bottom), sharey=first)
+                      for i in range(1, count)]
+
+
 def write(report: Report, path: Path) -> Path:
+    """At most about 16 pages for two machines: a page per config's ladder (every machine's panel and
+    one table), the per-case lists (efficiency per case, noisy cases) only in the HTML report."""
     with PdfPages(path, metadata={"Title": "vecbench report", "Creator": "vecbench"}) as pdf:
         w = Writer(pdf)
         w.start("Headline")
         w.heading("vecbench: how much faster does vectorized code train neural networks?", 15)
+        w.heading("The articles' claims, measured", 11)
+        for claim in report.claims:
+            w.paragraph("• " + verdict_line(claim), 10)
+        w.heading("Speedups over pure-Python loops", 11)
         for line in report.headlines:
-            w.paragraph(line, 11)
+            w.paragraph(line, 10)
         w.paragraph("Built from: " + ", ".join(report.sources), 7.5)
 
-        for ladder, table in zip(report.ladders, report.ladder_tables):
-            w.figure_page("Speedup ladder", lambda ax, l=ladder: fig.ladder_figure(l, ax), then=table)
-        for lines in report.throughput.values():
-            w.figure_page("Speedup ladder", lambda ax, ls=lines: fig.throughput_figure(ls, ax),
-                          rect=(0.08, 0.12, 0.88, 0.78))
-        if report.throughput_table is not None:
+        for group, table in zip(report.ladder_groups, report.ladder_compact_tables):
             w.start("Speedup ladder")
-            w.table(report.throughput_table)
+            w.heading(fig.ladder_title(group[0]), 11)
+            fig.ladder_figure(group, _side_by_side(w, len(group), 0.26, 0.96, 0.53, 0.88))
+            w.y = H * (1 - 0.53) + 0.55
+            w.table(table)
+        for groups in report.throughput.values():
+            w.start("Speedup ladder")
+            w.heading(f"{groups[0][0].config} training throughput (images / s) by batch size", 11)
+            fig.throughput_figure(groups, _side_by_side(w, len(groups), 0.08, 0.7, 0.58, 0.88))
+            w.y = H * (1 - 0.58) + 0.55
+        if report.throughput_compact_table is not None:
+            w.table(report.throughput_compact_table)
 
         w.start("Claims")
         w.table(report.claims_table)
 
+        if report.across:
+            w.figure_page("Machines side by side",
+                          lambda ax: fig.machines_figure(sorted(report.machines), report.across, ax),
+                          rect=(0.22, 0.3, 0.45, 0.6))
+            w.paragraph("Each rung's time on every machine is in the ladder tables above; the HTML report lists "
+                        "them with each ratio's 95% interval (Machines side by side).", 9)
+
         for machine, lines in report.sweeps.items():
             w.figure_page("Scaling", lambda ax, ls=lines: fig.scaling_figure(ls, ax),
-                          then=report.scaling_tables[machine])
+                          rect=(0.08, 0.6, 0.5, 0.32), then=report.scaling_tables[machine])
 
         for machine, effs in report.efficiencies.items():
             if any(e.peak for e in effs):
-                w.figure_page("Efficiency", lambda ax, es=effs: fig.efficiency_figure(es, ax),
-                              rect=(0.32, 0.1, 0.64, 0.8))
-        w.start("Efficiency")
-        w.table(report.efficiency_table)
-        w.table(report.peaks_table)
-
+                w.start("Efficiency")
+                heights = fig.efficiency_facet_heights(effs)
+                top, bottom, gap = 0.9, 0.32, 0.1
+                scale = (top - bottom - gap * (len(heights) - 1)) / sum(heights)
+                axes, y = [], top
+                for h in heights:
+                    axes.append(w.page.add_axes((0.16, y - h * scale, 0.55, h * scale),
+                                                sharex=axes[0] if axes else None))
+                    y -= h * scale + gap
+                fig.efficiency_figure(effs, axes)
+                w.y = H * (1 - bottom) + 0.55
+                w.table(report.peaks_tables[machine])
         w.start("Environment and method")
         w.table(report.environment_table)
+        w.paragraph("The achieved GFLOP/s of every case, one row each, is in the HTML report (Efficiency).", 7.5)
         w.heading("Method", 10)
         for note in report.method:
-            w.paragraph("• " + note, 8)
+            w.paragraph("• " + note, 7.5)
 
-        w.start("Noisy measurements")
-        w.table(report.noisy_table)
-        w.start("Failed and skipped cases")
-        w.table(report.problems_table)
+        w.start("Noisy, failed and skipped cases")
+        w.table(report.noisy_table.head(12))
+        w.table(report.problems_table.head(20))
         w.flush()
     return path

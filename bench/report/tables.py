@@ -10,6 +10,7 @@ from .claims import Claim
 from .efficiency import Efficiency, Peak
 from .environment import Environment
 from .ladder import Ladder, Speedup, ThroughputLine
+from .machines import RungAcross
 from .scaling import SweepLine
 from ..formatting import seconds, times
 from ..stats import NOISY
@@ -26,6 +27,14 @@ class Table:
 
     def __post_init__(self):  # cells are text (a machine key, a number) whatever their source
         object.__setattr__(self, "rows", [[str(cell) for cell in row] for row in self.rows])
+
+    def head(self, n: int, where: str = "the HTML report") -> Table:
+        """The first ``n`` rows, saying how many more ``where`` lists (the PDF keeps to its pages)."""
+        if len(self.rows) <= n:
+            return self
+        more = f"{len(self.rows) - n} more row(s) in {where}."
+        return Table(self.title, self.columns, self.rows[:n], self.flagged[:n], self.widths,
+                     f"{self.note} {more}".strip())
 
 
 def speedup(s: Speedup | None) -> str:
@@ -64,6 +73,54 @@ def _previous_name(ladder: Ladder, rung) -> str:
     return ladder.rungs[index - 1].spec.name if index > 0 else ""
 
 
+def _state(rung) -> str:
+    """A rung's time, or in one word why it has none (the reason is under Failed and skipped)."""
+    return seconds(rung.case.median) if rung.measured else rung.state.split(":")[0]
+
+
+def ladder_compact_table(group: list[Ladder]) -> Table:
+    """One config's ladders on every machine in one table: per machine the time, the multiplier over
+    the rung below and over loops (the PDF's table; the HTML has one full table per machine)."""
+    names = list(dict.fromkeys(r.spec.name for l in group for r in l.rungs))
+    changes = {r.spec.name: r.spec.change for l in group for r in l.rungs}
+    columns = ["rung", "changes"]
+    for ladder in group:
+        columns += [f"{ladder.machine}: time / step", "× over rung below", "× over loops"]
+    rows, flagged = [], []
+    for name in names:
+        row = [name, changes[name]]
+        flag = False
+        for ladder in group:
+            rung = ladder.rung(name)
+            if rung is None:
+                row += ["not measured", "-", "-"]
+                flag = True
+                continue
+            row += [_state(rung), speedup(rung.over_below), speedup(rung.over_loops)]
+            flag = flag or not rung.measured or rung.case.noisy or bool(rung.case.suspect)
+        rows.append(row)
+        flagged.append(flag)
+    first = group[0]
+    res = f", {first.resolution} px" if first.resolution else ""
+    return Table(f"{first.config} (batch {first.batch_size}{res}) on {len(group)} machine(s)", columns, rows, flagged,
+                 [1.6, 1.4] + [1.0, 1.5, 1.5] * len(group))
+
+
+def machines_table(machines: list, rows: list[RungAcross]) -> Table:
+    reference = machines[0]
+    others = machines[1:]
+    columns = ["config (batch)", "rung", *[f"{m}: time / step" for m in machines],
+               *[f"{m} / {reference} [95% CI]" for m in others]]
+    out = []
+    for r in rows:
+        times_ = [seconds(r.cases[m].median) if m in r.cases else "-" for m in machines]
+        ratios = [speedup(r.over_reference.get(m)) for m in others]
+        out.append([f"{r.config} ({r.batch_size})", r.rung, *times_, *ratios])
+    return Table(f"The same rung on {len(machines)} machines: time per step, and each machine's time over "
+                 f"{reference}'s", columns, out, [], [1.3, 1.6] + [1.0] * len(machines) + [1.6] * len(others),
+                 "Above 1×: that machine takes longer than the reference at that rung. Intervals as in the ladder.")
+
+
 def throughput_table(lines: list[ThroughputLine]) -> Table:
     rows = []
     for line in lines:
@@ -91,6 +148,35 @@ def _fit(fit) -> str:
     return f"{fit.exponent:.2f} [{fit.low:.2f}, {fit.high:.2f}]"
 
 
+def _sweep_flags(line: SweepLine) -> str:
+    """A line's flags by kind, naming the widths: "noisy at 64, 128; suspect at 2048 (...)"."""
+    def at(cases) -> str:
+        return ", ".join(str(int(w)) for w, c in zip(line.widths, line.cases) if c in cases)
+    noisy = [c for c in line.cases if c.noisy]
+    contended = [c for c in line.cases if c.ok and c.contended.any()]
+    suspect = [c for c in line.cases if c.suspect]
+    parts = []
+    if noisy:
+        parts.append(f"noisy (IQR/median > {NOISY:.0%}) at {at(noisy)}")
+    if contended:
+        parts.append(f"contended rounds left out at {at(contended)}")
+    parts += [f"SUSPECT at {at([c])}: {c.suspect}" for c in suspect]
+    return "; ".join(parts)
+
+
+def throughput_compact_table(lines: list[ThroughputLine]) -> Table:
+    """Images/s, a row per (machine, backend case) and a column per batch size (the PDF's table)."""
+    batches = sorted({b for line in lines for b, _, _ in line.points})
+    rows = []
+    for line in lines:
+        rate = {b: r for b, r, _ in line.points}
+        rows.append([str(line.machine), line.case_label,
+                     *[f"{rate[b]:,.3g}" if b in rate else "-" for b in batches]])
+    return Table("ResNet-50 at 224 px: images / s by batch size (vectorized backends)",
+                 ["machine", "backend", *[f"batch {b}" for b in batches]], rows,
+                 [any(c.noisy for _, _, c in line.points) for line in lines], [1.8, 1.8] + [1.0] * len(batches))
+
+
 def scaling_table(lines: list[SweepLine], machine: str, flops_fit) -> Table:
     rows = []
     mine = [l for l in lines if l.machine == machine]
@@ -98,13 +184,13 @@ def scaling_table(lines: list[SweepLine], machine: str, flops_fit) -> Table:
         rows.append([line.label, ", ".join(str(int(w)) for w in line.widths), _fit(line.fit_all),
                      f"{_fit(line.fit_wide)} (widths {line.bound_from}-{int(line.widths[-1])})"
                      if line.fit_wide else "-",
-                     "; ".join(f"{int(w)}: {c.flags}" for w, c in zip(line.widths, line.cases) if c.flags)])
+                     _sweep_flags(line)])
     if flops_fit is not None:
         rows.append(["FLOPs per step (recorded)", "", "", _fit(flops_fit), ""])
     return Table(f"Fitted exponent k of time ∝ width^k, mlp-width-N on {machine}",
                  ["backend", "widths", "k, all widths [95% CI]", "k, compute-bound widths [95% CI]", "flags"], rows,
                  [any(c.noisy for c in l.cases) for l in mine] + ([False] if flops_fit else []),
-                 [1.6, 2.0, 1.6, 2.4, 2.0],
+                 [1.5, 1.6, 1.4, 2.2, 3.0],
                  "Least squares on log(median time) vs log(width); the 95% interval is the slope's standard "
                  "error times Student's t with n-2 degrees of freedom (it reflects scatter about a power law, "
                  "not only timing noise).")
@@ -142,10 +228,20 @@ def environment_table(envs: list[Environment]) -> Table:
 
 
 def problems_table(cases: list[Case]) -> Table:
-    bad = [c for c in cases if not c.ok]
-    rows = [[c.machine, c.config, str(c.batch_size), c.label, c.status, c.error or "no reason recorded"] for c in bad]
+    """Failed cases one per row (each is a finding); skipped cases one row per machine and reason,
+    with how many and which (a machine without a GPU skips every GPU case for one reason)."""
+    rows = [[c.machine, c.config, str(c.batch_size), c.label, c.status, c.error or "no reason recorded"]
+            for c in cases if c.status == "failed"]
+    skipped: dict[tuple, list[Case]] = {}
+    for c in cases:
+        if not c.ok and c.status != "failed":
+            skipped.setdefault((c.machine, c.status, c.error or "no reason recorded"), []).append(c)
+    for (machine, status, reason), group in skipped.items():
+        configs = ", ".join(dict.fromkeys(f"{c.config}@{c.batch_size}" for c in group))
+        backends = ", ".join(dict.fromkeys(c.backend for c in group))
+        rows.append([machine, configs, "-", f"{len(group)} cases: {backends}", status, reason])
     return Table("Failed and skipped cases", ["machine", "config", "batch", "backend", "status", "error or reason"],
-                 rows, [True] * len(rows), [1.4, 1.1, 0.5, 1.6, 0.7, 4])
+                 rows, [True] * len(rows), [1.4, 1.6, 0.5, 1.6, 0.7, 3.5])
 
 
 def noisy_table(cases: list[Case]) -> Table:
