@@ -35,7 +35,6 @@ matplotlib.rcParams.update({
     "svg.hashsalt": "vecbench",  # the same figure gives the same SVG: reports diff cleanly
 })
 WIDTH = 9.0  # inches: 864 px at its natural size, within the HTML column and a landscape A4 page
-FLOAT32_MARKER_FILL = "full"  # float64 points are hollow
 
 
 def _new(height: float, ax=None) -> tuple[Figure, Axes]:
@@ -59,10 +58,6 @@ def _point_style(backend: str, dtype: str, threads: int) -> dict:
     c = colour(backend)
     return dict(marker=marker(threads), color=c, markeredgecolor=c,
                 markerfacecolor=c if dtype != "float64" else "white", markersize=7)
-
-
-def _legend_outside(ax: Axes, handles=None) -> None:
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
 
 
 def _panels(count: int, height: float, axes) -> tuple[Figure, list[Axes]]:
