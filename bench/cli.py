@@ -91,18 +91,16 @@ def _cmd_run(args) -> int:
     from .runner import Runner  # noqa: PLC0415
     from .measurement import measurements  # noqa: PLC0415
     from .summary import format_harness, format_load, format_speedups, format_suspects  # noqa: PLC0415
-    from implementations import CUDA_BACKENDS  # noqa: PLC0415
+    from implementations import backend_names, get_backend  # noqa: PLC0415
 
     profile = suite.get_profile(args.profile)
     configs = suite.select_configs(profile, args.models)
     backends = suite.check_backends(args.backends or list(profile.backends) or None)
-    if set(backends) <= set(CUDA_BACKENDS):
-        from implementations.torch_autograd.trainer import cuda_unavailable_reason  # noqa: PLC0415
-
-        reason = cuda_unavailable_reason()
-        if reason:
-            raise UsageError(f"{', '.join(backends)} cannot run here: {reason}; backends that can: "
-                             "loops, numpy, torch-cpu")
+    reasons = [get_backend(b).unavailable() for b in backends]
+    if all(reasons):
+        can = [b for b in backend_names() if not get_backend(b).unavailable()]
+        raise UsageError(f"{', '.join(backends)} cannot run here: {'; '.join(dict.fromkeys(reasons))}; "
+                         f"backends that can: {', '.join(can)}")
     cases = suite.expand_cases(configs, backends)
     if not cases:
         raise UsageError("the selection holds no case to run")
@@ -137,7 +135,7 @@ def _cmd_run(args) -> int:
 def _cmd_verify(args) -> int:
     from . import suite, verify  # noqa: PLC0415
     from .runner import _precision_fields  # noqa: PLC0415
-    from implementations import is_cuda_backend, make_trainer  # noqa: PLC0415
+    from implementations import get_backend, is_cuda_backend, make_trainer  # noqa: PLC0415
 
     profile = suite.get_profile(args.profile)
     configs = suite.select_configs(profile, args.models)
@@ -150,13 +148,10 @@ def _cmd_verify(args) -> int:
         oracle = verifier.oracle
         print(f"{config.name:<16} reference: {oracle.error or oracle.describe()}")
         for case in suite.expand_cases([config], backends, cores=1):
-            if is_cuda_backend(case.backend):
-                from implementations.torch_autograd.trainer import cuda_unavailable_reason  # noqa: PLC0415
-
-                reason = cuda_unavailable_reason()
-                if reason:
-                    print(f"{config.name:<16} {case.backend:<18} {case.dtype:<8} {'':>14} {'':>10}  skipped: {reason}")
-                    continue
+            reason = get_backend(case.backend).unavailable()
+            if reason:
+                print(f"{config.name:<16} {case.backend:<18} {case.dtype:<8} {'':>14} {'':>10}  skipped: {reason}")
+                continue
             trainer = make_trainer(case.backend, config.model, config.spec, reference.params, case.dtype)
             precision = _precision_fields(case, on_gpu=is_cuda_backend(case.backend))["precision"]
             # a loops ResNet-50 step takes minutes: one step, as `bench run` verifies it
@@ -215,13 +210,13 @@ def _cmd_noise(args) -> int:
 
 
 def _cmd_list(args) -> int:
-    from implementations import BACKENDS, MODELS  # noqa: PLC0415
+    from implementations import MODELS, backend_names  # noqa: PLC0415
 
     from . import suite  # noqa: PLC0415
 
     print("models:   " + ", ".join(MODELS))
     print("configs:  " + ", ".join(suite.config_names()) + " (mlp-width-N for any N >= 1)")
-    print("backends: " + ", ".join(BACKENDS))
+    print("backends: " + ", ".join(backend_names()))
     for name in suite.PROFILES:
         print(f"profile {name}: " + ", ".join(suite.get_profile(name).configs))
     return 0

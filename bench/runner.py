@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 
 from tqdm import tqdm
 
-from implementations import architecture, is_cuda_backend, make_trainer
+from implementations import architecture, get_backend, is_cuda_backend, make_trainer
 
 from . import verify
 from .machine import available_cores, describe_machine
@@ -141,17 +141,12 @@ def _size_kwargs(config) -> dict:
 
 def _precision_fields(case: Case, on_gpu: bool) -> dict:
     """``precision``, the TF32/cuDNN flags the case runs under, and the tolerance they imply."""
-    from implementations.torch_autograd.variant import TORCH_BACKENDS  # noqa: PLC0415  (no torch import)
-
-    _, variant = TORCH_BACKENDS.get(case.backend, ("cpu", None))
+    backend = get_backend(case.backend)
     flags = {"tf32_matmul": None, "tf32_cudnn": None, "cudnn_benchmark": None}
     if on_gpu:
-        from implementations.torch_autograd.trainer import tf32_flags  # noqa: PLC0415
-
-        flags = dict(tf32_flags("cuda", case.dtype), cudnn_benchmark=variant.cudnn_benchmark)
+        flags.update(backend.run_flags(case.dtype))
     model = case.config.model
-    precision = verify.precision(model, case.dtype, variant.amp_dtype if variant else None,
-                                 flags["tf32_matmul"], flags["tf32_cudnn"])
+    precision = verify.precision(model, case.dtype, backend.amp_dtype, flags["tf32_matmul"], flags["tf32_cudnn"])
     return dict(flags, precision=precision, tolerance=verify.tolerance(model, case.dtype, precision))
 
 
@@ -226,13 +221,10 @@ class Runner:
         that very step: its one repeat is done.
         """
         base = self._case_base(case)
-        if is_cuda_backend(case.backend):
-            from implementations.torch_autograd.trainer import cuda_unavailable_reason  # noqa: PLC0415
-
-            reason = cuda_unavailable_reason()
-            if reason:
-                base.update(_precision_fields(case, on_gpu=False))
-                return CaseOutcome(case.label, "skipped", reason, [dict(base, status="skipped", error=reason)])
+        reason = get_backend(case.backend).unavailable()
+        if reason:
+            base.update(_precision_fields(case, on_gpu=False))
+            return CaseOutcome(case.label, "skipped", reason, [dict(base, status="skipped", error=reason)])
         base.update(_precision_fields(case, on_gpu=is_cuda_backend(case.backend)))
         try:
             with thread_limit(case.threads):

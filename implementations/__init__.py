@@ -14,30 +14,69 @@ from importlib import import_module
 import numpy as np
 
 from .models import MODELS, architecture
-from .torch_autograd.variant import TORCH_BACKENDS
+from .registry import Backend, backend_names, get_backend, register
+from .torch_autograd.variant import TORCH_BACKENDS, TorchVariant
 from .trainer import HandwrittenTrainer, SGDConfig, Trainer
-
-BACKENDS = ("loops", "numpy", "torch-cpu", "torch-cuda", "torch-cuda-amp", "torch-cuda-compile")
 
 _HANDWRITTEN_KITS = {
     "loops": "implementations.pure_python.backend",
     "numpy": "implementations.numpy_vectorized.backend",
 }
-# backends that need a CUDA GPU: skipped with the reason where there is none
-CUDA_BACKENDS = tuple(b for b, (device, _) in TORCH_BACKENDS.items() if device == "cuda")
+
+
+def _handwritten(name: str, kit_module: str) -> Backend:
+    kit = import_module(kit_module)
+
+    def build(model, spec, params, dtype, sgd, device=None):
+        if device is not None:
+            raise ValueError(f"backend {name} runs on the CPU only; device applies to torch backends")
+        return HandwrittenTrainer(kit, architecture(model), spec, params, dtype, sgd)
+
+    return Backend(name, "cpu", kit.DTYPES, build)
+
+
+def _cuda_unavailable() -> str | None:
+    from .torch_autograd.trainer import cuda_unavailable_reason  # noqa: PLC0415  (imports torch)
+
+    return cuda_unavailable_reason()
+
+
+def _torch(name: str, own_device: str, variant: TorchVariant) -> Backend:
+    def build(model, spec, params, dtype, sgd, device=None):
+        from .models import torch_module_builder  # noqa: PLC0415
+        from .torch_autograd.trainer import TorchTrainer  # noqa: PLC0415  (torch loads only when asked for)
+
+        return TorchTrainer(torch_module_builder(model)(spec), name, params, dtype, device or own_device, sgd,
+                            architecture(model).weight_decay_names(spec), variant)
+
+    def run_flags(dtype: str) -> dict:
+        from .torch_autograd.trainer import tf32_flags  # noqa: PLC0415
+
+        return dict(tf32_flags("cuda", dtype), cudnn_benchmark=variant.cudnn_benchmark)
+
+    if own_device == "cuda":
+        return Backend(name, "cuda", variant.dtypes, build, _cuda_unavailable, variant.amp_dtype, run_flags)
+    return Backend(name, own_device, variant.dtypes, build, amp_dtype=variant.amp_dtype)
+
+
+for _name, _kit in _HANDWRITTEN_KITS.items():
+    register(_handwritten(_name, _kit))
+for _name, (_device, _variant) in TORCH_BACKENDS.items():
+    register(_torch(_name, _device, _variant))
+
+# The built-in backends, in ladder order; plug-ins add theirs to ``backend_names()``.
+BACKENDS = ("loops", "numpy", "torch-cpu", "torch-cuda", "torch-cuda-amp", "torch-cuda-compile")
+# built-in backends that need a CUDA GPU: skipped with the reason where there is none
+CUDA_BACKENDS = tuple(b for b in BACKENDS if get_backend(b).device == "cuda")
 
 
 def backend_dtypes(backend: str) -> tuple[str, ...]:
     """The float dtypes a backend runs in."""
-    check_backend(backend)
-    if backend in _HANDWRITTEN_KITS:
-        return import_module(_HANDWRITTEN_KITS[backend]).DTYPES
-    return TORCH_BACKENDS[backend][1].dtypes
+    return get_backend(backend).dtypes
 
 
 def check_backend(backend: str) -> None:
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; accepted: {', '.join(BACKENDS)}")
+    get_backend(backend)
 
 
 def make_trainer(backend: str, model: str, spec, params: dict[str, np.ndarray], dtype: str = "float64",
@@ -49,26 +88,14 @@ def make_trainer(backend: str, model: str, spec, params: dict[str, np.ndarray], 
     dtype, or a device given to a backend that is not torch, and RuntimeError for a CUDA backend
     where no GPU is available.
     """
-    check_backend(backend)
+    chosen = get_backend(backend)
     arch = architecture(model)
-    sgd = sgd or arch.default_sgd()
-    if backend in _HANDWRITTEN_KITS:
-        if device is not None:
-            raise ValueError(f"backend {backend} runs on the CPU only; device applies to torch backends")
-        kit = import_module(_HANDWRITTEN_KITS[backend])
-        return HandwrittenTrainer(kit, arch, spec, params, dtype, sgd)
-    from .models import torch_module_builder  # noqa: PLC0415
-    from .torch_autograd.trainer import TorchTrainer  # noqa: PLC0415  (torch loads only when asked for)
-
-    own_device, variant = TORCH_BACKENDS[backend]
-    module = torch_module_builder(model)(spec)
-    return TorchTrainer(module, backend, params, dtype, device or own_device, sgd, arch.weight_decay_names(spec),
-                        variant)
+    return chosen.build(model, spec, params, dtype, sgd or arch.default_sgd(), device)
 
 
 def is_cuda_backend(backend: str) -> bool:
     """Whether ``backend`` runs on a CUDA GPU (and is skipped where there is none)."""
-    return backend in CUDA_BACKENDS
+    return get_backend(backend).device == "cuda"
 
 
 def loss_and_grads(backend: str, model: str, params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray):
@@ -91,5 +118,6 @@ def loss_and_grads(backend: str, model: str, params: dict[str, np.ndarray], x: n
     return trainer.loss_and_grads(trainer.prepare_batch(x, y))
 
 
-__all__ = ["BACKENDS", "CUDA_BACKENDS", "MODELS", "SGDConfig", "Trainer", "architecture", "backend_dtypes",
-           "check_backend", "is_cuda_backend", "loss_and_grads", "make_trainer"]
+__all__ = ["BACKENDS", "CUDA_BACKENDS", "MODELS", "Backend", "SGDConfig", "Trainer", "architecture", "backend_dtypes",
+           "backend_names", "check_backend", "get_backend", "is_cuda_backend", "loss_and_grads", "make_trainer",
+           "register"]
