@@ -6,12 +6,21 @@ import sys
 import pytest
 import torch
 
+from bench import cli
 from bench.results import read_results
 from tests.conftest import ROOT
 
 
 def bench(*args):
     return subprocess.run([sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def bench_here(capsys, *args) -> tuple[int, str, str]:
+    """``python -m bench ARGS`` in this process (no second torch import): exit code, stdout, stderr.
+    The subprocess tests below show the same one-line rule holds for a real process."""
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 @pytest.mark.parametrize("args, message", [
@@ -25,11 +34,11 @@ def bench(*args):
     (["verify", "--models", "mlp-huge"], "unknown model or config 'mlp-huge'"),
     (["report", "does/not/exist.parquet"], "does/not/exist.parquet: no such file or folder"),
 ])
-def test_bad_input_is_one_line_and_exit_2(args, message):
-    done = bench(*args)
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], done.stderr
+def test_bad_input_is_one_line_and_exit_2(args, message, capsys):
+    code, _, err = bench_here(capsys, *args)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], err
 
 
 def test_unwritable_out_is_refused_before_running(tmp_path):
@@ -49,11 +58,11 @@ def test_corrupt_out_file_is_refused_and_left_as_it_was(tmp_path):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
-def test_torch_cuda_alone_without_gpu_exits_2_saying_why():
-    done = bench("run", "--profile", "quick", "--backends", "torch-cuda")
-    assert done.returncode == 2
-    assert "torch-cuda cannot run here: no CUDA GPU is available" in done.stderr
-    assert "backends that can: loops, numpy, torch-cpu" in done.stderr
+def test_torch_cuda_alone_without_gpu_exits_2_saying_why(capsys):
+    code, _, err = bench_here(capsys, "run", "--profile", "quick", "--backends", "torch-cuda")
+    assert code == 2
+    assert "torch-cuda cannot run here: no CUDA GPU is available" in err
+    assert "backends that can: loops, numpy, torch-cpu" in err
 
 
 def test_run_twice_into_one_file_appends(tmp_path):

@@ -6,8 +6,6 @@ exact code here (CPU autocast supports bfloat16, torch.compile works with gcc). 
 """
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -23,7 +21,7 @@ from bench.suite import Case, TimingBudget, get_config
 from implementations import BACKENDS, CUDA_BACKENDS, backend_dtypes, make_trainer
 from implementations.architectures import mlp, resnet
 from implementations.torch_autograd.trainer import tf32_flags
-from tests.conftest import ROOT, cuda_skip_reason
+from tests.conftest import cuda_skip_reason
 
 TINY_BUDGET = TimingBudget(repeats=2, block_time=0.01, min_time=0.001, min_rounds=3, slow_budget=0.2, warmup_time=0.001)
 SMALL_RESNET = resnet.ResNetSpec(blocks=(1, 1, 1, 1), num_classes=10)  # torchvision ResNet(Bottleneck, [1,1,1,1])
@@ -178,12 +176,12 @@ def test_gpu_rungs_are_skipped_with_their_reason(tmp_path):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
 @pytest.mark.parametrize("args", [["--backends", "torch-cuda-amp"], ["--profile", "gpu"],
                                   ["--backends", "torch-cuda-compile", "torch-cuda"]])
-def test_gpu_rungs_alone_without_gpu_exit_2_with_one_line(args):
-    done = subprocess.run([sys.executable, "-m", "bench", "run", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "cannot run here: no CUDA GPU is available" in lines[0], done.stderr
+def test_gpu_rungs_alone_without_gpu_exit_2_with_one_line(args, capsys):
+    from bench import cli
+
+    assert cli.main(["run", *args]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "cannot run here: no CUDA GPU is available" in lines[0], lines
     assert "backends that can: loops, numpy, torch-cpu" in lines[0]
 
 

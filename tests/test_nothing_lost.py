@@ -83,17 +83,24 @@ def test_a_killed_run_leaves_every_finished_pass_readable(tmp_path, sig):
         assert proc.returncode == 130
 
 
-def test_an_empty_results_file_is_refused_by_every_reader(tmp_path):
+def bench_here(capsys, *args) -> tuple[int, str]:
+    """``python -m bench ARGS`` in this process (the readers' refusals need no timing): code, stderr."""
+    from bench import cli
+
+    code = cli.main([str(a) for a in args])
+    return code, capsys.readouterr().err
+
+
+def test_an_empty_results_file_is_refused_by_every_reader(tmp_path, capsys):
     empty = tmp_path / "empty.parquet"
     to_frame([]).to_parquet(empty, index=False)
     for args in (["report", empty, "--out", tmp_path / "r"], ["check", "--baseline", empty, empty],
                  ["noise", empty]):
-        proc = bench(*args)
-        _, err = proc.communicate(timeout=300)
-        assert proc.returncode == 2 and "holds no rows" in err and len(err.strip().splitlines()) == 1, (args, err)
+        code, err = bench_here(capsys, *args)
+        assert code == 2 and "holds no rows" in err and len(err.strip().splitlines()) == 1, (args, err)
 
 
-def test_only_failed_or_harness_rows_are_refused(tmp_path):
+def test_only_failed_or_harness_rows_are_refused(tmp_path, capsys):
     failed = tmp_path / "failed.parquet"
     to_frame([dict(base_row("lab-a"), status="failed", error="boom", round=None, seconds=float("nan"))]).to_parquet(
         failed, index=False)
@@ -101,9 +108,8 @@ def test_only_failed_or_harness_rows_are_refused(tmp_path):
     to_frame([dict(base_row("lab-a"), model="noop", config="noop", backend="none")]).to_parquet(harness, index=False)
     for path in (failed, harness):
         for args in (["report", path, "--out", tmp_path / "r"], ["check", "--baseline", path, path]):
-            proc = bench(*args)
-            _, err = proc.communicate(timeout=300)
-            assert proc.returncode == 2 and "no successful" in err, (args, err)
+            code, err = bench_here(capsys, *args)
+            assert code == 2 and "no successful" in err, (args, err)
 
 
 # -- hostile input: no traceback, ever -------------------------------------------------------------
