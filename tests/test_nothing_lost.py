@@ -165,6 +165,8 @@ def test_generated_arguments_and_files_never_give_a_traceback(tmp_path, monkeypa
                                                             use_file):
     from bench import check, runner, verify
 
+    # default outputs (reports/, results/) land here, never over the checkout's committed ones
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(runner.Runner, "run", lambda self, *a, **k: [])  # parse and validate; time nothing
     monkeypatch.setattr(check, "run_against", lambda *a, **k: 0)  # --against: validation only, no real runs
     monkeypatch.setattr(verify.Verifier, "__init__", _no_verifier)  # verify: validation only
