@@ -154,8 +154,7 @@ def _cmd_verify(args) -> int:
                 continue
             trainer = make_trainer(case.backend, config.model, config.spec, reference.params, case.dtype)
             precision = _precision_fields(case, on_gpu=is_cuda_backend(case.backend))["precision"]
-            # a loops ResNet-50 step takes minutes: one step, as `bench run` verifies it
-            steps = 1 if case.backend in config.verify_timed_round else verify.verify_steps(config.model, precision)
+            steps = verify.case_steps(config, case.backend, precision)  # as `bench run` verifies the case
             result = verify.run_steps(trainer, trainer.prepare_batch(reference.x, reference.y), steps)
             try:
                 error, bound = verifier.check(case.dtype, precision, result)

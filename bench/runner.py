@@ -257,7 +257,7 @@ class Runner:
             return _Timed(case, base, target, outcome, block.seconds[0], 1, 1, 1, 0, done=1)
         first_warmup = 0
         start = time.perf_counter()
-        result = verify.run_steps(trainer, batch, verify.verify_steps(config.model, base["precision"]))
+        result = verify.run_steps(trainer, batch, verify.case_steps(config, case.backend, base["precision"]))
         step = (time.perf_counter() - start) / result.steps
         error, bound = verifier.check(case.dtype, base["precision"], result)
         base = dict(base, verification="before", verified_max_rel_error=error, tolerance=bound, loss=result.loss)

@@ -30,8 +30,9 @@ class ModelConfig:
     spec: Any
     batch_size: int
     resolution: int | None = None
-    # backends this config is run on by default (loops is left out where one step takes too long)
-    backends: tuple[str, ...] = BACKENDS
+    # backends this config is not run on (loops where one step takes too long); every other
+    # backend asked for, a plug-in's included, runs
+    without: tuple[str, ...] = ()
     # backends whose step takes a minute or more: timed once and verified from that very step (one step)
     verify_timed_round: tuple[str, ...] = ()
     # dtypes to run (None: every dtype the backend supports)
@@ -59,7 +60,7 @@ def _at_batch(config: ModelConfig, batch: int) -> ModelConfig:
     activations of a batch of 32 would not fit in this machine's memory beside NumPy's buffers."""
     config = replace(config, batch_size=batch)
     if config.model == "resnet50" and config.resolution == 224 and batch > 1:
-        config = replace(config, backends=tuple(b for b in config.backends if b != "loops"), dtypes=("float32",))
+        config = replace(config, without=(*config.without, "loops"), dtypes=("float32",))
     return config
 
 
@@ -227,7 +228,7 @@ def select_configs(profile: Profile, models: list[str] | None) -> list[ModelConf
 def _in_profile(profile: Profile, name: str) -> ModelConfig:
     config = get_config(name)
     if name in profile.without_loops:
-        config = replace(config, backends=tuple(b for b in config.backends if b != "loops"))
+        config = replace(config, without=(*config.without, "loops"))
     return config
 
 
@@ -243,9 +244,7 @@ def expand_cases(configs: list[ModelConfig], backends: list[str], cores: int | N
     cases = []
     for config in configs:
         for backend in backends:
-            # config.backends restricts the built-in ones (no loops where a step takes hours); a
-            # plug-in backend runs on every config it is asked for
-            if backend in BACKENDS and backend not in config.backends:
+            if backend in config.without:
                 continue
             for dtype in backend_dtypes(backend):
                 if config.dtypes is not None and dtype not in config.dtypes:

@@ -124,6 +124,12 @@ def verify_steps(model: str, precision: str) -> int:
     return 1 if (model, precision) in ONE_STEP else VERIFY_STEPS
 
 
+def case_steps(config, backend: str, precision: str) -> int:
+    """Steps a case is verified over: one where the config verifies that backend from its timed
+    step (``config.verify_timed_round``: a step of a minute or more), else ``verify_steps``."""
+    return 1 if backend in config.verify_timed_round else verify_steps(config.model, precision)
+
+
 def run_steps(trainer, batch, steps: int = VERIFY_STEPS, stepped: bool = False) -> StepResult:
     """Run ``steps`` training steps (``stepped``: the first one has run already, e.g. timed) and
     read what verification compares."""
@@ -402,9 +408,9 @@ class Verifier:
         failing = [key for key in bounds if key in errors and not errors[key] <= bounds[key]]
         if failing:
             key = failing[0]
-            base = tolerance(self.config.model, dtype, precision)
-            why = f" ({FLOOR_FACTOR:g}x torch float32's own error)" if bounds[key] > base and \
-                (self.config.model, precision or dtype) in FLOORED else ""
+            floored = (self.config.model, precision or dtype) in FLOORED
+            raised_by_torch = floored and bounds[key] == FLOOR_FACTOR * self.floor().get(key, 0.0)
+            why = f" ({FLOOR_FACTOR:g}x torch float32's own error)" if raised_by_torch else ""
             what = (f"after {result.steps} step{'s' if result.steps > 1 else ''}"
                     if key.endswith((UPDATE, MOMENTUM)) else "")
             raise VerificationError(f"{key}{' ' + what if what else ''} differs from torch float64 (confirmed by "

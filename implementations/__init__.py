@@ -59,15 +59,15 @@ def _torch(name: str, own_device: str, variant: TorchVariant) -> Backend:
     return Backend(name, own_device, variant.dtypes, build, amp_dtype=variant.amp_dtype)
 
 
-for _name, _kit in _HANDWRITTEN_KITS.items():
-    register(_handwritten(_name, _kit))
-for _name, (_device, _variant) in TORCH_BACKENDS.items():
-    register(_torch(_name, _device, _variant))
+_BUILT_IN = [_handwritten(name, kit) for name, kit in _HANDWRITTEN_KITS.items()]
+_BUILT_IN += [_torch(name, device, variant) for name, (device, variant) in TORCH_BACKENDS.items()]
+for _backend in _BUILT_IN:
+    register(_backend)
 
 # The built-in backends, in ladder order; plug-ins add theirs to ``backend_names()``.
-BACKENDS = ("loops", "numpy", "torch-cpu", "torch-cuda", "torch-cuda-amp", "torch-cuda-compile")
+BACKENDS = tuple(b.name for b in _BUILT_IN)
 # built-in backends that need a CUDA GPU: skipped with the reason where there is none
-CUDA_BACKENDS = tuple(b for b in BACKENDS if get_backend(b).device == "cuda")
+CUDA_BACKENDS = tuple(b.name for b in _BUILT_IN if b.device == "cuda")
 
 
 def backend_dtypes(backend: str) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ def _always_available() -> str | None:
 
 
 def _no_flags(dtype: str) -> dict:
-    return {"tf32_matmul": None, "tf32_cudnn": None, "cudnn_benchmark": None}
+    return {}
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ class Backend:
     is None where the backend can run here, else one line saying why not (its cases are then
     recorded as skipped with that reason). ``amp_dtype``: the autocast dtype a mixed-precision
     backend computes in (None: the case's dtype). ``run_flags(dtype)``: the TF32/cuDNN flags a case
-    runs under, recorded per row (GPU backends only).
+    runs under on a GPU, recorded per row (``tf32_matmul``, ``tf32_cudnn``, ``cudnn_benchmark``;
+    those it leaves out are recorded null).
     """
 
     name: str
