@@ -163,14 +163,6 @@ def _verification(cases: list[Case]) -> tuple[list[str], bool | None]:
             f"{worst.config} {worst.dtype})"], passed
 
 
-def _short_figure(cid: str, measured: list[str], verdict: str) -> str:
-    """The deciding figure of a shape or verification claim: its last measured line (the first is
-    the arithmetic every such claim starts from), or why nothing decides it."""
-    if verdict == UNMEASURED:
-        return measured[-1]
-    return measured[-1] if len(measured) > 1 else measured[0]
-
-
 def evaluate(cases: list[Case], ladders: list[Ladder], lines: list[SweepLine],
              flops_exp: dict[str, float]) -> list[Claim]:
     data = load_claims()
@@ -219,7 +211,9 @@ def evaluate(cases: list[Case], ladders: list[Ladder], lines: list[SweepLine],
         else:
             measured, verdict, decided = ["no check implemented"], UNMEASURED, "-"
         if cid not in ("resnet50-speedup", "complexity"):
-            figure = _short_figure(cid, measured, verdict)
+            # a shape or verification claim: its last measured line decides (the first states the
+            # arithmetic every such claim starts from), or says why nothing was measured
+            figure = measured[-1]
         out.append(Claim(cid, f"{art['title']} ({art['file']})", entry["quotes"], measured, verdict, decided,
                          entry["claim"], figure or "nothing measured"))
     return out

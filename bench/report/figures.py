@@ -41,7 +41,7 @@ def _new(height: float, ax=None) -> tuple[Figure, Axes]:
     """A fresh figure, or the figure of ``ax`` when the caller (the PDF page) supplies the axes."""
     if ax is not None:
         return ax.figure, ax
-    fig = Figure(figsize=(WIDTH, height), dpi=100, layout="constrained")
+    fig = _figure(height)
     return fig, fig.add_subplot()
 
 
@@ -60,11 +60,21 @@ def _point_style(backend: str, dtype: str, threads: int) -> dict:
                 markerfacecolor=c if dtype != "float64" else "white", markersize=7)
 
 
+def _legend_beside(ax: Axes, handles, labels, **kwargs) -> None:
+    """The legend to the right of ``ax``, outside it: never over data."""
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False,
+              **kwargs)
+
+
+def _figure(height: float) -> Figure:
+    return Figure(figsize=(WIDTH, height), dpi=100, layout="constrained")
+
+
 def _panels(count: int, height: float, axes) -> tuple[Figure, list[Axes]]:
     """``count`` panels side by side sharing their y axis, or the caller's ``axes`` (the PDF page)."""
     if axes is not None:
         return axes[0].figure, list(axes)
-    fig = Figure(figsize=(WIDTH, height), dpi=100, layout="constrained")
+    fig = _figure(height)
     return fig, list(np.atleast_1d(fig.subplots(1, count, sharey=True, squeeze=False)[0]))
 
 
@@ -143,12 +153,13 @@ def throughput_figure(groups: list[list[ThroughputLine]], axes=None) -> Figure:
         ax.set_title(str(lines[0].machine), loc="left", fontsize=FONT)
         ax.grid(which="major", alpha=0.3)
     axes[0].set_ylabel("images / s (log scale)")
+    for ax in axes[1:]:  # the shared y axis is labelled once, on the left
+        ax.tick_params(which="both", labelleft=False)
     if own:
         fig.suptitle(f"{groups[0][0].config} training throughput", x=0.01, ha="left", fontsize=FONT + 1)
         fig.legend(list(series.values()), list(series), loc="outside lower center", ncol=4, frameon=False)
     else:
-        axes[-1].legend(list(series.values()), list(series), loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                        frameon=False)
+        _legend_beside(axes[-1], list(series.values()), list(series))
     return fig
 
 
@@ -171,7 +182,7 @@ def scaling_figure(lines: list[SweepLine], ax=None) -> Figure:
     handles, labels = ax.get_legend_handles_labels()
     handles.append(Line2D([], [], color="#555555", linestyle=":", linewidth=3, alpha=0.5))
     labels.append("fit over the compute-bound widths")
-    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
+    _legend_beside(ax, handles, labels)
     ax.grid(which="major", alpha=0.3)
     return fig
 
@@ -197,7 +208,7 @@ def machines_figure(machines: list, rows: list[RungAcross], ax=None) -> Figure:
     for r in rows:
         ci = configs.index(f"{r.config} ({r.batch_size})")
         for mi, (machine, s) in enumerate(r.over_reference.items()):
-            (h,) = ax.plot([s.value], [names.index(r.rung)], linestyle="none", marker=MACHINE_MARKERS[mi % 5],
+            (h,) = ax.plot([s.value], [names.index(r.rung)], linestyle="none", marker=MACHINE_MARKERS[mi % len(MACHINE_MARKERS)],
                            color=CONFIG_COLOURS[ci % len(CONFIG_COLOURS)], markersize=8)
             label = f"{r.config} ({r.batch_size})" + (f", {machine}" if len(machines) > 2 else "")
             handles.setdefault(label, h)
@@ -208,17 +219,21 @@ def machines_figure(machines: list, rows: list[RungAcross], ax=None) -> Figure:
     ax.set_ylim(len(names) - 0.5, -0.5)
     others = ", ".join(str(m) for m in machines[1:])
     ax.set_xlabel(f"time per step on {others} over {machines[0]} (log scale; right of 1: slower)")
-    ax.legend(list(handles.values()), list(handles), loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              borderaxespad=0, frameon=False, title="config (batch)")
+    _legend_beside(ax, list(handles.values()), list(handles), title="config (batch)")
     ax.grid(axis="x", which="major", alpha=0.3)
     return fig
+
+
+def _facet_row(case) -> str:
+    """A case's row in the efficiency figure: the MLP configs by name, ResNet-50 by name and batch."""
+    return case.config if case.model == "mlp" else f"{case.config}@{case.batch_size}"
 
 
 def _facets(effs: list[Efficiency]) -> list[tuple[str, list[str]]]:
     """(model, its configs top to bottom) for every model with a case against a peak."""
     out: dict[str, list[str]] = {}
     for e in effs:
-        name = e.case.config if e.case.config.startswith("mlp") else f"{e.case.config}@{e.case.batch_size}"
+        name = _facet_row(e.case)
         configs = out.setdefault(e.case.model, [])
         if name not in configs:
             configs.append(name)
@@ -239,7 +254,7 @@ def efficiency_figure(effs: list[Efficiency], axes: list[Axes] | None = None) ->
     own = axes is None
     if own:
         heights = efficiency_facet_heights(shown)
-        fig = Figure(figsize=(WIDTH, sum(heights) + 0.8), dpi=100, layout="constrained")
+        fig = _figure(sum(heights) + 0.8)
         axes = list(np.atleast_1d(fig.subplots(len(facets), 1, height_ratios=heights, squeeze=False, sharex=True)[:, 0]))
     fig = axes[0].figure
     series: dict[tuple, Line2D] = {}
@@ -249,21 +264,20 @@ def efficiency_figure(effs: list[Efficiency], axes: list[Axes] | None = None) ->
             if e.case.model != model:
                 continue
             c = e.case
-            name = c.config if c.config.startswith("mlp") else f"{c.config}@{c.batch_size}"
             key = (backend_order(c.backend), c.backend, c.dtype, c.threads)
-            (h,) = ax.plot([e.fraction], [rows[name]], linestyle="none", **_point_style(c.backend, c.dtype, c.threads))
+            (h,) = ax.plot([e.fraction], [rows[_facet_row(c)]], linestyle="none", **_point_style(c.backend, c.dtype, c.threads))
             series.setdefault(key, h)
         ax.set_yticks(range(len(configs)), configs)
         ax.set_ylim(len(configs) - 0.5, -0.5)
         ax.set_xscale("log")
         ax.axvline(1.0, color="black", linewidth=0.8)
         ax.grid(which="major", alpha=0.3)
-        first = own or ax is not axes[0]
-        ax.set_title(model if first else f"Efficiency against peak on {shown[0].case.machine}: {model}", loc="left")
+        plain = own or ax is not axes[0]  # the PDF page names the machine in its first panel's title
+        ax.set_title(model if plain else f"Efficiency against peak on {shown[0].case.machine}: {model}", loc="left")
     axes[-1].set_xlabel("achieved GFLOP/s as a fraction of the same machine's measured GEMM peak (log scale)")
     handles = [series[k] for k in sorted(series)]
     labels = [f"{k[1]} {k[2]} {k[3]}t" for k in sorted(series)]
-    axes[0].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
+    _legend_beside(axes[0], handles, labels)
     if own and shown:
         fig.suptitle(f"Efficiency against peak on {shown[0].case.machine}", x=0.01, ha="left",
                      fontsize=FONT + 1)

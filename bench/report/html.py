@@ -31,7 +31,7 @@ def render(report: Report) -> str:
         "scaling": [fig.svg(fig.scaling_figure(lines)) for lines in report.sweeps.values()],
         "efficiency": [(m, fig.svg(fig.efficiency_figure(e))) for m, e in report.efficiencies.items()
                        if any(x.peak for x in e)],
-        "machines": fig.svg(fig.machines_figure(sorted(report.machines), report.across)) if report.across else "",
+        "machines": fig.svg(fig.machines_figure(report.across_machines, report.across)) if report.across else "",
     }
     return env.get_template("report.html.j2").render(report=report, figures=images)
 

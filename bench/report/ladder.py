@@ -60,6 +60,11 @@ class Rung:
         return self.case is not None and self.case.ok
 
     @property
+    def flagged(self) -> bool:
+        """Highlighted in a table: not measured, failed, skipped, noisy or suspect."""
+        return not self.measured or self.case.noisy or bool(self.case.suspect)
+
+    @property
     def state(self) -> str:
         """'ok', 'failed: <error>', 'skipped: <reason>' or 'not measured'."""
         if self.case is None:

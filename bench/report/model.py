@@ -31,6 +31,7 @@ class Report:
     ladder_tables: list[Table]  # one per ladder (machine, config), as ``ladders``
     ladder_groups: list[list[Ladder]]  # per config, its ladder on every machine
     ladder_compact_tables: list[Table]  # one per group: every machine's rungs in one table
+    ladder_group_tables: list[list[Table]]  # per group, each ladder's full table (the HTML's)
     throughput: dict[str, list[list[ThroughputLine]]]  # config -> per machine, its lines
     throughput_table: Table | None
     throughput_compact_table: Table | None
@@ -38,6 +39,7 @@ class Report:
     claims_table: Table
     machines: list[str]
     across: list[RungAcross]  # the same rung on several machines (empty with one machine)
+    across_machines: list  # the machines ``across`` compares, the reference first
     across_table: Table | None
     sweeps: dict[str, list[SweepLine]]
     scaling_tables: dict[str, Table]
@@ -93,6 +95,8 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
         groups.setdefault(ladder.config, []).append(ladder)
     ladder_groups = [groups[c] for c in sorted(groups, key=config_order)]
     ordered_machines, across = compare_machines(ladder_groups, resamples, seed)
+    ladder_tables = [ladder_table(l) for l in ladders]
+    table_of = {id(l): t for l, t in zip(ladders, ladder_tables)}
 
     lines = throughput(cases)
     by_config: dict[str, dict] = {}
@@ -114,8 +118,9 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
         sources=sorted(set(frame["source_file"])),
         cases=cases,
         ladders=ladders,
-        ladder_tables=[ladder_table(l) for l in ladders],
+        ladder_tables=ladder_tables,
         ladder_groups=ladder_groups,
+        ladder_group_tables=[[table_of[id(l)] for l in group] for group in ladder_groups],
         ladder_compact_tables=[ladder_compact_table(g) for g in ladder_groups],
         throughput={config: list(per_machine.values()) for config, per_machine in by_config.items()},
         throughput_table=throughput_table(lines) if lines else None,
@@ -124,6 +129,7 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
         claims_table=claims_table(claims),
         machines=machines,
         across=across,
+        across_machines=ordered_machines,
         across_table=machines_table(ordered_machines, across) if across else None,
         sweeps={m: v for m, v in sweeps.items() if v},
         scaling_tables={m: scaling_table(v, m, flops_fits[m]) for m, v in sweeps.items() if v},

@@ -124,12 +124,17 @@ class Writer:
                                        transform=self.page.transFigure, color="#bbbbbb"))
         self.y += h
 
+    def below(self, bottom: float, labels: float = 0.55) -> None:
+        """Continue the flow under axes whose bottom edge is at figure fraction ``bottom``, leaving
+        ``labels`` inches for their tick labels and axis title."""
+        self.y = H * (1 - bottom) + labels
+
     def figure_page(self, section: str, draw, rect=(0.08, 0.42, 0.88, 0.48), then: Table | None = None) -> None:
         """A new page with a chart drawn by ``draw(ax)`` in ``rect`` (figure fractions), then a table."""
         self.start(section)
         ax = self.page.add_axes(rect)
         draw(ax)
-        self.y = H * (1 - rect[1]) + 0.75  # below the axes and their tick labels
+        self.below(rect[1], 0.75)
         if then is not None:
             self.table(then)
 
@@ -161,13 +166,13 @@ def write(report: Report, path: Path) -> Path:
             w.start("Speedup ladder")
             w.heading(fig.ladder_title(group[0]), 11)
             fig.ladder_figure(group, _side_by_side(w, len(group), 0.26, 0.96, 0.53, 0.88))
-            w.y = H * (1 - 0.53) + 0.55
+            w.below(0.53)
             w.table(table)
         for groups in report.throughput.values():
             w.start("Speedup ladder")
             w.heading(f"{groups[0][0].config} training throughput (images / s) by batch size", 11)
-            fig.throughput_figure(groups, _side_by_side(w, len(groups), 0.08, 0.7, 0.58, 0.88))
-            w.y = H * (1 - 0.58) + 0.55
+            fig.throughput_figure(groups, _side_by_side(w, len(groups), 0.1, 0.7, 0.58, 0.88))
+            w.below(0.58)
         if report.throughput_compact_table is not None:
             w.table(report.throughput_compact_table)
 
@@ -176,7 +181,7 @@ def write(report: Report, path: Path) -> Path:
 
         if report.across:
             w.figure_page("Machines side by side",
-                          lambda ax: fig.machines_figure(sorted(report.machines), report.across, ax),
+                          lambda ax: fig.machines_figure(report.across_machines, report.across, ax),
                           rect=(0.22, 0.3, 0.45, 0.6))
             w.paragraph("Each rung's time on every machine is in the ladder tables above; the HTML report lists "
                         "them with each ratio's 95% interval (Machines side by side).", 9)
@@ -197,7 +202,7 @@ def write(report: Report, path: Path) -> Path:
                                                 sharex=axes[0] if axes else None))
                     y -= h * scale + gap
                 fig.efficiency_figure(effs, axes)
-                w.y = H * (1 - bottom) + 0.55
+                w.below(bottom)
                 w.table(report.peaks_tables[machine])
         w.start("Environment and method")
         w.table(report.environment_table)

@@ -59,7 +59,7 @@ def ladder_table(ladder: Ladder) -> Table:
             below += f" (over {rung.over_below.over})"
         rows.append([rung.spec.name, rung.spec.change, status, below, speedup(rung.over_loops), rounds,
                      case.flags if rung.measured else ""])
-        flagged.append(not rung.measured or case.noisy or bool(case.suspect))
+        flagged.append(rung.flagged)
     res = f", {ladder.resolution} px" if ladder.resolution else ""
     return Table(
         f"{ladder.config} on {ladder.machine} (batch {ladder.batch_size}{res}; all cores = {ladder.all_cores} threads)",
@@ -97,7 +97,7 @@ def ladder_compact_table(group: list[Ladder]) -> Table:
                 flag = True
                 continue
             row += [_state(rung), speedup(rung.over_below), speedup(rung.over_loops)]
-            flag = flag or not rung.measured or rung.case.noisy or bool(rung.case.suspect)
+            flag = flag or rung.flagged
         rows.append(row)
         flagged.append(flag)
     first = group[0]
