@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import stats
 from .contention import Load, is_contended
+from .results import WHOLE_STEP
 
 HARNESS_MODELS = ("peak", "noop")
 
@@ -244,6 +245,8 @@ def measurements(frame: pd.DataFrame, *, newest: bool = True, harness: bool = Fa
         return []
     if not harness:
         frame = frame[~frame["model"].isin(HARNESS_MODELS)]
+    if "part" in frame.columns:
+        frame = frame[frame["part"].fillna(WHOLE_STEP) == WHOLE_STEP]  # a stage of one step is not a round
     dedup = [c for c in ("run_id", "model", "config", "backend", "dtype", "threads", "batch_size", "round",
                          "repeat", "status", "seconds") if c in frame.columns]
     frame = frame.drop_duplicates(subset=dedup)
@@ -255,6 +258,41 @@ def measurements(frame: pd.DataFrame, *, newest: bool = True, harness: bool = Fa
             latest[(m.machine, m.key)] = m
         out = list(latest.values())
     return sorted(out, key=lambda m: (m.machine, m.key, m.ended))
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Where the time of one instrumented step of a case went (the ``part`` rows of schema 4):
+    seconds per part in the order the parts ran (``architectures.resnet.stage_parts``)."""
+
+    key: CaseKey
+    machine: MachineKey
+    run_id: str
+    ended: pd.Timestamp
+    parts: dict[str, float]
+
+    @property
+    def total(self) -> float:
+        """Seconds of the instrumented step: the sum of its parts."""
+        return sum(self.parts.values())
+
+
+def breakdowns(frame: pd.DataFrame) -> list[Breakdown]:
+    """The newest breakdown of every case on every machine in ``frame`` (rows of ``bench.results``)."""
+    if frame.empty or "part" not in frame.columns:
+        return []
+    rows = frame[(frame["part"].fillna(WHOLE_STEP) != WHOLE_STEP) & (frame["status"] == "ok")]
+    latest: dict[tuple, Breakdown] = {}
+    for _, group in rows.groupby(["run_id", "model", "config", "backend", "dtype", "threads", "batch_size",
+                                  "cpu", "cores", "gpu"], sort=False, dropna=False):
+        group = group.drop_duplicates(subset=["part"], keep="last")  # the same file read twice
+        first = group.iloc[0]
+        found = Breakdown(_case_key(first), machine_key(first), str(first["run_id"]), group["timestamp"].max(),
+                          dict(zip(group["part"].astype(str), group["seconds"].astype(float))))
+        slot = (found.machine, found.key)
+        if slot not in latest or latest[slot].ended < found.ended:
+            latest[slot] = found
+    return sorted(latest.values(), key=lambda b: (b.machine, b.key))
 
 
 def pool(runs: list[Measurement]) -> Measurement:

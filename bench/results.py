@@ -11,6 +11,11 @@ Version 3 added repeated, interleaved measurement (``ADDED_IN_V3``): the repeat 
 to, the process's CPU time beside the wall time, what the rest of the machine did during the
 round's block, and whether the round was contended. ``warmup_steps`` now counts the untimed calls
 before every block, on every backend.
+
+Version 4 added ``part`` (``ADDED_IN_V4``): what of the step a row times. ``step`` (the whole
+training step) is what every row of older files timed; a ResNet case also gets one row per part of
+one instrumented step (``stem forward`` .. ``stem backward``, ``update``; timing_mode
+``instrumented``), the per-stage breakdown. Only ``step`` rows are rounds of a measurement.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import pyarrow.parquet as pq
 
 from .errors import UsageError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # column -> (pandas dtype, meaning). The README's schema table is generated from the same words.
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -47,8 +52,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "seconds": ("float64", "seconds per training step in this round (NaN unless status is ok)"),
     "flops": ("int64", "analytic FLOPs of one training step, one per multiply and one per add"),
     "macs": ("int64", "multiply-adds in the step's matrix products and convolutions"),
-    "timing_mode": ("string", "calibrated (iterations per round picked so a round lasts min_time) or pedantic (one "
-                              "call per round, for steps over 0.25 s)"),
+    "timing_mode": ("string", "calibrated (iterations per round picked so a round lasts min_time), pedantic (one "
+                              "call per round, for steps over 0.25 s) or instrumented (a part of one step, timed "
+                              "between the marks its backend reported)"),
     "verification": ("string", "before (checked before timing), timed-round (checked from the timed round), none"),
     "verified_max_rel_error": ("float64", "largest ||x - ref|| / ||ref|| over the loss and every gradient vs torch float64"),
     "tolerance": ("float64", "the bound verified_max_rel_error had to meet"),
@@ -87,15 +93,22 @@ COLUMNS: dict[str, tuple[str, str]] = {
                          "(NaN: unknown)"),
     "contended": ("boolean", "the round did not have the machine to itself (bench/contention.py's rule); readers "
                              "leave it out of every statistic"),
+    # -- added in schema_version 4 (filled with "step" in rows of older files) --
+    "part": ("string", "what `seconds` times: step (the whole training step: every round of a measurement), or a "
+                       "part of one instrumented ResNet step: '<stage> forward', '<stage> backward' (stages stem, "
+                       "layer1..layer4, head) or update"),
 }
 ADDED_IN_V2 = ("precision", "tf32_matmul", "tf32_cudnn", "cudnn_benchmark", "warmup_steps", "compile_seconds", "bytes")
 ADDED_IN_V3 = ("repeat", "cpu_seconds", "run_wait", "steal", "contended")
+ADDED_IN_V4 = ("part",)
 # the columns a file of each version must have
 REQUIRED_BY_VERSION = {
-    1: tuple(c for c in COLUMNS if c not in ADDED_IN_V2 + ADDED_IN_V3),
-    2: tuple(c for c in COLUMNS if c not in ADDED_IN_V3),
-    3: tuple(COLUMNS),
+    1: tuple(c for c in COLUMNS if c not in ADDED_IN_V2 + ADDED_IN_V3 + ADDED_IN_V4),
+    2: tuple(c for c in COLUMNS if c not in ADDED_IN_V3 + ADDED_IN_V4),
+    3: tuple(c for c in COLUMNS if c not in ADDED_IN_V4),
+    4: tuple(COLUMNS),
 }
+WHOLE_STEP = "step"  # the ``part`` of a round that times the whole training step
 REQUIRED = REQUIRED_BY_VERSION[SCHEMA_VERSION]
 
 STATUSES = ("ok", "failed", "skipped")
@@ -158,7 +171,10 @@ def read_file(path: Path) -> pd.DataFrame:
     missing = [c for c in required if c not in names]
     if missing:
         raise UsageError(f"{path}: results file lacks required column(s) {', '.join(missing)}")
-    # an older file: the columns later versions added are filled with nulls, dtypes as the schema's
+    # an older file: the columns later versions added are filled with nulls, dtypes as the schema's;
+    # every row of a file before version 4 timed the whole step
+    if "part" not in names:
+        frame["part"] = WHOLE_STEP
     try:
         frame = _with_schema_dtypes(frame)
     except (ValueError, TypeError, OverflowError, pa.ArrowException) as exc:

@@ -21,12 +21,12 @@ from datetime import datetime, timezone
 
 from tqdm import tqdm
 
-from implementations import architecture, get_backend, is_cuda_backend, make_trainer
+from implementations import architecture, get_backend, hooks, is_cuda_backend, make_trainer
 
-from . import verify
+from . import stages, verify
 from .machine import available_cores, describe_machine
 from .peaks import PeakCase, gpu_peak_cases, make_target
-from .results import SCHEMA_VERSION, ResultsWriter
+from .results import SCHEMA_VERSION, WHOLE_STEP, ResultsWriter
 from .contention import is_contended
 from .errors import UsageError
 from .suite import SLOW_STEP, Case, TimingBudget
@@ -57,12 +57,19 @@ class _Timed:
     warmup_calls: int  # at most, per block
     first_warmup: int = 0  # untimed steps before the first block (GPU warm-up, or the one warm-up step)
     done: int = 0  # repeats timed so far
+    trainer: object = None  # for the instrumented step after the repeats (stage_parts)
 
 
 # Untimed steps of a GPU rung between verification and timing: cuDNN autotuning, torch.compile's
 # remaining (re)compilation, the caching allocator's growth and the momentum buffers all happen in
 # the first steps and stay out of the numbers.
 GPU_WARMUP_STEPS = 5
+
+
+def _stage_parts(config) -> list[str] | None:
+    """The parts of one step of ``config``'s model (``stage_parts``), or None: no breakdown."""
+    parts = getattr(architecture(config.model), "stage_parts", None)
+    return parts(config.spec) if parts else None
 
 
 def _now():
@@ -179,6 +186,7 @@ class Runner:
             "precision": "", "tf32_matmul": None, "tf32_cudnn": None, "cudnn_benchmark": None, "warmup_steps": 0,
             "compile_seconds": math.nan, "bytes": 0,
             "repeat": None, "cpu_seconds": math.nan, "run_wait": math.nan, "steal": math.nan, "contended": None,
+            "part": WHOLE_STEP,
         }
         row.update(self.machine)
         row.update(fields)
@@ -192,6 +200,13 @@ class Runner:
                      run_wait=block.load.run_wait, steal=block.load.steal,
                      contended=is_contended(block.load, threads, s, c))
                 for i, (s, c) in enumerate(zip(block.seconds, block.cpu_seconds))]
+
+    @staticmethod
+    def _part_rows(base: dict, seconds: dict[str, float] | None) -> list[dict]:
+        """One row per part of one instrumented step (``bench.stages``); none without a breakdown."""
+        return [dict(base, timestamp=_now(), part=part, seconds=value, round=0, iterations=1,
+                     timing_mode="instrumented", warmup_steps=0)
+                for part, value in (seconds or {}).items()]
 
     def _record(self, outcome: CaseOutcome) -> None:
         self.writer.append(outcome.rows)
@@ -244,16 +259,20 @@ class Runner:
         batch = trainer.prepare_batch(reference.x, reference.y)
         target = _slowed(lambda: trainer.step(batch), self.slowdowns.get(case.backend, 1.0))
         outcome = CaseOutcome(case.label, "ok")
+        parts = _stage_parts(config)
         if case.backend in config.verify_timed_round:
-            # A step of many minutes: time it once (no warm-up), then verify the very step that was timed.
-            with self._layer_progress(case):
-                block = time_block(target, iterations=1, rounds=1, warmup_time=0, warmup_max_calls=0,
-                                   cores=self.cores)
+            # A step of many minutes: time it once (no warm-up), then verify the very step that was
+            # timed. Its stage breakdown comes from that step too (a clock read per stage).
+            clock = stages.StageClock(parts or [])
+            with self._layer_progress(case), stages.reporting(trainer, clock):
+                block = time_block(clock.wrap(target) if parts else target, iterations=1, rounds=1,
+                                   warmup_time=0, warmup_max_calls=0, cores=self.cores)
             result = verify.run_steps(trainer, batch, steps=1, stepped=True)  # a second step: minutes more
             error, bound = verifier.check(case.dtype, base["precision"], result)
             base = dict(base, verification="timed-round", verified_max_rel_error=error, tolerance=bound,
                         loss=result.loss)
             outcome.rows = self._block_rows(base, block, 0, 0, "pedantic", case.threads)
+            outcome.rows += self._part_rows(base, clock.seconds() if parts else None)
             return _Timed(case, base, target, outcome, block.seconds[0], 1, 1, 1, 0, done=1)
         first_warmup = 0
         start = time.perf_counter()
@@ -269,7 +288,9 @@ class Runner:
         elif step <= WARMUP_MAX_STEP:
             calls, step = warm_up(target, self.budget.warmup_time, 3)  # steps with the update, as timed
             first_warmup = calls
-        return self._plan(case, base, target, outcome, step, first_warmup)
+        timed = self._plan(case, base, target, outcome, step, first_warmup)
+        timed.trainer = trainer if parts else None
+        return timed
 
     def _plan(self, case: Case, base: dict, target, outcome: CaseOutcome, step: float, first_warmup: int) -> _Timed:
         budget = self.budget
@@ -302,16 +323,14 @@ class Runner:
     def _layer_progress(self, case: Case):
         """A second bar that advances per layer during a minutes-long pure-Python step.
 
-        The loops layers report every finished convolution (forward and backward) through
-        ``implementations.pure_python.progress``; the callback costs nothing measurable against
-        a convolution that takes seconds.
+        The architecture reports every finished convolution (forward and backward) through
+        ``implementations.hooks``; the listener costs nothing measurable against a convolution
+        that takes seconds.
         """
         arch = architecture(case.config.model)
         if not self.progress or case.backend != "loops" or not hasattr(arch, "conv_shapes"):
             yield
             return
-        from implementations.pure_python import progress  # noqa: PLC0415
-
         events = 2 * len(arch.conv_shapes(case.config.spec, case.config.resolution))
         bar = tqdm(total=events, desc="  layers", unit="layer", leave=False, file=sys.stderr, dynamic_ncols=True)
 
@@ -319,11 +338,10 @@ class Runner:
             bar.set_postfix_str(name, refresh=False)
             bar.update(1)
 
-        previous = progress.set_layer_callback(layer_done)
         try:
-            yield
+            with hooks.listening_to_layers(layer_done):
+                yield
         finally:
-            progress.set_layer_callback(previous)
             bar.close()
 
     def run_config(self, cases: list[Case], tick=lambda label, cost: None) -> list[CaseOutcome]:
@@ -366,6 +384,15 @@ class Runner:
                     tick(timed.case.label, _estimated_seconds(timed.case, self.budget) / max(1, timed.repeats))
             if new_rows:
                 self.writer.append(new_rows)
+        # The stage breakdown: instrumented steps after the timed ones, so that no hook is in a timed step.
+        part_rows = []
+        for timed in ready:
+            if timed.trainer is not None and timed.outcome.status == "ok":
+                with thread_limit(timed.case.threads):
+                    seconds = stages.time_parts(timed.trainer, timed.target, _stage_parts(timed.case.config))
+                part_rows += self._part_rows(timed.base, seconds)
+            timed.trainer = None  # a ResNet trainer holds hundreds of MB
+        self.writer.append(part_rows)
         for timed in ready:
             finished.append(timed.outcome)
         self.outcomes.extend(finished)

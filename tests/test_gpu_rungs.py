@@ -15,7 +15,7 @@ import torch
 from bench import results, suite, verify
 from bench.errors import UsageError
 from bench.peaks import GPU_COPY_BYTES, GPU_GEMM_N, PeakCase, gpu_peak_cases
-from bench.results import ADDED_IN_V2, ADDED_IN_V3, REQUIRED_BY_VERSION, ResultsWriter, read_results
+from bench.results import ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, REQUIRED_BY_VERSION, ResultsWriter, read_results
 from bench.runner import Runner
 from bench.suite import Case, TimingBudget, get_config
 from implementations import BACKENDS, CUDA_BACKENDS, backend_dtypes, make_trainer
@@ -239,7 +239,7 @@ def _v1_frame():
     from tests.test_report import base_row  # noqa: PLC0415  (a complete row, as the report's tests build it)
 
     row = base_row("lab-a")
-    frame = results.to_frame([row]).drop(columns=list(ADDED_IN_V2 + ADDED_IN_V3))
+    frame = results.to_frame([row]).drop(columns=list(ADDED_IN_V2 + ADDED_IN_V3 + ADDED_IN_V4))
     assert set(frame.columns) == set(REQUIRED_BY_VERSION[1])
     return frame.assign(schema_version=pd.Series([1], dtype="int64"))
 
@@ -262,18 +262,22 @@ def test_version_1_files_still_read_with_nulls_in_the_new_columns(tmp_path):
     assert sorted(both["schema_version"]) == [1, 2] and both["tf32_matmul"].tolist()[1] is True
 
 
-def test_version_2_files_need_the_new_columns_and_version_4_is_refused(tmp_path):
+def test_version_2_files_need_the_new_columns_and_version_5_is_refused(tmp_path):
     path = tmp_path / "v2-partial.parquet"
     _v1_frame().assign(schema_version=pd.Series([2], dtype="int64")).to_parquet(path, index=False)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) precision, tf32_matmul"):
         read_results([path])
     v3 = tmp_path / "v3-partial.parquet"
-    results.to_frame([dict(base_row_v3(), schema_version=3)]).drop(columns=["repeat", "run_wait"]).to_parquet(v3)
+    results.to_frame([dict(base_row_v3(), schema_version=3)]).drop(columns=["repeat", "run_wait", "part"]).to_parquet(v3)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) repeat, run_wait"):
         read_results([v3])
-    newer = tmp_path / "v4.parquet"
-    results.to_frame([]).assign(schema_version=pd.Series([4], dtype="int64")).to_parquet(newer)
-    with pytest.raises(UsageError, match="schema_version 4, newer than this vecbench reads \\(up to 3\\)"):
+    v4 = tmp_path / "v4-partial.parquet"
+    results.to_frame([dict(base_row_v3(), schema_version=4)]).drop(columns=["part"]).to_parquet(v4)
+    with pytest.raises(UsageError, match="lacks required column\\(s\\) part"):
+        read_results([v4])
+    newer = tmp_path / "v5.parquet"
+    results.to_frame([]).assign(schema_version=pd.Series([5], dtype="int64")).to_parquet(newer)
+    with pytest.raises(UsageError, match="schema_version 5, newer than this vecbench reads \\(up to 4\\)"):
         read_results([newer])
 
 
@@ -289,7 +293,7 @@ def test_version_2_files_read_as_one_repeat_per_case(tmp_path):
 
     path = tmp_path / "v2.parquet"
     rows = [dict(base_row_v3(), round=i, seconds=1.0 + i / 10) for i in range(5)]
-    results.to_frame(rows).drop(columns=list(ADDED_IN_V3)).assign(
+    results.to_frame(rows).drop(columns=list(ADDED_IN_V3 + ADDED_IN_V4)).assign(
         schema_version=pd.Series([2] * 5, dtype="int64")).to_parquet(path, index=False)
     (case,) = measurements(read_results([path]))
     assert case.repeat_count == 1 and case.rounds == 5 and not case.contended.any()

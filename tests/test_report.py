@@ -91,6 +91,15 @@ class Results:
             self.rows.append(base_row(machine) | dict(model="noop", config="noop", backend="none",
                                                       round=i, seconds=2e-7, flops=0))
 
+    def parts(self, machine, config, backend, dtype, threads, batch, resolution, seconds: dict[str, float],
+              run_id="run-1", stamp="2025-01-02T03:04:05Z"):
+        """One instrumented step's part rows (schema 4), ``seconds`` per part in running order."""
+        for part, value in seconds.items():
+            self.rows.append(base_row(machine, run_id) | dict(
+                model="resnet50", config=config, backend=backend, dtype=dtype, threads=threads, batch_size=batch,
+                resolution=resolution, seconds=value, part=part, timing_mode="instrumented",
+                timestamp=pd.Timestamp(stamp)))
+
     def write(self, path: Path, rows=None) -> Path:
         to_frame(rows if rows is not None else self.rows).to_parquet(path, index=False)
         return path
@@ -129,6 +138,19 @@ def fill(r: Results) -> None:
             r.ok("gpu-b", "resnet50-224", backend, dtype, threads, t * (1 + 0.5 * (batch - 1)),
                  batch=batch, resolution=224, rounds=5)
     r.harness("gpu-b", 8)
+    # where the time goes (gpu-b, resnet50-224 batch 1): loops, and numpy measured twice (the newer counts)
+    r.parts("gpu-b", "resnet50-224", "loops", "float64", 1, 1, 224, LOOPS_PARTS)
+    r.parts("gpu-b", "resnet50-224", "numpy", "float64", 1, 1, 224, {p: 9.0 for p in LOOPS_PARTS}, run_id="run-0",
+            stamp="2025-01-01T00:00:00Z")
+    r.parts("gpu-b", "resnet50-224", "numpy", "float64", 1, 1, 224, NUMPY_PARTS)
+
+
+# seconds per part of one step: forward 30, backward 60, update 10 (loops); 20, 40, 40 (numpy)
+_STAGES = ("stem", "layer1", "layer2", "layer3", "layer4", "head")
+LOOPS_PARTS = {**{f"{s} forward": 5.0 for s in _STAGES}, **{f"{s} backward": 10.0 for s in reversed(_STAGES)},
+               "update": 10.0} | {"head backward": 5.0, "layer3 backward": 15.0}
+NUMPY_PARTS = {**{f"{s} forward": 0.2 for s in _STAGES[:-1]}, "head forward": 1.0,
+               **{f"{s} backward": 0.4 for s in reversed(_STAGES[1:])}, "stem backward": 2.0, "update": 4.0}
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +205,8 @@ def boot(a, b, resamples=20_000, seed=12345):
 
 def test_every_section_is_in_the_html(built):
     html = built[0].read_text(encoding="utf-8")
-    for section in ("headline", "ladder", "claims", "scaling", "efficiency", "environment", "noisy", "failures"):
+    for section in ("headline", "ladder", "claims", "stages", "scaling", "efficiency", "environment", "noisy",
+                    "failures"):
         assert f'id="{section}"' in html
     assert html.index('id="headline"') < html.index('id="ladder"')
     assert "harness overhead per call" in html
@@ -191,8 +214,9 @@ def test_every_section_is_in_the_html(built):
     assert "data:image/png" not in html  # figures are inline vector graphics
     figures = re.findall(r'<div class="figure"[^>]*>\s*<svg', html)
     # a ladder per config (mlp-tiny on lab-a, mlp-mnist on both side by side, resnet50-224 on gpu-b),
-    # throughput (gpu-b), scaling (lab-a), efficiency per machine, machines side by side
-    assert len(figures) == 3 + 1 + 1 + 2 + 1
+    # throughput (gpu-b), scaling (lab-a), efficiency per machine, machines side by side, where the
+    # time goes (gpu-b)
+    assert len(figures) == 3 + 1 + 1 + 2 + 1 + 1
 
 
 def test_the_verdicts_come_first(built, report):
@@ -354,16 +378,27 @@ def test_pdf_pages(pdf_texts, report):
     assert not any("continued" in t for t in texts if "Speedup ladder" in t)  # no table spills
     assert count["Claims"] == 1
     assert count["Machines side by side"] == 1
+    assert count["Where the time goes"] == 1  # gpu-b only
     assert count["Scaling"] == 1  # lab-a only
     assert count["Efficiency"] == 2  # a figure and that machine's peaks per machine
     assert count["Environment and method"] == 1
     assert count["Noisy, failed and skipped cases"] == 1
-    assert len(texts) == 12
-    assert list(count) == ["Headline", "Speedup ladder", "Claims", "Machines side by side", "Scaling", "Efficiency",
-                           "Environment and method", "Noisy, failed and skipped cases"]
+    assert len(texts) == 13
+    assert list(count) == ["Headline", "Speedup ladder", "Claims", "Machines side by side", "Where the time goes",
+                           "Scaling", "Efficiency", "Environment and method", "Noisy, failed and skipped cases"]
     # the verdicts are on the first page, one line each
     for claim in report.claims:
         assert claim.claim.split()[0] in texts[0]
+
+
+def test_where_the_time_goes(report):
+    """The newest breakdown per case, its shares of the step computed from the parts given above."""
+    (machine,) = report.breakdowns
+    assert machine == key("gpu-b")
+    rows = {row[1]: row for row in report.breakdown_tables[machine].rows}
+    assert set(rows) == {"loops float64 1 thread", "numpy float64 1 thread"}
+    assert rows["loops float64 1 thread"][2:] == ["100 s", "30%", "60%", "10%", "layer3 backward (15%)"]
+    assert rows["numpy float64 1 thread"][2:] == ["10 s", "20%", "40%", "40%", "update (40%)"]
 
 
 def test_pdf_has_as_many_pages_as_its_layout(pdf_texts):

@@ -249,19 +249,18 @@ def test_full_resnet50_at_32x32_matches_torchvision(backend):
     _assert_close(trainer.state_dict(), expected_state, 1e-8, f"{backend} state after one forward")
 
 
-def test_layers_with_a_progress_hook_hear_every_convolution_forward_and_backward():
-    import types
-
+def test_a_listener_hears_every_convolution_forward_and_backward():
+    from implementations import hooks
     from implementations.numpy_vectorized import layers as numpy_layers
 
     finished: list[str] = []
-    hooked = types.SimpleNamespace(**{name: getattr(numpy_layers, name) for name in dir(numpy_layers)
-                                      if not name.startswith("_")}, layer_done=finished.append)
     params = resnet.init_params(REDUCED, 0)
     x, y = _batch(REDUCED)
-    resnet.forward_backward(hooked, REDUCED, params, x, y)
+    with hooks.listening_to_layers(finished.append):
+        resnet.forward_backward(numpy_layers, REDUCED, params, x, y)
+    resnet.forward_backward(numpy_layers, REDUCED, params, x, y)  # nobody listens: nothing more heard
     convs = [conv.name for conv in resnet.conv_shapes(REDUCED, 32)]
     assert finished[:len(convs)] == [f"{name} forward" for name in convs]
     assert sorted(finished[len(convs):]) == sorted(f"{name} backward" for name in convs)
     assert finished[0] == "conv1 forward" and finished[-1] == "conv1 backward"
-    assert params["bn1.num_batches_tracked"] == 1
+    assert params["bn1.num_batches_tracked"] == 2

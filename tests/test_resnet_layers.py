@@ -11,7 +11,7 @@ the loops backend a plain FlatTensor. Also checked: that both ``layers`` package
 layer functions, and the running statistics, tie-breaking, shape refusals and the SGD update.
 
 The tests that only make sense on one backend (numpy: float32, ``need_dx=False``, the threaded passes,
-the storage layout; loops: the progress hook, the conv weight gradient in image groups) come last,
+the storage layout; loops: the conv weight gradient in image groups) come last,
 grouped by backend.
 """
 
@@ -33,7 +33,6 @@ import torch.nn.functional as F
 from implementations.architectures import mlp as mlp_architecture
 from implementations.numpy_vectorized import layers as numpy_layers
 from implementations.pure_python import layers as loops_layers
-from implementations.pure_python import progress
 from implementations.pure_python.tensor import from_numpy, to_numpy
 from tests.gradient_check import flat_function, numerical_gradient, rel_error
 
@@ -114,21 +113,12 @@ LAYER_CONTRACT = {
     "sgd_momentum_update",
 }
 
-# Documented backend-specific hooks, outside the contract. ``layer_done`` is the loops backend's
-# progress hook (implementations.pure_python.progress): resnet.forward_backward looks it up with
-# ``getattr(layers, "layer_done", None)`` and does without it, so other backends need not offer it.
-BACKEND_SPECIFIC_HOOKS = {"loops": {"layer_done"}, "numpy": set()}
-
-
 def _public_functions(module: ModuleType) -> set[str]:
     return {name for name, value in vars(module).items() if not name.startswith("_") and inspect.isfunction(value)}
 
 
 def test_both_layers_packages_export_the_same_layer_functions():
-    exported = {name: _public_functions(b.layers) for name, b in BACKENDS.items()}
-    for name, hooks in BACKEND_SPECIFIC_HOOKS.items():
-        assert hooks <= exported[name], f"{name}: documented hook missing: {sorted(hooks - exported[name])}"
-    contracts = {name: functions - BACKEND_SPECIFIC_HOOKS[name] for name, functions in exported.items()}
+    contracts = {name: _public_functions(b.layers) for name, b in BACKENDS.items()}
     assert contracts["loops"] == contracts["numpy"], (
         f"only loops: {sorted(contracts['loops'] - contracts['numpy'])}, "
         f"only numpy: {sorted(contracts['numpy'] - contracts['loops'])}")
@@ -140,7 +130,7 @@ def test_both_layers_packages_export_the_same_layer_functions():
     sources = [*sorted((implementations / "architectures").glob("*.py")), implementations / "trainer.py"]
     used = {name for path in sources for name in re.findall(r"\blayers\.(\w+)", path.read_text())}
     used |= {f"{act}_{pass_}" for act in mlp_architecture.ACTIVATIONS for pass_ in ("forward", "backward")}
-    assert used - set().union(*BACKEND_SPECIFIC_HOOKS.values()) == LAYER_CONTRACT
+    assert used == LAYER_CONTRACT
 
 
 # --- convolution ---------------------------------------------------------------------------------
@@ -507,19 +497,7 @@ def test_numpy_threaded_passes_equal_torch_on_maps_large_enough_to_split():
         assert rel_error(ours, leaf.grad.numpy()) <= TORCH_TOLERANCE
 
 
-# --- loops only: the progress hook, the weight gradient in image groups --------------------------
-
-def test_loops_layer_done_calls_the_callback_until_it_is_removed():
-    seen = []
-    previous = progress.set_layer_callback(seen.append)
-    try:
-        progress.layer_done("conv1 forward")
-        progress.layer_done("conv1 backward")
-    finally:
-        assert progress.set_layer_callback(previous) == seen.append
-    progress.layer_done("not seen")
-    assert seen == ["conv1 forward", "conv1 backward"]
-
+# --- loops only: the weight gradient in image groups ----------------------------------------------
 
 @pytest.mark.parametrize("column_budget", [1, 1200])  # groups of 1 image; of 2 then 1 (540 columns an image)
 def test_loops_conv2d_weight_gradient_is_the_same_in_image_groups(monkeypatch, column_budget):

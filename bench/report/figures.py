@@ -21,7 +21,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..formatting import times  # noqa: E402
+from ..formatting import seconds, times  # noqa: E402
+from ..measurement import Breakdown  # noqa: E402
 from .efficiency import Efficiency  # noqa: E402
 from .ladder import Ladder, ThroughputLine  # noqa: E402
 from .machines import RungAcross  # noqa: E402
@@ -60,9 +61,9 @@ def _point_style(backend: str, dtype: str, threads: int) -> dict:
                 markerfacecolor=c if dtype != "float64" else "white", markersize=7)
 
 
-def _legend_beside(ax: Axes, handles, labels, **kwargs) -> None:
-    """The legend to the right of ``ax``, outside it: never over data."""
-    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False,
+def _legend_beside(ax: Axes, handles, labels, x: float = 1.01, **kwargs) -> None:
+    """The legend to the right of ``ax`` (``x`` axes widths from its left), outside it: never over data."""
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(x, 1.0), borderaxespad=0, frameon=False,
               **kwargs)
 
 
@@ -280,6 +281,76 @@ def efficiency_figure(effs: list[Efficiency], axes: list[Axes] | None = None) ->
     _legend_beside(axes[0], handles, labels)
     if own and shown:
         fig.suptitle(f"Efficiency against peak on {shown[0].case.machine}", x=0.01, ha="left",
+                     fontsize=FONT + 1)
+    return fig
+
+
+# Stage colours for the breakdown figure: a sequential ramp from the stem to the head, so that the
+# order of the stages reads from the colours; the update is grey. Forward parts are drawn lighter.
+STAGE_COLOURS = ("#fdae61", "#abd9e9", "#74add1", "#4575b4", "#313695", "#a50026")
+UPDATE_COLOUR = "#999999"
+FORWARD_ALPHA = 0.45
+
+
+def _part_style(part: str, stages: list[str]) -> dict:
+    stage, _, direction = part.partition(" ")
+    if part == "update":
+        return dict(color=UPDATE_COLOUR)
+    return dict(color=STAGE_COLOURS[stages.index(stage) % len(STAGE_COLOURS)],
+                alpha=FORWARD_ALPHA if direction == "forward" else 1.0)
+
+
+def breakdown_facets(found: list[Breakdown]) -> list[tuple[str, list[Breakdown]]]:
+    """(title, its cases top to bottom) per config and batch, ResNet-50 at 32 px before 224."""
+    out: dict[tuple, list[Breakdown]] = {}
+    for b in found:
+        out.setdefault((b.key.resolution, b.key.batch_size, b.key.config), []).append(b)
+    return [(f"{config} (batch {batch})", sorted(cases, key=lambda b: (backend_order(b.key.backend), b.key.dtype,
+                                                                       b.key.threads)))
+            for (_, batch, config), cases in sorted(out.items())]
+
+
+def breakdown_facet_heights(found: list[Breakdown]) -> list[float]:
+    return [0.7 + 0.32 * len(cases) for _, cases in breakdown_facets(found)]
+
+
+def breakdown_figure(found: list[Breakdown], axes: list[Axes] | None = None) -> Figure:
+    """Where the time of one step goes, per case of one machine: a bar per case, split into the
+    step's parts in the order they ran (forward stem to head, lighter; backward head to stem; the
+    SGD update, grey), as fractions of that step; the step's time at the bar's end. Fractions, not
+    seconds: a pure-Python step is a thousand times longer than the others."""
+    facets = breakdown_facets(found)
+    own = axes is None
+    if own:
+        heights = breakdown_facet_heights(found)
+        fig = _figure(sum(heights) + 0.9)
+        axes = list(np.atleast_1d(fig.subplots(len(facets), 1, height_ratios=heights, squeeze=False, sharex=True)[:, 0]))
+    fig = axes[0].figure
+    legend: dict[str, object] = {}
+    for ax, (title, cases) in zip(axes, facets):
+        for row, b in enumerate(cases):
+            stages = list(dict.fromkeys(p.partition(" ")[0] for p in b.parts if p != "update"))
+            left = 0.0
+            for part, value in b.parts.items():
+                share = value / b.total
+                bar = ax.barh(row, share, left=left, height=0.7, edgecolor="white", linewidth=0.5,
+                              **_part_style(part, stages))
+                stage = part.partition(" ")[0]
+                if part == "update" or part.endswith("backward"):
+                    legend.setdefault(stage, bar)
+                left += share
+            ax.text(1.01, row, seconds(b.total), va="center", ha="left", fontsize=FONT)
+        ax.set_yticks(range(len(cases)), [b.key.short for b in cases])
+        ax.set_ylim(len(cases) - 0.5, -0.5)
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+        ax.set_title(title, loc="left")
+    axes[-1].set_xlabel("share of one instrumented step, in the order the parts ran; the step's time at the right")
+    order = [*(s for s in legend if s != "update"), "update"] if "update" in legend else list(legend)
+    _legend_beside(axes[0], [legend[s] for s in order], order, title="lighter: forward\ndarker: backward",
+                   x=1.13, alignment="left")
+    if own and found:
+        fig.suptitle(f"Where the time of one ResNet-50 step goes on {found[0].machine}", x=0.01, ha="left",
                      fontsize=FONT + 1)
     return fig
 

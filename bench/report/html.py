@@ -28,6 +28,7 @@ def render(report: Report) -> str:
     images = {
         "ladders": [fig.svg(fig.ladder_figure(group)) for group in report.ladder_groups],
         "throughput": [fig.svg(fig.throughput_figure(groups)) for groups in report.throughput.values()],
+        "breakdowns": [fig.svg(fig.breakdown_figure(found)) for found in report.breakdowns.values()],
         "scaling": [fig.svg(fig.scaling_figure(lines)) for lines in report.sweeps.values()],
         "efficiency": [(m, fig.svg(fig.efficiency_figure(e))) for m, e in report.efficiencies.items()
                        if any(x.peak for x in e)],

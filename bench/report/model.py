@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..measurement import measurements
+from ..measurement import Breakdown, breakdowns, measurements
 from ..suspect import flag_text, suspects
 from .cases import Case, config_order, ordered
 from .claims import Claim, evaluate
@@ -17,7 +17,7 @@ from .load import load, split
 from .machines import RungAcross, compare_machines
 from .scaling import SweepLine, flops_exponent, sweep_lines
 from ..stats import NOISY, RESAMPLES, SEED, WIDENING
-from .tables import (Table, claims_table, efficiency_table, environment_table, ladder_compact_table, ladder_table,
+from .tables import (Table, breakdown_table, claims_table, efficiency_table, environment_table, ladder_compact_table, ladder_table,
                      machines_table, noisy_table, throughput_compact_table, peaks_table, problems_table, scaling_table, throughput_table)
 
 
@@ -41,6 +41,8 @@ class Report:
     across: list[RungAcross]  # the same rung on several machines (empty with one machine)
     across_machines: list  # the machines ``across`` compares, the reference first
     across_table: Table | None
+    breakdowns: dict[str, list[Breakdown]]  # per machine with any: each case's instrumented ResNet-50 step
+    breakdown_tables: dict[str, Table]
     sweeps: dict[str, list[SweepLine]]
     scaling_tables: dict[str, Table]
     efficiencies: dict[str, list[Efficiency]]
@@ -111,6 +113,8 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
 
     machine_peaks = peaks(peak_rows)
     effs = efficiencies(cases, machine_peaks)
+    found = breakdowns(frame)
+    parts_by_machine = {m: [b for b in found if b.machine == m] for m in sorted({b.machine for b in found})}
     all_rows = frame
     return Report(
         headlines=headlines(ladders, hardware),
@@ -131,6 +135,8 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
         across=across,
         across_machines=ordered_machines,
         across_table=machines_table(ordered_machines, across) if across else None,
+        breakdowns=parts_by_machine,
+        breakdown_tables={m: breakdown_table(v) for m, v in parts_by_machine.items()},
         sweeps={m: v for m, v in sweeps.items() if v},
         scaling_tables={m: scaling_table(v, m, flops_fits[m]) for m, v in sweeps.items() if v},
         efficiencies={m: [e for e in effs if e.case.machine == m] for m in machines},

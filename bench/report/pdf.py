@@ -27,8 +27,8 @@ MARGIN = 0.45
 FONT = 7.0  # points, table text
 LINE = FONT * 1.35 / 72  # inches per line of table text
 CHAR = FONT * 0.6 / 72  # average character width in inches (DejaVu Sans)
-SECTIONS = ("Headline", "Speedup ladder", "Claims", "Machines side by side", "Scaling", "Efficiency",
-            "Environment and method", "Noisy, failed and skipped cases")
+SECTIONS = ("Headline", "Speedup ladder", "Claims", "Machines side by side", "Where the time goes", "Scaling",
+            "Efficiency", "Environment and method", "Noisy, failed and skipped cases")
 
 
 class Writer:
@@ -185,6 +185,21 @@ def write(report: Report, path: Path) -> Path:
                           rect=(0.22, 0.3, 0.45, 0.6))
             w.paragraph("Each rung's time on every machine is in the ladder tables above; the HTML report lists "
                         "them with each ratio's 95% interval (Machines side by side).", 9)
+
+        for machine, found in report.breakdowns.items():
+            w.start("Where the time goes")
+            heights = fig.breakdown_facet_heights(found)
+            top, bottom, gap = 0.88, 0.36, 0.08
+            scale = (top - bottom - gap * (len(heights) - 1)) / sum(heights)
+            axes, y = [], top
+            for h in heights:
+                axes.append(w.page.add_axes((0.2, y - h * scale, 0.5, h * scale), sharex=axes[0] if axes else None))
+                y -= h * scale + gap
+            fig.breakdown_figure(found, axes)
+            axes[0].set_title(f"Where the time of one ResNet-50 step goes on {machine}: {axes[0].get_title(loc='left')}",
+                              loc="left")
+            w.below(bottom)
+            w.table(report.breakdown_tables[machine])
 
         for machine, lines in report.sweeps.items():
             w.figure_page("Scaling", lambda ax, ls=lines: fig.scaling_figure(ls, ax),

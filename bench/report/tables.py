@@ -13,6 +13,7 @@ from .ladder import Ladder, Speedup, ThroughputLine
 from .machines import RungAcross
 from .scaling import SweepLine
 from ..formatting import seconds, times
+from ..measurement import Breakdown
 from ..stats import NOISY
 
 
@@ -251,3 +252,21 @@ def noisy_table(cases: list[Case]) -> Table:
     return Table(f"Noisy cases (IQR / median over rounds above {NOISY:.0%})",
                  ["machine", "config", "batch", "backend", "rounds", "median time / step", "IQR / median"],
                  rows, [True] * len(rows), [1.4, 1.1, 0.5, 1.6, 0.6, 1.1, 0.9])
+
+
+def breakdown_table(found: list[Breakdown]) -> Table:
+    """Per case: the instrumented step's time, its forward, backward and update shares, and the part
+    that took longest."""
+    rows = []
+    for b in found:
+        forward = sum(v for p, v in b.parts.items() if p.endswith(" forward"))
+        backward = sum(v for p, v in b.parts.items() if p.endswith(" backward"))
+        slowest = max(b.parts, key=b.parts.get)
+        rows.append([f"{b.key.config} ({b.key.batch_size})", b.key.short, seconds(b.total),
+                     f"{forward / b.total:.0%}", f"{backward / b.total:.0%}", f"{b.parts.get('update', 0.0) / b.total:.0%}",
+                     f"{slowest} ({b.parts[slowest] / b.total:.0%})"])
+    return Table(f"Where the time of one step goes on {found[0].machine}" if found else "Where the time goes",
+                 ["config (batch)", "case", "instrumented step", "forward", "backward", "update", "longest part"],
+                 rows, [], [1.3, 1.6, 1.0, 0.7, 0.7, 0.7, 1.6],
+                 "One instrumented step per case after its timed rounds (the loops step: the timed step itself); "
+                 "its parts sum to that step, which may differ from the case's median.")

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import hooks
 from ..trainer import SGDConfig
 from .variant import PLAIN, TorchVariant
 
@@ -84,6 +85,7 @@ class TorchTrainer:
         # seconds of the first call through torch.compile (tracing, compiling and that one step);
         # NaN for eager variants and until the first call
         self.compile_seconds = math.nan
+        self._reporting = False
 
     def _make_forward_loss(self):
         module, device_type, amp_dtype = self.module, self.device.type, self._amp_dtype
@@ -140,7 +142,11 @@ class TorchTrainer:
             start = time.perf_counter()
         with self._cudnn_settings():
             loss = self._forward_loss(x, y)
+            if self._reporting:
+                self._mark("head forward")
             loss.backward()
+            if self._reporting:
+                self._mark("stem backward")
         if first_compiled:
             self._sync()
             self.compile_seconds = time.perf_counter() - start
@@ -157,6 +163,48 @@ class TorchTrainer:
         self.optimizer.step()
         self._sync()
         return self._last_loss
+
+    def _mark(self, part: str) -> None:
+        self._sync()  # the device's queued work belongs to the part that queued it
+        hooks.stage_done(part)
+
+    @contextmanager
+    def reporting_stages(self):
+        """Report the stage boundaries of a torchvision ResNet step through ``hooks.stage_done``
+        (the parts of ``architectures.resnet.stage_parts``) while inside; no effect on other modules.
+
+        Forward hooks mark the end of the stem (after ``maxpool``) and of every ``layerN``; a
+        gradient hook on each stage's output marks the end of the next stage's backward (the
+        gradient reaching ``layer3``'s output means ``layer4``'s backward is done); the trainer marks
+        the loss and the end of ``backward()``. On CUDA every mark synchronizes first. Hooks stay
+        out of timed steps: they cost a Python call each, and they would break a compiled graph,
+        so a compiled variant reports nothing (ValueError).
+        """
+        if self.variant.compile:
+            raise ValueError(f"{self.backend}: a compiled step has no stage boundaries to report")
+        module = self.module
+        stages = [name for name in ("layer1", "layer2", "layer3", "layer4") if hasattr(module, name)]
+        if not hasattr(module, "maxpool") or not stages:
+            raise ValueError(f"{self.backend}: not a torchvision ResNet: no stages to report")
+        # the part whose backward ends when the gradient reaches each boundary's output
+        after = {"maxpool": stages[0], **{a: b for a, b in zip(stages, stages[1:])}, stages[-1]: "head"}
+        forward_part = {"maxpool": "stem", **{s: s for s in stages}}
+
+        def on_forward(name):
+            def hook(_module, _inputs, output):
+                self._mark(f"{forward_part[name]} forward")
+                if output.requires_grad:
+                    output.register_hook(lambda grad: self._mark(f"{after[name]} backward"))
+            return hook
+
+        handles = [getattr(module, name).register_forward_hook(on_forward(name)) for name in ("maxpool", *stages)]
+        self._reporting = True
+        try:
+            yield
+        finally:
+            self._reporting = False
+            for handle in handles:
+                handle.remove()
 
     def warmup(self, batch, steps: int) -> list[float]:
         """``steps`` training steps before timing; the seconds of each (synchronized).

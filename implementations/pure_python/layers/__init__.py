@@ -17,7 +17,3 @@ from .dense import (
 from .elementwise import add
 from .norm import batchnorm_backward, batchnorm_forward
 from .pool import global_avgpool_backward, global_avgpool_forward, maxpool2d_backward, maxpool2d_forward
-
-# Heard by the architecture composition after every convolution: a minutes-long pure-Python step
-# shows its progress through it (implementations.pure_python.progress).
-from ..progress import layer_done
