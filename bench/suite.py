@@ -14,11 +14,14 @@ from .machine import available_cores
 
 PROFILES = ("quick", "default", "full", "gpu")
 WIDTH_SWEEP = tuple(2**k for k in range(5, 12))  # 32 .. 2048
-# The default profile's sweep: steps of sqrt(2) through the widths where the vectorized backends are
-# compute-bound (their FLOP rate near its best from about 512 up at batch 32), so that their fitted
-# exponents rest on five or more points; loops (seconds per step from 512 up) stop at 512.
-DEFAULT_SWEEP = (64, 128, 256, 362, 512, 724, 1024, 1448, 2048)
-LOOPS_SWEEP_MAX = 512
+# The default profile's sweep: 64..256 (where fixed per-call costs flatten the vectorized lines),
+# then steps of a quarter octave (2**(1/4)) from 362 to 2048, the widths where the vectorized
+# backends are compute-bound at batch 32 (FLOP rate near its best). Half-octave steps there gave
+# exponent intervals up to +-0.43 for torch-cpu float64 (six points, four degrees of freedom, and a
+# cache step between 1448 and 2048); quarter-octave steps gave +-0.17 at most (README, "Scaling").
+# loops (seconds per step from 512 up) runs the half-octave widths up to 512 only.
+DEFAULT_SWEEP = (64, 128, 256, *(round(256 * 2 ** (k / 4)) for k in range(2, 13)))  # 362, 431, ..., 2048
+LOOPS_SWEEP = (64, 128, 256, 362, 512)
 
 
 @dataclass(frozen=True)
@@ -147,15 +150,17 @@ _PROFILES = {
     "quick": Profile("quick", ("mlp-tiny", "mlp-mnist", "mlp-width-64", "mlp-width-256", "resnet50-32"),
                      TimingBudget(repeats=6, block_time=0.05, min_time=0.002, min_rounds=3, slow_budget=4.0,
                                   warmup_time=0.01), (512,), without_loops=("resnet50-32",)),
-    # ResNet-50 at 224 batch 32 is in the full profile only: with the float64 oracle (torch and numpy)
-    # it cost about 4 minutes and 15 GB here for a throughput within 15% of batch 8's, and the default
-    # profile must finish within 25 minutes on a 2-core machine whose pure-Python step takes 11.
+    # The default profile must finish within 25 minutes on a 2-core machine whose pure-Python
+    # ResNet-50 step at 224 takes 11-12 of them. So ResNet-50 at 224 batch 8 and 32 (throughput of
+    # the vectorized backends) are in the full profile only: with their float64 oracles (torch and
+    # numpy) batch 8 cost 2.3 minutes and batch 32 about 4 minutes and 15 GB; and a step over a
+    # quarter second gets about 10 s of timed calls (one per round, one round per repeat at 224).
     "default": Profile("default", ("mlp-tiny", "mlp-mnist", "mlp-wide",
                                    *(f"mlp-width-{n}" for n in DEFAULT_SWEEP),
-                                   "resnet50-32", "resnet50-224", "resnet50-224@8"),
-                       TimingBudget(repeats=5, block_time=0.25, min_time=0.01, min_rounds=3, slow_budget=15.0,
+                                   "resnet50-32", "resnet50-224"),
+                       TimingBudget(repeats=5, block_time=0.25, min_time=0.01, min_rounds=3, slow_budget=10.0,
                                     warmup_time=0.05), (2048,),
-                       without_loops=tuple(f"mlp-width-{n}" for n in DEFAULT_SWEEP if n > LOOPS_SWEEP_MAX)),
+                       without_loops=tuple(f"mlp-width-{n}" for n in DEFAULT_SWEEP if n not in LOOPS_SWEEP)),
     "full": Profile("full", ("mlp-tiny", "mlp-mnist", "mlp-wide", *(f"mlp-width-{n}" for n in WIDTH_SWEEP),
                              "resnet50-32", "resnet50-224", "resnet50-224@8", "resnet50-224@32"),
                     TimingBudget(repeats=8, block_time=0.5, min_time=0.02, min_rounds=5, slow_budget=120.0,
