@@ -20,46 +20,43 @@ from contextlib import contextmanager
 
 Listener = Callable[[str], None]
 
-_layer_listener: Listener | None = None
-_stage_listener: Listener | None = None
+# kind of event -> who listens now (None: nobody)
+_listeners: dict[str, Listener | None] = {"layer": None, "stage": None}
 
 
 def layer_done(name: str) -> None:
     """The layer ``name`` (``"<conv> forward"`` or ``"<conv> backward"``) has finished."""
-    listener = _layer_listener
+    listener = _listeners["layer"]
     if listener is not None:
         listener(name)
 
 
 def stage_done(part: str) -> None:
     """The part ``part`` of the step (``"<stage> forward"`` or ``"<stage> backward"``) has finished."""
-    listener = _stage_listener
+    listener = _listeners["stage"]
     if listener is not None:
         listener(part)
 
 
 def stages_heard() -> bool:
     """Whether someone listens to ``stage_done`` now (a trainer installs its hooks only then)."""
-    return _stage_listener is not None
+    return _listeners["stage"] is not None
 
 
 @contextmanager
-def listening_to_layers(listener: Listener) -> Iterator[None]:
+def _listening(kind: str, listener: Listener) -> Iterator[None]:
+    previous, _listeners[kind] = _listeners[kind], listener
+    try:
+        yield
+    finally:
+        _listeners[kind] = previous
+
+
+def listening_to_layers(listener: Listener):
     """``listener(name)`` hears every ``layer_done`` inside the block; the previous listener after."""
-    global _layer_listener
-    previous, _layer_listener = _layer_listener, listener
-    try:
-        yield
-    finally:
-        _layer_listener = previous
+    return _listening("layer", listener)
 
 
-@contextmanager
-def listening_to_stages(listener: Listener) -> Iterator[None]:
+def listening_to_stages(listener: Listener):
     """``listener(part)`` hears every ``stage_done`` inside the block; the previous listener after."""
-    global _stage_listener
-    previous, _stage_listener = _stage_listener, listener
-    try:
-        yield
-    finally:
-        _stage_listener = previous
+    return _listening("stage", listener)

@@ -34,7 +34,10 @@ def _trainer(backend: str):
     spec = NARROW if backend == "loops" else REDUCED
     params = resnet.init_params(spec, 0)
     x, y = resnet.make_batch(spec, 2, 1, 32)
-    trainer = make_trainer(backend, "resnet50", spec, params, "float64")
+    if backend == "torch-cuda-amp":  # the GPU rung's exact code (autocast, channels_last), on the CPU
+        trainer = make_trainer(backend, "resnet50", spec, params, "float32", device="cpu")
+    else:
+        trainer = make_trainer(backend, "resnet50", spec, params, "float64")
     return trainer, trainer.prepare_batch(x, y)
 
 
@@ -44,7 +47,7 @@ def test_the_parts_are_every_stage_forward_then_backward_then_the_update():
                      "layer1 backward", "stem backward", "update"]
 
 
-@pytest.mark.parametrize("backend", ["loops", "numpy", "torch-cpu"])
+@pytest.mark.parametrize("backend", ["loops", "numpy", "torch-cpu", "torch-cuda-amp"])
 def test_every_backend_reports_the_stage_boundaries_in_order(backend):
     trainer, batch = _trainer(backend)
     heard: list[str] = []

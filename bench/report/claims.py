@@ -124,9 +124,7 @@ def _complexity(lines_in: list[SweepLine], flops_exp: dict[str, float]) -> tuple
         verdicts.append(verdict)
         flops = f", FLOPs k = {flops_exp[machine]:.2f}" if machine in flops_exp else ""
         figures.append(f"{_exponent(judged)}{flops} on {machine}")
-        lines.append(f"{machine}: time ∝ width^k over the compute-bound widths (FLOP rate at least half the "
-                     "line's best; at least three), 95% CI, against the counted FLOPs' exponent: "
-                     + "; ".join(parts))
+        lines.append(f"{machine}: k over the compute-bound widths [95% CI]: " + "; ".join(parts))
     if not lines:
         lines.append("no mlp-width-N sweep in the results")
     return lines, _combine(verdicts), "; ".join(figures)

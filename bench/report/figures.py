@@ -71,6 +71,13 @@ def _figure(height: float) -> Figure:
     return Figure(figsize=(WIDTH, height), dpi=100, layout="constrained")
 
 
+def _stacked(heights: list[float], extra: float) -> list[Axes]:
+    """Panels one above the other sharing their x axis, ``heights`` inches each plus ``extra`` for
+    the title and the axis label."""
+    fig = _figure(sum(heights) + extra)
+    return list(np.atleast_1d(fig.subplots(len(heights), 1, height_ratios=heights, squeeze=False, sharex=True)[:, 0]))
+
+
 def _panels(count: int, height: float, axes) -> tuple[Figure, list[Axes]]:
     """``count`` panels side by side sharing their y axis, or the caller's ``axes`` (the PDF page)."""
     if axes is not None:
@@ -254,9 +261,7 @@ def efficiency_figure(effs: list[Efficiency], axes: list[Axes] | None = None) ->
     facets = _facets(shown)
     own = axes is None
     if own:
-        heights = efficiency_facet_heights(shown)
-        fig = _figure(sum(heights) + 0.8)
-        axes = list(np.atleast_1d(fig.subplots(len(facets), 1, height_ratios=heights, squeeze=False, sharex=True)[:, 0]))
+        axes = _stacked(efficiency_facet_heights(shown), 0.8)
     fig = axes[0].figure
     series: dict[tuple, Line2D] = {}
     for ax, (model, configs) in zip(axes, facets):
@@ -322,9 +327,7 @@ def breakdown_figure(found: list[Breakdown], axes: list[Axes] | None = None) -> 
     facets = breakdown_facets(found)
     own = axes is None
     if own:
-        heights = breakdown_facet_heights(found)
-        fig = _figure(sum(heights) + 0.9)
-        axes = list(np.atleast_1d(fig.subplots(len(facets), 1, height_ratios=heights, squeeze=False, sharex=True)[:, 0]))
+        axes = _stacked(breakdown_facet_heights(found), 0.9)
     fig = axes[0].figure
     legend: dict[str, object] = {}
     for ax, (title, cases) in zip(axes, facets):

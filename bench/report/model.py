@@ -17,7 +17,7 @@ from .load import load, split
 from .machines import RungAcross, compare_machines
 from .scaling import SweepLine, flops_exponent, sweep_lines
 from ..stats import NOISY, RESAMPLES, SEED, WIDENING
-from .tables import (Table, breakdown_table, claims_table, efficiency_table, environment_table, ladder_compact_table, ladder_table,
+from .tables import (Table, breakdown_compact_table, breakdown_table, claims_table, efficiency_table, environment_table, ladder_compact_table, ladder_table,
                      machines_table, noisy_table, throughput_compact_table, peaks_table, problems_table, scaling_table, throughput_table)
 
 
@@ -43,6 +43,7 @@ class Report:
     across_table: Table | None
     breakdowns: dict[str, list[Breakdown]]  # per machine with any: each case's instrumented ResNet-50 step
     breakdown_tables: dict[str, Table]
+    breakdown_compact_tables: dict[str, Table]  # the PDF's: a column per config
     sweeps: dict[str, list[SweepLine]]
     scaling_tables: dict[str, Table]
     efficiencies: dict[str, list[Efficiency]]
@@ -137,6 +138,7 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
         across_table=machines_table(ordered_machines, across) if across else None,
         breakdowns=parts_by_machine,
         breakdown_tables={m: breakdown_table(v) for m, v in parts_by_machine.items()},
+        breakdown_compact_tables={m: breakdown_compact_table(v) for m, v in parts_by_machine.items()},
         sweeps={m: v for m, v in sweeps.items() if v},
         scaling_tables={m: scaling_table(v, m, flops_fits[m]) for m, v in sweeps.items() if v},
         efficiencies={m: [e for e in effs if e.case.machine == m] for m in machines},

@@ -139,6 +139,18 @@ class Writer:
             self.table(then)
 
 
+def _stacked(w: Writer, heights: list[float], *, left: float, width: float, top: float, bottom: float,
+             gap: float) -> list:
+    """Axes one above the other between the figure fractions ``top`` and ``bottom``, sharing x,
+    each as tall as its share of ``heights``."""
+    scale = (top - bottom - gap * (len(heights) - 1)) / sum(heights)
+    axes, y = [], top
+    for h in heights:
+        axes.append(w.page.add_axes((left, y - h * scale, width, h * scale), sharex=axes[0] if axes else None))
+        y -= h * scale + gap
+    return axes
+
+
 def _side_by_side(w: Writer, count: int, left: float, right: float, bottom: float, top: float, gap: float = 0.03):
     """``count`` axes in a row between the figure fractions ``left``..``right``, ``bottom``..``top``."""
     width = (right - left - gap * (count - 1)) / count
@@ -188,18 +200,13 @@ def write(report: Report, path: Path) -> Path:
 
         for machine, found in report.breakdowns.items():
             w.start("Where the time goes")
-            heights = fig.breakdown_facet_heights(found)
-            top, bottom, gap = 0.88, 0.36, 0.08
-            scale = (top - bottom - gap * (len(heights) - 1)) / sum(heights)
-            axes, y = [], top
-            for h in heights:
-                axes.append(w.page.add_axes((0.2, y - h * scale, 0.5, h * scale), sharex=axes[0] if axes else None))
-                y -= h * scale + gap
+            bottom = 0.5  # the table below holds a row per case
+            axes = _stacked(w, fig.breakdown_facet_heights(found), left=0.2, width=0.5, top=0.9, bottom=bottom, gap=0.07)
             fig.breakdown_figure(found, axes)
             axes[0].set_title(f"Where the time of one ResNet-50 step goes on {machine}: {axes[0].get_title(loc='left')}",
                               loc="left")
             w.below(bottom)
-            w.table(report.breakdown_tables[machine])
+            w.table(report.breakdown_compact_tables[machine])
 
         for machine, lines in report.sweeps.items():
             w.figure_page("Scaling", lambda ax, ls=lines: fig.scaling_figure(ls, ax),
@@ -208,14 +215,9 @@ def write(report: Report, path: Path) -> Path:
         for machine, effs in report.efficiencies.items():
             if any(e.peak for e in effs):
                 w.start("Efficiency")
-                heights = fig.efficiency_facet_heights(effs)
-                top, bottom, gap = 0.9, 0.32, 0.1
-                scale = (top - bottom - gap * (len(heights) - 1)) / sum(heights)
-                axes, y = [], top
-                for h in heights:
-                    axes.append(w.page.add_axes((0.16, y - h * scale, 0.55, h * scale),
-                                                sharex=axes[0] if axes else None))
-                    y -= h * scale + gap
+                bottom = 0.32
+                axes = _stacked(w, fig.efficiency_facet_heights(effs), left=0.16, width=0.55, top=0.9, bottom=bottom,
+                                gap=0.1)
                 fig.efficiency_figure(effs, axes)
                 w.below(bottom)
                 w.table(report.peaks_tables[machine])

@@ -11,6 +11,7 @@ from .efficiency import Efficiency, Peak
 from .environment import Environment
 from .ladder import Ladder, Speedup, ThroughputLine
 from .machines import RungAcross
+from .palette import backend_order
 from .scaling import SweepLine
 from ..formatting import seconds, times
 from ..measurement import Breakdown
@@ -138,7 +139,7 @@ def claims_table(claims: list[Claim]) -> Table:
             for c in claims]
     return Table("Claims of the seed articles against the measurements",
                  ["claim (verbatim)", "article", "measured", "verdict", "decided by"], rows,
-                 [c.verdict not in ("holds", "holds up to a transpose") for c in claims], [2.6, 1.2, 3.6, 0.9, 1.8])
+                 [c.verdict not in ("holds", "holds up to a transpose") for c in claims], [2.1, 1.4, 4.3, 0.8, 1.6])
 
 
 def _fit(fit) -> str:
@@ -152,7 +153,10 @@ def _fit(fit) -> str:
 def _sweep_flags(line: SweepLine) -> str:
     """A line's flags by kind, naming the widths: "noisy at 64, 128; suspect at 2048 (...)"."""
     def at(cases) -> str:
-        return ", ".join(str(int(w)) for w, c in zip(line.widths, line.cases) if c in cases)
+        widths = [str(int(w)) for w, c in zip(line.widths, line.cases) if c in cases]
+        if len(widths) > 4:  # a long list would fill the page; how many says as much
+            return f"{len(widths)} of {len(line.widths)} widths"
+        return ", ".join(widths)
     noisy = [c for c in line.cases if c.noisy]
     contended = [c for c in line.cases if c.ok and c.contended.any()]
     suspect = [c for c in line.cases if c.suspect]
@@ -178,11 +182,17 @@ def throughput_compact_table(lines: list[ThroughputLine]) -> Table:
                  [any(c.noisy for _, _, c in line.points) for line in lines], [1.8, 1.8] + [1.0] * len(batches))
 
 
+def _widths(widths) -> str:
+    """``64, 128, 256`` for a few widths; ``64..2048 (13)`` for many."""
+    values = [str(int(w)) for w in widths]
+    return ", ".join(values) if len(values) <= 5 else f"{values[0]}..{values[-1]} ({len(values)})"
+
+
 def scaling_table(lines: list[SweepLine], machine: str, flops_fit) -> Table:
     rows = []
     mine = [l for l in lines if l.machine == machine]
     for line in mine:
-        rows.append([line.label, ", ".join(str(int(w)) for w in line.widths), _fit(line.fit_all),
+        rows.append([line.label, _widths(line.widths), _fit(line.fit_all),
                      f"{_fit(line.fit_wide)} (widths {line.bound_from}-{int(line.widths[-1])})"
                      if line.fit_wide else "-",
                      _sweep_flags(line)])
@@ -254,19 +264,47 @@ def noisy_table(cases: list[Case]) -> Table:
                  rows, [True] * len(rows), [1.4, 1.1, 0.5, 1.6, 0.6, 1.1, 0.9])
 
 
+def _shares(b: Breakdown) -> tuple[float, float, float]:
+    """(forward, backward, update) as fractions of the instrumented step."""
+    forward = sum(v for p, v in b.parts.items() if p.endswith(" forward"))
+    backward = sum(v for p, v in b.parts.items() if p.endswith(" backward"))
+    return forward / b.total, backward / b.total, b.parts.get("update", 0.0) / b.total
+
+
+def _longest(b: Breakdown) -> str:
+    slowest = max(b.parts, key=b.parts.get)
+    return f"{slowest} ({b.parts[slowest] / b.total:.0%})"
+
+
+def _by_config(found: list[Breakdown]) -> list[Breakdown]:
+    """The figure's order: ResNet-50 at 32 px before 224, then the ladder's backend order."""
+    return sorted(found, key=lambda b: (b.key.resolution, b.key.batch_size, b.key.config,
+                                        backend_order(b.key.backend), b.key.dtype, b.key.threads))
+
+
+BREAKDOWN_NOTE = ("One instrumented step per case after its timed rounds (the loops step: the timed step itself); "
+                  "its parts sum to that step, which may differ from the case's median.")
+
+
 def breakdown_table(found: list[Breakdown]) -> Table:
     """Per case: the instrumented step's time, its forward, backward and update shares, and the part
     that took longest."""
-    rows = []
-    for b in found:
-        forward = sum(v for p, v in b.parts.items() if p.endswith(" forward"))
-        backward = sum(v for p, v in b.parts.items() if p.endswith(" backward"))
-        slowest = max(b.parts, key=b.parts.get)
-        rows.append([f"{b.key.config} ({b.key.batch_size})", b.key.short, seconds(b.total),
-                     f"{forward / b.total:.0%}", f"{backward / b.total:.0%}", f"{b.parts.get('update', 0.0) / b.total:.0%}",
-                     f"{slowest} ({b.parts[slowest] / b.total:.0%})"])
+    rows = [[f"{b.key.config} ({b.key.batch_size})", b.key.short, seconds(b.total),
+             *(f"{share:.0%}" for share in _shares(b)), _longest(b)] for b in _by_config(found)]
     return Table(f"Where the time of one step goes on {found[0].machine}" if found else "Where the time goes",
                  ["config (batch)", "case", "instrumented step", "forward", "backward", "update", "longest part"],
-                 rows, [], [1.3, 1.6, 1.0, 0.7, 0.7, 0.7, 1.6],
-                 "One instrumented step per case after its timed rounds (the loops step: the timed step itself); "
-                 "its parts sum to that step, which may differ from the case's median.")
+                 rows, [], [1.3, 1.6, 1.0, 0.7, 0.7, 0.7, 1.6], BREAKDOWN_NOTE)
+
+
+def breakdown_compact_table(found: list[Breakdown]) -> Table:
+    """The PDF's: a row per case, a column per config holding the step's time, its forward /
+    backward / update shares and its longest part."""
+    configs = list(dict.fromkeys(f"{b.key.config} ({b.key.batch_size})" for b in _by_config(found)))
+    cells: dict[str, dict[str, str]] = {}
+    for b in _by_config(found):
+        f, w, u = _shares(b)
+        cells.setdefault(b.key.short, {})[f"{b.key.config} ({b.key.batch_size})"] = (
+            f"{seconds(b.total)}: {f:.0%} / {w:.0%} / {u:.0%}; longest {_longest(b)}")
+    rows = [[case, *(by.get(c, "-") for c in configs)] for case, by in cells.items()]
+    return Table(f"Where the time of one step goes on {found[0].machine}: step, forward / backward / update",
+                 ["case", *configs], rows, [], [1.4] + [2.6] * len(configs), BREAKDOWN_NOTE)
