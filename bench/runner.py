@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import math
 import os
+import resource
 import sys
 import time
 import uuid
@@ -78,6 +79,16 @@ def _now():
 
 def _new_run_id() -> str:
     return f"{_now():%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def describe_reference(config, verifier: verify.Verifier) -> str:
+    """One line: what ``config``'s float64 reference and oracle cost (wall seconds, the process's
+    peak resident memory so far) and what the oracle found."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    oracle = verifier.oracle
+    return (f"{config.key}: float64 reference {verifier.seconds['reference']:.1f} s, oracle "
+            f"{verifier.seconds['oracle']:.1f} s, peak memory {peak / 2**30:.1f} GiB; "
+            f"{oracle.error or oracle.describe()}")
 
 
 def _estimated_seconds(case: Case, budget: TimingBudget) -> float:
@@ -216,6 +227,8 @@ class Runner:
     def _verifier(self, config) -> verify.Verifier:
         if config.key not in self._verifiers:
             self._verifiers = {config.key: verify.Verifier(config)}  # one at a time: ResNet's is large
+            if self.progress and self._bar is not None:
+                self._bar.write(describe_reference(config, self._verifiers[config.key]))
         return self._verifiers[config.key]
 
     def _case_base(self, case: Case) -> dict:

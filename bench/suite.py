@@ -265,13 +265,19 @@ def expand_cases(configs: list[ModelConfig], backends: list[str], cores: int | N
 _LOOPS_BYTES_PER_VALUE = 40
 # ResNet-50 at 224 px: peak resident memory of a vectorized float32 training step per image, all
 # included (the whole default run peaked at 7.7 GB in resnet50-224@32); loops: 1 GB for one image.
-# The float64 reference's step runs before the case's, not beside it: the peak is the larger of the two.
 _RESNET_BYTES_PER_IMAGE = {"vectorized": 250e6, "loops": 1.0e9}
+# The float64 reference's step runs before the case's, not beside it: the peak is the larger of the
+# two. Its cost per 224-px image, measured with /usr/bin/time at batch 1, 4 and 16 (the marginal
+# resident memory per image): torch float64 168 MB over the whole batch, numpy float64 (the oracle)
+# 290 MB over at most verify.ORACLE_MAX_IMAGES of them.
+_REFERENCE_BYTES_PER_IMAGE = {"torch": 175e6, "numpy": 300e6}
+_ORACLE_MAX_IMAGES = 32  # verify.ORACLE_MAX_IMAGES (not imported: verify imports torch)
 
 
 def estimated_bytes(case: Case) -> int:
-    """A generous estimate of the memory ``case`` needs: weights, gradients, momentum and the float64
-    reference's copies, plus the activations of one step. Python ints: never overflows."""
+    """A generous estimate of the host memory ``case`` needs: weights, gradients, momentum and the
+    float64 reference's copies, plus the activations of one step (a GPU rung's live on the GPU).
+    Python ints: never overflows."""
     config = case.config
     size = 8 if case.dtype == "float64" else 4
     if config.model == "mlp":
@@ -281,10 +287,11 @@ def estimated_bytes(case: Case) -> int:
         per_value = _LOOPS_BYTES_PER_VALUE if case.backend == "loops" else size
         # the case's own params, grads, velocity (+ a copy), the float64 reference's params and grads
         return per_value * (4 * params + activations) + 8 * (2 * params + activations)
-    scale = (config.resolution / 224) ** 2 * config.batch_size
+    pixels = (config.resolution / 224) ** 2
     kind = "loops" if case.backend == "loops" else "vectorized"
-    own = _RESNET_BYTES_PER_IMAGE[kind] * scale * size / 4
-    reference = _RESNET_BYTES_PER_IMAGE["vectorized"] * scale * 2  # float64
+    own = 0 if is_cuda_backend(case.backend) else _RESNET_BYTES_PER_IMAGE[kind] * pixels * config.batch_size * size / 4
+    reference = pixels * max(_REFERENCE_BYTES_PER_IMAGE["torch"] * config.batch_size,
+                             _REFERENCE_BYTES_PER_IMAGE["numpy"] * min(config.batch_size, _ORACLE_MAX_IMAGES))
     return int(max(own, reference) + 25_600_000 * (4 * size + 16))
 
 

@@ -300,6 +300,17 @@ def test_version_2_files_read_as_one_repeat_per_case(tmp_path):
     assert case.time == pytest.approx(1.2)
 
 
+def test_the_gpu_profile_fits_the_gpu_machine_but_not_a_small_one():
+    """The GPU machine (16 cores, 128 GiB) holds the gpu profile's float64 references, ResNet-50 at
+    224 px batch 256 included (its numpy oracle runs on a slice); a 16 GiB machine is told which
+    case would not fit, before anything runs."""
+    profile = suite.get_profile("gpu")
+    cases = suite.expand_cases(suite.select_configs(profile, None), list(CUDA_BACKENDS), cores=16)
+    suite.check_memory(cases, available=128 * 2**30)
+    with pytest.raises(UsageError, match=r"resnet50-224 .* at batch 256 needs about"):
+        suite.check_memory(cases, available=16 * 2**30)
+
+
 # -- on the GPU ------------------------------------------------------------------------------------
 @pytest.mark.cuda
 @pytest.mark.skipif(cuda_skip_reason() is not None, reason=str(cuda_skip_reason()))

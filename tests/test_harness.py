@@ -391,3 +391,21 @@ def test_the_readme_documents_every_column_of_the_schema_as_it_is():
     documented = {name: kind.strip() for name, kind in
                   re.findall(r"^\| `(\w+)` \| ([\w\[\], ]+?) \| .+ \|$", text, flags=re.MULTILINE)}
     assert documented == {name: dtype for name, (dtype, _) in results.COLUMNS.items()}
+
+
+def test_a_copy_of_the_tree_without_git_records_the_commit_it_is_told(tmp_path):
+    """On the GPU machine the tree arrives without .git: the run records $VECBENCH_COMMIT-copy."""
+    import os  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    shutil.copytree(Path(__file__).resolve().parent.parent / "bench", tmp_path / "bench",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    probe = [sys.executable, "-c", "from bench.machine import git_commit; print(git_commit())"]
+    env = {k: v for k, v in os.environ.items() if k != "VECBENCH_COMMIT"}
+    told = subprocess.run(probe, cwd=tmp_path, env=dict(env, VECBENCH_COMMIT="abc123"), capture_output=True,
+                          text=True, check=True)
+    untold = subprocess.run(probe, cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert (told.stdout.strip(), untold.stdout.strip()) == ("abc123-copy", "unknown")

@@ -230,3 +230,56 @@ def test_the_unplanted_backends_pass(capsys, cached_resnet):
                            ("resnet50-32", "numpy")):
         code, verdicts = _verify(capsys, model, backend)
         assert code == 0 and verdicts and set(verdicts.values()) == {"ok"}, (model, backend, verdicts)
+
+
+# -- a batch too large for numpy's oracle: numpy on a slice, finite differences on the whole -----
+
+def _sliced_setup(monkeypatch):
+    """resnet50-32 at batch 8 with the oracle's numpy step limited to 4 images; records the batch
+    sizes numpy's steps and the finite differences ran on."""
+    from bench.suite import get_config
+
+    monkeypatch.setattr(verify, "ORACLE_MAX_IMAGES", 4)
+    seen = {"numpy": [], "fd": []}
+    steps_of, fd = verify._steps_of, verify.directional_derivative_error
+
+    def spy_steps(backend, config, params, x, y, *args, **kwargs):
+        if backend == "numpy":
+            seen["numpy"].append(len(x))
+        return steps_of(backend, config, params, x, y, *args, **kwargs)
+
+    def spy_fd(config, reference, *args, **kwargs):
+        seen["fd"].append(len(reference.x))
+        return fd(config, reference, *args, **kwargs)
+
+    monkeypatch.setattr(verify, "_steps_of", spy_steps)
+    monkeypatch.setattr(verify, "directional_derivative_error", spy_fd)
+    return get_config("resnet50-32@8"), seen
+
+
+def test_a_large_batch_is_confirmed_by_numpy_on_a_slice_and_finite_differences_on_the_whole(monkeypatch):
+    config, seen = _sliced_setup(monkeypatch)
+    verifier = verify.Verifier(config)
+    assert verifier.oracle.error is None, verifier.oracle.error
+    assert seen == {"numpy": [4], "fd": [8]}
+    assert "on the first 4 of 8 images" in verifier.oracle.describe()
+    assert verifier.seconds["reference"] > 0 and verifier.seconds["oracle"] > 0
+
+
+def test_a_torch_fault_only_at_the_full_batch_is_refused_by_the_finite_differences(monkeypatch):
+    """torch float64 right on the slice numpy checks, wrong at the full batch (every gradient 1%
+    off beyond 4 images): the whole-batch finite differences refuse the reference."""
+    config, seen = _sliced_setup(monkeypatch)
+    original = TorchTrainer._forward_backward
+
+    def faulty(self, batch):
+        loss = original(self, batch)
+        if len(batch[0]) > 4:
+            for p in self.module.parameters():
+                p.grad.mul_(1.01)
+        return loss
+
+    monkeypatch.setattr(TorchTrainer, "_forward_backward", faulty)
+    oracle = verify.Verifier(config).oracle
+    assert seen["numpy"] == [4]
+    assert oracle.error and "finite differences" in oracle.error and "disagree" not in oracle.error, oracle.error
