@@ -267,6 +267,11 @@ FD_STEP = 1e-8
 # mean and variance over all the images) are checked apart, by the finite differences, which run
 # on the whole batch.
 ORACLE_MAX_IMAGES = 32
+# Finite differences on a whole batch beyond that slice miss by more: every image adds ReLU inputs
+# near zero for the perturbation to cross. Measured on the H100 machine's 16 cores (bench run's log,
+# results/reference/nvidia-h100-80gb-hbm3.log): 8e-8 at resnet50-224@1, 1.0e-6 at @32, 2.2e-5 at
+# @256. A 1% fault in the gradients still misses by about 1e-2.
+FD_TOLERANCE_WHOLE_BATCH = 1e-4
 
 
 def directional_derivative_error(config, reference: Reference, seed: int = SEED) -> float:
@@ -350,9 +355,10 @@ def confirm(config, reference: Reference) -> Oracle:
         if result.steps == independent.steps or problems:
             break
     fd = directional_derivative_error(config, full)
-    if not fd <= FD_TOLERANCE:
+    fd_bound = FD_TOLERANCE if full is reference else FD_TOLERANCE_WHOLE_BATCH
+    if not fd <= fd_bound:
         problems.append(f"finite differences of torch's float64 loss along a random direction differ from its "
-                        f"gradient by {fd:.3g} (> {FD_TOLERANCE:g})")
+                        f"gradient by {fd:.3g} (> {fd_bound:g})")
     error = None
     if problems:
         error = f"the float64 reference of {config.name} is not confirmed: " + "; ".join(problems)

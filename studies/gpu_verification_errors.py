@@ -30,6 +30,7 @@ from implementations import make_trainer
 # (config, seeds): ResNet-50 at 224 px at one image, a small batch and the 32 of the gpu profile
 # (batch-norm statistics over more images are better conditioned); the MLPs of the gpu profile.
 PLAN = (("resnet50-224@1", (0, 1, 2, 3)), ("resnet50-224@8", (0, 1, 2)), ("resnet50-224@32", (0, 1)),
+        ("resnet50-224@256", (0,)),
         ("mlp-mnist", (0, 1, 2)), ("mlp-wide", (0, 1, 2)), ("mlp-width-2048", (0, 1)))
 RUNGS = ("torch-cuda", "torch-cuda-amp")
 
