@@ -18,18 +18,19 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-# Outside a git checkout (a copy of the tree, as on the GPU machine), the commit the copy was made
-# from, as the one who made it says; recorded with ``-copy`` appended.
+# For a copy of the tree (the GPU machine gets one, whose .git, if any, is not the tree's): the
+# commit the copy was made from, as the one who made it says; recorded with ``-copy`` appended,
+# in preference to what git says there.
 COMMIT_ENV = "VECBENCH_COMMIT"
 
 
 def git_commit() -> str:
-    """The checkout's commit, ``-dirty`` appended when tracked files differ; outside git
-    ``$VECBENCH_COMMIT-copy`` where that is set, else ``unknown``."""
+    """``$VECBENCH_COMMIT-copy`` where that is set; else the checkout's commit, ``-dirty`` appended
+    when tracked files differ; ``unknown`` outside git."""
     root = Path(__file__).resolve().parent.parent
-    if not (root / ".git").exists():
-        named = os.environ.get(COMMIT_ENV, "").strip()
-        return f"{named}-copy" if named else "unknown"
+    named = os.environ.get(COMMIT_ENV, "").strip()
+    if named:
+        return f"{named}-copy"
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                                 check=True, timeout=10).stdout.strip()

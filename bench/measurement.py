@@ -85,6 +85,7 @@ class Measurement:
     contended: np.ndarray = field(repr=False)  # bool: the round was contended
     flops: int = 0
     macs: int = 0
+    bytes: int = 0  # bytes read plus written per call (the copy peak); 0 otherwise
     verification: str = ""
     verified_error: float = math.nan
     tolerance: float = math.nan
@@ -213,6 +214,21 @@ def _status(statuses: set[str]) -> str:
     return "failed" if "failed" in statuses else sorted(statuses)[0]
 
 
+def _count(value) -> int:
+    """A stored integer; 0 where missing (an older file) or NA."""
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+def _precision(row) -> str:
+    """The row's ``precision``; for a peak recorded without one (GPU files before it was written),
+    what its GEMM ran in: ``tf32`` where TF32 products were allowed, else its dtype."""
+    recorded = _text(row["precision"])
+    if recorded or row["model"] != "peak":
+        return recorded
+    tf32 = row.get("tf32_matmul")
+    return "tf32" if tf32 is not None and not pd.isna(tf32) and bool(tf32) else _text(row["dtype"])
+
+
 def _one(rows: pd.DataFrame) -> Measurement:
     first = rows.iloc[0]
     status = _status(set(rows["status"].astype(str)))
@@ -229,7 +245,8 @@ def _one(rows: pd.DataFrame) -> Measurement:
         seconds=ok["seconds"].to_numpy(dtype=float), repeats=repeats, cpu_seconds=cpu, contended=contended,
         flops=int(first["flops"]), macs=int(first["macs"]), verification=_text(first["verification"]),
         verified_error=float(rows["verified_max_rel_error"].astype(float).max()),
-        tolerance=float(rows["tolerance"].astype(float).max()), precision=_text(first["precision"]),
+        tolerance=float(rows["tolerance"].astype(float).max()), precision=_precision(first),
+        bytes=_count(first.get("bytes")),
         git_commit=_text(first["git_commit"]), profile=_text(first["profile"]),
     )
 

@@ -418,6 +418,8 @@ class Runner:
                               bytes=case.bytes)
         if case.library == "torch-cuda" and device == "cuda":
             base.update(tf32_matmul=case.tf32 and case.kind == "gemm", tf32_cudnn=False)
+        # what the GEMM computes in, matched with a case's own precision by the report's efficiency
+        base.update(precision="tf32" if base["tf32_matmul"] else case.dtype)
         target = make_target(case) if case.library == "numpy" else make_target(case, device)
         return self._harness_case(case.label, base, target, case.threads)
 

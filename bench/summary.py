@@ -61,7 +61,9 @@ def format_harness(frame: pd.DataFrame) -> str:
                          f"(median of {m.rounds} rounds)")
     for m in harness:
         if m.key.model == "peak":
-            lines.append(f"peak {m.key.backend} {m.key.config} {m.key.threads}t: {m.flops / m.time / 1e9:,.1f} GFLOP/s")
+            rate = (f"{m.bytes / m.time / 1e9:,.1f} GB/s (read + written)" if m.bytes
+                    else f"{m.flops / m.time / 1e9:,.1f} GFLOP/s")
+            lines.append(f"peak {m.key.backend} {m.key.config} {m.key.threads}t: {rate}")
     return "\n".join(lines)
 
 

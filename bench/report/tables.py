@@ -223,10 +223,10 @@ def efficiency_table(effs: list[Efficiency]) -> Table:
 
 
 def peaks_table(peaks: list[Peak]) -> Table:
-    rows = [[p.machine, p.run_id, p.backend, p.dtype, str(p.threads), p.config, f"{p.gflops:,.4g}"]
-            for p in sorted(peaks, key=lambda p: (p.machine, p.run_id, p.device, p.dtype, p.threads))]
-    return Table("Measured peak (best GEMM per run, device, dtype and threads)",
-                 ["machine", "run", "backend", "dtype", "threads", "GEMM", "GFLOP/s"], rows, [],
+    rows = [[p.machine, p.run_id, p.backend, p.precision, str(p.threads), p.config, f"{p.gflops:,.4g}"]
+            for p in sorted(peaks, key=lambda p: (p.machine, p.run_id, p.device, p.precision, p.threads))]
+    return Table("Measured peak (best GEMM per run, device, precision and threads)",
+                 ["machine", "run", "backend", "precision", "threads", "GEMM", "GFLOP/s"], rows, [],
                  [1.6, 1.4, 1, 0.8, 0.6, 1.6, 0.8])
 
 
