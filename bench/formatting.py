@@ -17,8 +17,14 @@ def seconds(value: float) -> str:
     return f"{value:.3g} s"
 
 
-def times(value: float, sign: str = "×") -> str:
-    """A multiplier: three significant digits, whole numbers with thousands separators from 1000."""
+def number(value: float) -> str:
+    """A rate or count: three significant digits, whole numbers with thousands separators from 1000
+    (4.41, 952, 1,829, 737,000)."""
     if not math.isfinite(value):
         return "-"
-    return f"{value:,.3g}{sign}" if value < 1000 else f"{value:,.0f}{sign}"
+    return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def times(value: float, sign: str = "×") -> str:
+    """A multiplier: a number (three significant digits, thousands separators from 1000) and its sign."""
+    return number(value) + (sign if math.isfinite(value) else "")

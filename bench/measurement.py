@@ -26,6 +26,12 @@ from .results import WHOLE_STEP
 HARNESS_MODELS = ("peak", "noop")
 
 
+def device(backend: str) -> str:
+    """``gpu`` for the CUDA rungs (torch-cuda, -amp, -compile), else ``cpu``: results files do not
+    record a device, and a reader may not have the backend registered."""
+    return "gpu" if backend.startswith("torch-cuda") else "cpu"
+
+
 @dataclass(frozen=True, order=True)
 class MachineKey:
     """What makes two runs comparable as one machine."""
@@ -36,9 +42,12 @@ class MachineKey:
 
     @property
     def label(self) -> str:
-        short = self.cpu.split(" with ")[0].replace("(R)", "").replace("(TM)", "").strip()
-        gpu = f", {self.gpu}" if self.gpu else ""
-        return f"{short}, {self.cores} cores{gpu}"
+        """``AMD EPYC, 2 cores``; a GPU machine by its GPU: ``NVIDIA H100 80GB HBM3 (Intel Xeon, 16 cores)``."""
+        short = self.cpu.split(" with ")[0]
+        for noise in ("(R)", "(TM)", " Processor"):
+            short = short.replace(noise, "")
+        host = f"{' '.join(short.split())}, {self.cores} cores"
+        return f"{self.gpu} ({host})" if self.gpu else host
 
     def __str__(self) -> str:
         return self.label
@@ -63,7 +72,10 @@ class CaseKey:
 
     @property
     def short(self) -> str:
-        """``numpy float32 2 threads``: what tells cases of one config apart."""
+        """``numpy float32 2 threads``: what tells cases of one config apart. A GPU backend's host
+        threads do not tell its cases apart (``torch-cuda float32``)."""
+        if device(self.backend) == "gpu":
+            return f"{self.backend} {self.dtype}"
         return f"{self.backend} {self.dtype} {self.threads} thread{'s' if self.threads != 1 else ''}"
 
 
@@ -264,8 +276,8 @@ def measurements(frame: pd.DataFrame, *, newest: bool = True, harness: bool = Fa
         frame = frame[~frame["model"].isin(HARNESS_MODELS)]
     if "part" in frame.columns:
         frame = frame[frame["part"].fillna(WHOLE_STEP) == WHOLE_STEP]  # a stage of one step is not a round
-    dedup = [c for c in ("run_id", "model", "config", "backend", "dtype", "threads", "batch_size", "round",
-                         "repeat", "status", "seconds") if c in frame.columns]
+    dedup = [c for c in ("run_id", "hostname", "cpu", "cores", "gpu", "model", "config", "backend", "dtype",
+                         "threads", "batch_size", "round", "repeat", "status", "seconds") if c in frame.columns]
     frame = frame.drop_duplicates(subset=dedup)
     out = [_one(rows) for _, rows in frame.groupby(["run_id", "model", "config", "backend", "dtype", "threads",
                                                     "batch_size", "cpu", "cores", "gpu"], sort=False, dropna=False)]

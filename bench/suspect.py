@@ -13,7 +13,7 @@ Every reader that shows these numbers (the run's table, the report, the check) a
 
 from __future__ import annotations
 
-from .measurement import CaseKey, MachineKey, Measurement
+from .measurement import CaseKey, MachineKey, Measurement, device
 from .stats import ratio_interval
 
 SLOWER_AT_ALL_CORES = 1.25
@@ -40,7 +40,7 @@ def suspects(cases: list[Measurement], peaks: list[Measurement] = ()) -> dict[Wh
     out: dict[Where, list[str]] = {}
     rates = _peak_rates(list(peaks))
     for m in cases:
-        if not m.ok or m.flops <= 0 or m.key.backend.startswith("torch-cuda"):
+        if not m.ok or m.flops <= 0 or device(m.key.backend) == "gpu":
             continue
         peak = rates.get((m.machine, m.run_id, m.key.dtype, m.key.threads))
         achieved = m.flops / m.time / 1e9

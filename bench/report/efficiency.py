@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..measurement import MachineKey, measurements
+from ..measurement import MachineKey, device, measurements
 from .cases import Case
 
 
@@ -41,10 +41,6 @@ class Efficiency:
     @property
     def fraction(self) -> float:
         return self.gflops / self.peak.gflops if self.peak else float("nan")
-
-
-def device(backend: str) -> str:
-    return "gpu" if backend.startswith("torch-cuda") else "cpu"
 
 
 def peaks(peak_rows: pd.DataFrame) -> list[Peak]:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..formatting import seconds
+
 
 @dataclass(frozen=True)
 class Environment:
@@ -26,7 +28,7 @@ def overhead(noops: pd.DataFrame) -> str:
         return "not measured (no noop rows)"
     parts = []
     for run_id, rows in ok.groupby("run_id", sort=True):
-        parts.append(f"{np.median(rows['seconds']) * 1e6:.3g} µs per call (run {run_id}, {len(rows)} rounds)")
+        parts.append(f"{seconds(float(np.median(rows['seconds'])))} per call (run {run_id}, {len(rows)} rounds)")
     return "; ".join(parts)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 
 import matplotlib
 
@@ -22,7 +23,8 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 import numpy as np  # noqa: E402
 
 from ..formatting import seconds, times  # noqa: E402
-from ..measurement import Breakdown  # noqa: E402
+from ..measurement import Breakdown, device  # noqa: E402
+from .cases import config_order, sweep_width  # noqa: E402
 from .efficiency import Efficiency  # noqa: E402
 from .ladder import Ladder, ThroughputLine  # noqa: E402
 from .machines import RungAcross  # noqa: E402
@@ -53,6 +55,11 @@ def marker(threads: int) -> str:
 
 def linestyle(dtype: str) -> str:
     return "-" if dtype == "float32" else "--"
+
+
+def _series_label(backend: str, dtype: str, threads: int) -> str:
+    """``numpy float32 2t``; a GPU rung's threads are the host's and tell nothing: ``torch-cuda float32``."""
+    return f"{backend} {dtype}" + ("" if device(backend) == "gpu" else f" {threads}t")
 
 
 def _point_style(backend: str, dtype: str, threads: int) -> dict:
@@ -115,6 +122,11 @@ def ladder_title(ladder: Ladder) -> str:
     return f"{ladder.config} (batch {ladder.batch_size}{res}): seconds per step, × over loops beside each bar"
 
 
+def machine_title(machine, width: int = 30) -> str:
+    """A machine's name over a panel a third of a page wide: wrapped, never cut off."""
+    return textwrap.fill(str(machine), width)
+
+
 def _ladder_panel(ax: Axes, ladder: Ladder, names: list[str], label_room: float) -> None:
     measured = [r for r in ladder.rungs if r.measured]
     if measured:
@@ -133,14 +145,16 @@ def _ladder_panel(ax: Axes, ladder: Ladder, names: list[str], label_room: float)
         ax.barh(i, med - low, left=low, height=0.6, color=colour(rung.spec.backend), edgecolor="black",
                 linewidth=0.5, hatch="//" if rung.case.noisy else None)
         ax.errorbar(med, i, xerr=[[med - q1], [q3 - med]], color="black", capsize=3, linewidth=1)
-        label = "baseline" if i == 0 else (times(rung.over_loops.value) if rung.over_loops else "")
-        if rung.case.one_round:
-            label += " (1 round)"
-        ax.text(q3 * 1.25, i, label, va="center", ha="left")
+        if i == 0:  # the slowest bar: its label goes inside it, not into the next panel
+            ax.text(low * 1.3, i, "baseline", va="center", ha="left",
+                    bbox=dict(facecolor="white", alpha=0.8, edgecolor="none", pad=1.0))
+            continue
+        label = times(rung.over_loops.value) if rung.over_loops else ""
+        ax.text(q3 * 1.25, i, label + (" (1 round)" if rung.case.one_round else ""), va="center", ha="left")
     ax.set_xscale("log")
     ax.set_xlim(low, high)
     ax.set_ylim(len(names) - 0.5, -0.5)  # loops on top
-    ax.set_title(str(ladder.machine), loc="left", fontsize=FONT)
+    ax.set_title(machine_title(ladder.machine), loc="left", fontsize=FONT)
     ax.grid(axis="x", which="major", alpha=0.3)
 
 
@@ -154,11 +168,11 @@ def throughput_figure(groups: list[list[ThroughputLine]], axes=None) -> Figure:
             case = line.points[0][2]
             (h,) = ax.plot([p[0] for p in line.points], [p[1] for p in line.points], linestyle=linestyle(case.dtype),
                            **_point_style(line.backend, case.dtype, case.threads))
-            series.setdefault(f"{line.backend} {case.dtype} {case.threads}t", h)
+            series.setdefault(_series_label(line.backend, case.dtype, case.threads), h)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("batch size (log scale)")
-        ax.set_title(str(lines[0].machine), loc="left", fontsize=FONT)
+        ax.set_title(machine_title(lines[0].machine), loc="left", fontsize=FONT)
         ax.grid(which="major", alpha=0.3)
     axes[0].set_ylabel("images / s (log scale)")
     for ax in axes[1:]:  # the shared y axis is labelled once, on the left
@@ -171,32 +185,74 @@ def throughput_figure(groups: list[list[ThroughputLine]], axes=None) -> Figure:
     return fig
 
 
-def scaling_figure(lines: list[SweepLine], ax=None) -> Figure:
-    fig, ax = _new(5.6, ax)
+def _scaling_panel(ax: Axes, lines: list[SweepLine], with_exponent: bool) -> dict[str, Line2D]:
+    """One machine's sweep on ``ax``: a line per case, its fit over the compute-bound widths dotted.
+    Returns the legend entries (with the fitted exponent where ``with_exponent``)."""
+    entries = {}
     for line in lines:
         fit = line.fit_wide
-        label = line.label + (f", k = {fit.exponent:.2f}" if fit else "")
-        ax.plot(line.widths, line.medians, linestyle=linestyle(line.dtype), label=label,
-                **_point_style(line.backend, line.dtype, line.threads))
+        (h,) = ax.plot(line.widths, line.medians, linestyle=linestyle(line.dtype),
+                       **_point_style(line.backend, line.dtype, line.threads))
+        entries[line.label + (f", k = {fit.exponent:.2f}" if fit and with_exponent else "")] = h
         if fit is not None:
             w = line.widths[line.widths >= line.bound_from]
             ax.plot(w, fit.prefactor * w ** fit.exponent, color=colour(line.backend), linestyle=":",
                     linewidth=3, alpha=0.5)
     ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("width N (input = hidden = N, log scale)")
-    ax.set_ylabel("median time per step (s, log scale)")
-    ax.set_title(f"mlp-width-N (batch 32) on {lines[0].machine}", loc="left")
-    handles, labels = ax.get_legend_handles_labels()
-    handles.append(Line2D([], [], color="#555555", linestyle=":", linewidth=3, alpha=0.5))
-    labels.append("fit over the compute-bound widths")
-    _legend_beside(ax, handles, labels)
+    ax.set_xlabel("width N (input = hidden = N, log scale)" if with_exponent else "width N (log scale)")
     ax.grid(which="major", alpha=0.3)
+    return entries
+
+
+def _fit_entry() -> tuple[Line2D, str]:
+    return Line2D([], [], color="#555555", linestyle=":", linewidth=3, alpha=0.5), "fit, compute-bound widths"
+
+
+def scaling_figure(lines: list[SweepLine], ax=None) -> Figure:
+    """One machine's mlp-width-N sweep, each line's fitted exponent k in the legend."""
+    fig, ax = _new(5.6, ax)
+    entries = _scaling_panel(ax, lines, with_exponent=True)
+    _seconds_ticks(ax)
+    ax.set_ylabel("median time per step (log scale)")
+    ax.set_title(f"mlp-width-N (batch 32) on {lines[0].machine}", loc="left")
+    handle, label = _fit_entry()
+    _legend_beside(ax, [*entries.values(), handle], [*entries, label])
     return fig
+
+
+def scaling_panels(sweeps: dict, axes: list[Axes]) -> None:
+    """Every machine's sweep side by side on one shared time axis (the PDF's page): where a machine
+    is flat (launch-bound) beside the others' slopes is the point; the exponents are in the tables."""
+    entries: dict[str, Line2D] = {}
+    for ax, (machine, lines) in zip(axes, sweeps.items()):
+        entries.update(_scaling_panel(ax, lines, with_exponent=False))
+        ax.set_title(machine_title(machine), loc="left", fontsize=FONT)
+    _seconds_ticks(axes[0])
+    axes[0].set_ylabel("median time per step (log scale)")
+    for ax in axes[1:]:
+        ax.tick_params(which="both", labelleft=False)
+    handle, label = _fit_entry()
+    ordered = sorted(entries, key=lambda name: backend_order(name.split()[0]))
+    _legend_beside(axes[-1], [*(entries[n] for n in ordered), handle], [*ordered, label])
 
 
 CONFIG_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
 MACHINE_MARKERS = ("o", "s", "D", "v", "P")
+
+
+def _seconds_ticks(ax: Axes) -> None:
+    """A log y axis of times written as the tables write them (``1.2 ms``); denser ticks where the
+    data span less than two decades, so a flat line still gets labels."""
+    ax.set_yscale("log")
+    low, high = ax.get_ylim()
+    if high / low < 2:  # a flat line (launch-bound steps): ticks 20% apart or closer
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)))
+    elif high / low < 5:  # less than a decade: every 1..9 step, or a flat line shows one tick
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=np.arange(1.0, 10.0)))
+    elif high / low < 100:
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: seconds(v)))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _times_ticks(ax: Axes) -> None:
@@ -237,56 +293,84 @@ def _facet_row(case) -> str:
     return case.config if case.model == "mlp" else f"{case.config}@{case.batch_size}"
 
 
+def _in_efficiency_figure(e: Efficiency) -> bool:
+    """Cases against a peak; of the width sweep only the octaves (32, 64, ..., 2048), so that a
+    quarter-octave sweep does not add twenty rows (every case is in the efficiency table)."""
+    width = sweep_width(e.case.config)
+    return e.peak is not None and (width is None or width & (width - 1) == 0)
+
+
 def _facets(effs: list[Efficiency]) -> list[tuple[str, list[str]]]:
-    """(model, its configs top to bottom) for every model with a case against a peak."""
+    """(model, its configs top to bottom) for every model shown, over all machines."""
     out: dict[str, list[str]] = {}
-    for e in effs:
-        name = _facet_row(e.case)
+    for e in sorted(effs, key=lambda e: (e.case.model, config_order(e.case.config), e.case.batch_size)):
         configs = out.setdefault(e.case.model, [])
-        if name not in configs:
-            configs.append(name)
+        if _facet_row(e.case) not in configs:
+            configs.append(_facet_row(e.case))
     return list(out.items())
 
 
-def efficiency_facet_heights(effs: list[Efficiency]) -> list[float]:
-    """Inches each model's panel needs: a row per config, plus its title and axis."""
-    return [0.9 + 0.3 * len(configs) for _, configs in _facets([e for e in effs if e.peak is not None])]
+def efficiency_facet_heights(by_machine: dict) -> list[float]:
+    """Inches each model's row of panels needs: a row per config, plus its title and axis."""
+    shown = [e for effs in by_machine.values() for e in effs if _in_efficiency_figure(e)]
+    return [0.5 + 0.24 * len(configs) for _, configs in _facets(shown)]
 
 
-def efficiency_figure(effs: list[Efficiency], axes: list[Axes] | None = None) -> Figure:
-    """Fraction of the measured GEMM peak per case: one panel per model, a row per config, one
-    marker per rung (colour: backend; filled float32, hollow float64; circle 1 thread, triangle all
-    cores). Stays readable as configs grow: a config adds a row, not nine bars."""
-    shown = [e for e in effs if e.peak is not None]
-    facets = _facets(shown)
+def efficiency_machines(by_machine: dict) -> list:
+    """The machines with a case against a peak: the figure's columns."""
+    return [m for m, effs in by_machine.items() if any(_in_efficiency_figure(e) for e in effs)]
+
+
+def efficiency_figure(by_machine: dict, axes: list[list[Axes]] | None = None) -> Figure:
+    """Fraction of the measured GEMM peak per case: a column per machine, a row of panels per model,
+    a row per config, one marker per rung (colour: backend; filled float32, hollow float64; circle
+    1 thread, triangle more). A config adds a row, a machine a column, never a cluster of bars.
+    ``axes``: rows (models) of columns (machines), from the caller (the PDF page) or made here."""
+    machines = efficiency_machines(by_machine)
+    shown = {m: [e for e in by_machine[m] if _in_efficiency_figure(e)] for m in machines}
+    facets = _facets([e for effs in shown.values() for e in effs])
     own = axes is None
     if own:
-        axes = _stacked(efficiency_facet_heights(shown), 0.8)
-    fig = axes[0].figure
+        fig = _figure(sum(efficiency_facet_heights(by_machine)) + 3.2)
+        axes = fig.subplots(len(facets), len(machines), squeeze=False, sharex=True, sharey="row",
+                            height_ratios=efficiency_facet_heights(by_machine))
+    fig = axes[0][0].figure
     series: dict[tuple, Line2D] = {}
-    for ax, (model, configs) in zip(axes, facets):
-        rows = {name: i for i, name in enumerate(configs)}
-        for e in shown:
-            if e.case.model != model:
-                continue
-            c = e.case
-            key = (backend_order(c.backend), c.backend, c.dtype, c.threads)
-            (h,) = ax.plot([e.fraction], [rows[_facet_row(c)]], linestyle="none", **_point_style(c.backend, c.dtype, c.threads))
-            series.setdefault(key, h)
-        ax.set_yticks(range(len(configs)), configs)
-        ax.set_ylim(len(configs) - 0.5, -0.5)
-        ax.set_xscale("log")
-        ax.axvline(1.0, color="black", linewidth=0.8)
-        ax.grid(which="major", alpha=0.3)
-        plain = own or ax is not axes[0]  # the PDF page names the machine in its first panel's title
-        ax.set_title(model if plain else f"Efficiency against peak on {shown[0].case.machine}: {model}", loc="left")
-    axes[-1].set_xlabel("achieved GFLOP/s as a fraction of the same machine's measured GEMM peak (log scale)")
+    for col, machine in enumerate(machines):
+        for row, (model, configs) in enumerate(facets):
+            ax = axes[row][col]
+            rows = {name: i for i, name in enumerate(configs)}
+            for e in shown[machine]:
+                c = e.case
+                if c.model != model:
+                    continue
+                (h,) = ax.plot([e.fraction], [rows[_facet_row(c)]], linestyle="none",
+                               **_point_style(c.backend, c.dtype, c.threads))
+                series.setdefault((backend_order(c.backend), c.backend, c.dtype, c.threads), h)
+            if col == 0:  # the row's other panels share these ticks
+                ax.set_yticks(range(len(configs)), configs)
+            else:
+                ax.tick_params(axis="y", labelleft=False)
+            ax.set_ylim(len(configs) - 0.5, -0.5)
+            ax.set_xscale("log")
+            ax.axvline(1.0, color="black", linewidth=0.8)
+            ax.grid(which="major", alpha=0.3)
+            if row == 0:
+                ax.set_title(machine_title(machine, 26 if not own else 60 // len(machines)), loc="left",
+                             fontsize=FONT)
+            if col == 0:
+                ax.set_ylabel(model)
+            if row == len(facets) - 1 and not own:
+                ax.set_xlabel("GFLOP/s / peak (log)")
     handles = [series[k] for k in sorted(series)]
-    labels = [f"{k[1]} {k[2]} {k[3]}t" for k in sorted(series)]
-    _legend_beside(axes[0], handles, labels)
-    if own and shown:
-        fig.suptitle(f"Efficiency against peak on {shown[0].case.machine}", x=0.01, ha="left",
-                     fontsize=FONT + 1)
+    labels = [_series_label(*k[1:]) for k in sorted(series)]
+    if own:  # the HTML column is narrower than a page: the legend goes below, one axis title for all
+        fig.suptitle("Efficiency: achieved GFLOP/s over the same machine's measured GEMM peak in the case's "
+                     "precision", x=0.01, ha="left", fontsize=FONT + 1)
+        axes[-1][len(machines) // 2].set_xlabel("achieved / peak GFLOP/s (log scale)")
+        fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
+    else:
+        _legend_beside(axes[0][-1], handles, labels)
     return fig
 
 

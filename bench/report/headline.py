@@ -3,9 +3,10 @@ figure that decides it; then one sentence or two of speedups per machine, from t
 
 from __future__ import annotations
 
-from ..formatting import times
+from ..formatting import number, times
 from .claims import Claim
-from .ladder import Ladder
+from .efficiency import Efficiency
+from .ladder import Ladder, ThroughputLine
 
 
 def _x(value: float) -> str:
@@ -22,7 +23,9 @@ def _speed(rung, ladder: Ladder) -> str:
 def _mlp_sentence(ladder: Ladder, hardware: str) -> str:
     head = f"On {hardware}, "
     if not ladder.loops.measured:
-        return head + f"{ladder.config}: pure-Python loops were not measured ({ladder.loops.state}), so no speedup."
+        first = next((r.spec.name for r in ladder.rungs if r.measured), None)
+        start = f"its {ladder.config} ladder starts at {first}" if first else f"nothing of {ladder.config} was measured"
+        return head + f"pure-Python loops were not run ({start}), so there is no speedup over loops."
     parts = []
     numpy_all = ladder.rung("numpy float32, all cores")
     if numpy_all is not None and numpy_all.measured:
@@ -47,13 +50,28 @@ def _resnet_sentence(ladders: list[Ladder]) -> str | None:
             res = f"{ladder.resolution} px" if ladder.resolution else config
             return (f"ResNet-50 ({res}, batch {ladder.batch_size}): {best.spec.name} trains "
                     f"{_speed(best, ladder)} faster than loops.")
-    if "resnet50-224" in by_config:
-        return f"ResNet-50 (224 px): loops {by_config['resnet50-224'].loops.state}; no loops baseline to compare."
     return None
 
 
-def headlines(ladders: list[Ladder], hardware: dict[str, str]) -> list[str]:
-    """One paragraph per machine; ``hardware`` maps a machine label to words naming its CPU and GPU."""
+def _throughput_sentence(lines: list[ThroughputLine], effs: list[Efficiency]) -> str | None:
+    """The fastest ResNet-50 training at 224 px over the batch sizes measured, and the fraction of the
+    same machine's measured GEMM peak (in the case's own precision) that it reaches."""
+    points = [(ips, batch, case) for line in lines if line.config == "resnet50-224" for batch, ips, case in line.points]
+    if not points:
+        return None
+    ips, batch, case = max(points, key=lambda p: p[0])
+    text = f"ResNet-50 (224 px) trains fastest with {case.label} at batch {batch}: {number(ips)} images/s"
+    eff = next((e for e in effs if e.case is case and e.peak), None)
+    if eff is not None:
+        text += f", {eff.fraction:.0%} of the machine's measured {eff.peak.precision} GEMM peak"
+    return text + "."
+
+
+def headlines(ladders: list[Ladder], hardware: dict[str, str], lines: list[ThroughputLine] = (),
+              effs: list[Efficiency] = ()) -> list[str]:
+    """One paragraph per machine; ``hardware`` maps a machine label to words naming its CPU and GPU;
+    where ResNet-50 was measured at several batch sizes, its best throughput (``lines``) and that
+    case's efficiency (``effs``) follow the speedups."""
     out = []
     for machine in sorted(hardware):
         mine = [l for l in ladders if l.machine == machine]
@@ -62,8 +80,10 @@ def headlines(ladders: list[Ladder], hardware: dict[str, str]) -> list[str]:
             continue
         preferred = [l for l in mine if l.config == "mlp-mnist"] or [l for l in mine if l.loops.measured] or mine
         sentence = _mlp_sentence(preferred[0], hardware.get(machine, machine))
-        resnet = _resnet_sentence(mine)
-        out.append(sentence + (" " + resnet if resnet else ""))
+        extra = [_resnet_sentence(mine),
+                 _throughput_sentence([l for l in lines if l.machine == machine],
+                                      [e for e in effs if e.case.machine == machine])]
+        out.append(" ".join([sentence] + [e for e in extra if e]))
     return out
 
 

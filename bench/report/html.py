@@ -30,8 +30,8 @@ def render(report: Report) -> str:
         "throughput": [fig.svg(fig.throughput_figure(groups)) for groups in report.throughput.values()],
         "breakdowns": [fig.svg(fig.breakdown_figure(found)) for found in report.breakdowns.values()],
         "scaling": [fig.svg(fig.scaling_figure(lines)) for lines in report.sweeps.values()],
-        "efficiency": [(m, fig.svg(fig.efficiency_figure(e))) for m, e in report.efficiencies.items()
-                       if any(x.peak for x in e)],
+        "efficiency": (fig.svg(fig.efficiency_figure(report.efficiencies))
+                       if fig.efficiency_machines(report.efficiencies) else None),
         "machines": fig.svg(fig.machines_figure(report.across_machines, report.across)) if report.across else "",
     }
     return env.get_template("report.html.j2").render(report=report, figures=images)

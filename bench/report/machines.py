@@ -26,7 +26,8 @@ class RungAcross:
 
 def compare_machines(groups: list[list[Ladder]], resamples: int, seed: int) -> tuple[list[MachineKey], list[RungAcross]]:
     """``groups``: per config, its ladders on every machine. Returns the machines, reference first,
-    and every rung measured on two machines or more; nothing when the results hold one machine."""
+    that share a rung with another, and every rung measured on two machines or more; nothing when the
+    results hold one machine."""
     machines = sorted({l.machine for group in groups for l in group})
     if len(machines) < 2:
         return machines, []
@@ -50,4 +51,6 @@ def compare_machines(groups: list[list[Ladder]], resamples: int, seed: int) -> t
                         for m, r in cases.items() if m != reference}
             rows.append(RungAcross(group[0].config, group[0].batch_size, name, first.spec.backend,
                                    {m: r.case for m, r in cases.items()}, over))
-    return machines, rows
+    # a machine that shares no rung with another (a GPU machine where only the GPU rungs ran) has
+    # nothing to show here
+    return [m for m in machines if any(m in r.cases for r in rows)], rows

@@ -54,6 +54,11 @@ class Report:
     problems_table: Table
     noisy_table: Table
 
+    @property
+    def machines_apart(self) -> list:
+        """Machines in the results that share no rung with another (not in Machines side by side)."""
+        return [m for m in self.machines if m not in self.across_machines] if self.across else []
+
 
 def method_notes(resamples: int, seed: int) -> list[str]:
     return [
@@ -118,7 +123,7 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
     parts_by_machine = {m: [b for b in found if b.machine == m] for m in sorted({b.machine for b in found})}
     all_rows = frame
     return Report(
-        headlines=headlines(ladders, hardware),
+        headlines=headlines(ladders, hardware, lines, effs),
         method=method_notes(resamples, seed),
         sources=sorted(set(frame["source_file"])),
         cases=cases,

@@ -79,7 +79,8 @@ class Writer:
             self.y += step
         self.y += step * 0.4
 
-    def table(self, t: Table) -> None:
+    def table(self, t: Table, keep_together: bool = False) -> None:
+        """``keep_together``: start a new page rather than split a table that fits on one."""
         width = W - 2 * MARGIN
         rel = t.widths or [1.0] * len(t.columns)
         cols = [width * r / sum(rel) for r in rel]
@@ -95,10 +96,23 @@ class Writer:
 
         def draw_header(title: str) -> None:
             self.heading(title, 10)
+            if t.groups:  # a label over each group of columns (a machine over its three)
+                first, spans = 0, []
+                for label, span in t.groups:
+                    spans.append((label, xs[first], sum(cols[first:first + span])))
+                    first += span
+                self._row([x for _, x, _ in spans], [w for _, _, w in spans],
+                          [textwrap.wrap(label, max(4, int(w / CHAR) - 2)) or [""] for label, _, w in spans],
+                          LINE + 0.05, bold=True)
             self._row(xs, cols, header, header_h, bold=True)
 
-        draw_header(t.title)
         rows = t.rows or [["none"] + [""] * (len(t.columns) - 1)]
+        if keep_together:
+            total = (10 * 2.2 / 72 + header_h + sum(max(len(c) for c in cells(r)) * LINE + 0.04 for r in rows)
+                     + (len(textwrap.wrap(t.note, int(width / (7.5 * 0.52 / 72)))) * 7.5 * 1.4 / 72 if t.note else 0))
+            if self.y + total > H - MARGIN and total < H - MARGIN - 0.6:
+                self.start(self.section)
+        draw_header(t.title)
         for i, row in enumerate(rows):
             wrapped = cells(row)
             h = max(len(c) for c in wrapped) * LINE + 0.04
@@ -183,7 +197,7 @@ def write(report: Report, path: Path) -> Path:
         for groups in report.throughput.values():
             w.start("Speedup ladder")
             w.heading(f"{groups[0][0].config} training throughput (images / s) by batch size", 11)
-            fig.throughput_figure(groups, _side_by_side(w, len(groups), 0.1, 0.7, 0.58, 0.88))
+            fig.throughput_figure(groups, _side_by_side(w, len(groups), 0.1, 0.7, 0.58, 0.84))
             w.below(0.58)
         if report.throughput_compact_table is not None:
             w.table(report.throughput_compact_table)
@@ -197,36 +211,49 @@ def write(report: Report, path: Path) -> Path:
                           rect=(0.22, 0.3, 0.45, 0.6))
             w.paragraph("Each rung's time on every machine is in the ladder tables above; the HTML report lists "
                         "them with each ratio's 95% interval (Machines side by side).", 9)
+            if report.machines_apart:
+                w.paragraph(f"Not compared here: {', '.join(map(str, report.machines_apart))}: no rung in common with "
+                            "another machine.", 9)
 
         for machine, found in report.breakdowns.items():
             w.start("Where the time goes")
+            w.heading(f"Where the time of one ResNet-50 step goes on {machine}", 11)
             bottom = 0.5  # the table below holds a row per case
-            axes = _stacked(w, fig.breakdown_facet_heights(found), left=0.2, width=0.5, top=0.9, bottom=bottom, gap=0.07)
+            axes = _stacked(w, fig.breakdown_facet_heights(found), left=0.2, width=0.5, top=0.86, bottom=bottom, gap=0.07)
             fig.breakdown_figure(found, axes)
-            axes[0].set_title(f"Where the time of one ResNet-50 step goes on {machine}: {axes[0].get_title(loc='left')}",
-                              loc="left")
             w.below(bottom)
             w.table(report.breakdown_compact_tables[machine])
 
-        for machine, lines in report.sweeps.items():
-            w.figure_page("Scaling", lambda ax, ls=lines: fig.scaling_figure(ls, ax),
-                          rect=(0.08, 0.6, 0.5, 0.32), then=report.scaling_tables[machine])
+        if report.sweeps:
+            w.start("Scaling")
+            w.heading("mlp-width-N (batch 32, input = hidden = N): median time per step against width", 11)
+            bottom = 0.52
+            fig.scaling_panels(report.sweeps, _side_by_side(w, len(report.sweeps), 0.08, 0.72, bottom, 0.83))
+            w.below(bottom)
+            for machine in report.sweeps:
+                w.table(report.scaling_tables[machine], keep_together=True)
 
-        for machine, effs in report.efficiencies.items():
-            if any(e.peak for e in effs):
-                w.start("Efficiency")
-                bottom = 0.32
-                axes = _stacked(w, fig.efficiency_facet_heights(effs), left=0.16, width=0.55, top=0.9, bottom=bottom,
-                                gap=0.1)
-                fig.efficiency_figure(effs, axes)
-                w.below(bottom)
-                w.table(report.peaks_tables[machine])
+        machines = fig.efficiency_machines(report.efficiencies)
+        if machines:
+            w.start("Efficiency")
+            w.heading("Efficiency: achieved GFLOP/s over the same machine's measured GEMM peak in the case's precision",
+                      11)
+            top, bottom = 0.83, 0.4
+            heights = fig.efficiency_facet_heights(report.efficiencies)
+            left, width = 0.16, 0.57 / len(machines)
+            rows = _stacked(w, heights, left=left, width=width, top=top, bottom=bottom, gap=0.05)
+            grid = [[ax] + [w.page.add_axes((left + i * (width + 0.015), *ax.get_position().bounds[1:]),
+                                            sharex=ax, sharey=ax)
+                            for i in range(1, len(machines))] for ax in rows]
+            fig.efficiency_figure(report.efficiencies, grid)
+            w.below(bottom)
+            w.table(report.peaks_table)
         w.start("Environment and method")
         w.table(report.environment_table)
         w.paragraph("The achieved GFLOP/s of every case, one row each, is in the HTML report (Efficiency).", 7.5)
         w.heading("Method", 10)
         for note in report.method:
-            w.paragraph("• " + note, 7.5)
+            w.paragraph("• " + note, 7)
 
         w.start("Noisy, failed and skipped cases")
         w.table(report.noisy_table.head(12))

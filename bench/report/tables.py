@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .cases import Case
 from .claims import Claim
@@ -13,7 +13,7 @@ from .ladder import Ladder, Speedup, ThroughputLine
 from .machines import RungAcross
 from .palette import backend_order
 from .scaling import SweepLine
-from ..formatting import seconds, times
+from ..formatting import number, seconds, times
 from ..measurement import Breakdown
 from ..stats import NOISY
 
@@ -26,6 +26,7 @@ class Table:
     flagged: list[bool] = field(default_factory=list)  # rows to highlight (noisy, failed, not measured)
     widths: list[float] = field(default_factory=list)  # relative column widths for the PDF
     note: str = ""
+    groups: list[tuple[str, int]] = field(default_factory=list)  # PDF: (label, columns spanned) over the header
 
     def __post_init__(self):  # cells are text (a machine key, a number) whatever their source
         object.__setattr__(self, "rows", [[str(cell) for cell in row] for row in self.rows])
@@ -35,15 +36,17 @@ class Table:
         if len(self.rows) <= n:
             return self
         more = f"{len(self.rows) - n} more row(s) in {where}."
-        return Table(self.title, self.columns, self.rows[:n], self.flagged[:n], self.widths,
-                     f"{self.note} {more}".strip())
+        return replace(self, rows=self.rows[:n], flagged=self.flagged[:n], note=f"{self.note} {more}".strip())
 
 
-def speedup(s: Speedup | None) -> str:
+def speedup(s: Speedup | None, compact: bool = False) -> str:
+    """``1.03× [0.95×, 1.12×]``; ``compact``: ``1.03× (0.95-1.12)``, for tables with a column per machine."""
     if s is None:
         return "-"
     if not s.has_interval:
-        return f"{times(s.value)} (one round: no interval)"
+        return f"{times(s.value)} ({'1 round, no CI' if compact else 'one round: no interval'})"
+    if compact:
+        return f"{times(s.value)} ({number(s.low)}-{number(s.high)})"
     return f"{times(s.value)} [{times(s.low)}, {times(s.high)}]"
 
 
@@ -86,8 +89,10 @@ def ladder_compact_table(group: list[Ladder]) -> Table:
     names = list(dict.fromkeys(r.spec.name for l in group for r in l.rungs))
     changes = {r.spec.name: r.spec.change for l in group for r in l.rungs}
     columns = ["rung", "changes"]
+    groups = [("", 2)]
     for ladder in group:
-        columns += [f"{ladder.machine}: time / step", "× over rung below", "× over loops"]
+        columns += ["time / step", "× rung below (95% CI)", "× loops (95% CI)"]
+        groups.append((str(ladder.machine), 3))
     rows, flagged = [], []
     for name in names:
         row = [name, changes[name]]
@@ -98,14 +103,14 @@ def ladder_compact_table(group: list[Ladder]) -> Table:
                 row += ["not measured", "-", "-"]
                 flag = True
                 continue
-            row += [_state(rung), speedup(rung.over_below), speedup(rung.over_loops)]
+            row += [_state(rung), speedup(rung.over_below, compact=True), speedup(rung.over_loops, compact=True)]
             flag = flag or rung.flagged
         rows.append(row)
         flagged.append(flag)
     first = group[0]
     res = f", {first.resolution} px" if first.resolution else ""
     return Table(f"{first.config} (batch {first.batch_size}{res}) on {len(group)} machine(s)", columns, rows, flagged,
-                 [1.6, 1.4] + [1.0, 1.5, 1.5] * len(group))
+                 [1.6, 1.4] + [0.8, 1.5, 1.5] * len(group), groups=groups)
 
 
 def machines_table(machines: list, rows: list[RungAcross]) -> Table:
@@ -127,7 +132,7 @@ def throughput_table(lines: list[ThroughputLine]) -> Table:
     rows = []
     for line in lines:
         for batch, rate, case in line.points:
-            rows.append([line.machine, line.config, line.case_label, str(batch), f"{rate:,.3g}",
+            rows.append([line.machine, line.config, line.case_label, str(batch), number(rate),
                          seconds(case.median), case.flags])
     return Table("ResNet-50 throughput by batch size (vectorized backends)",
                  ["machine", "config", "backend", "batch", "images / s", "median time / step", "flags"],
@@ -165,7 +170,10 @@ def _sweep_flags(line: SweepLine) -> str:
         parts.append(f"noisy (IQR/median > {NOISY:.0%}) at {at(noisy)}")
     if contended:
         parts.append(f"contended rounds left out at {at(contended)}")
-    parts += [f"SUSPECT at {at([c])}: {c.suspect}" for c in suspect]
+    if suspect:  # one reason shown: the rest differ in their figures, and the per-case tables list them
+        first = suspect[0]
+        parts.append(f"SUSPECT at {at(suspect)}: at {int(line.widths[line.cases.index(first)])}, {first.suspect}"
+                     + (" (the other widths alike)" if len(suspect) > 1 else ""))
     return "; ".join(parts)
 
 
@@ -176,7 +184,7 @@ def throughput_compact_table(lines: list[ThroughputLine]) -> Table:
     for line in lines:
         rate = {b: r for b, r, _ in line.points}
         rows.append([str(line.machine), line.case_label,
-                     *[f"{rate[b]:,.3g}" if b in rate else "-" for b in batches]])
+                     *[number(rate[b]) if b in rate else "-" for b in batches]])
     return Table("ResNet-50 at 224 px: images / s by batch size (vectorized backends)",
                  ["machine", "backend", *[f"batch {b}" for b in batches]], rows,
                  [any(c.noisy for _, _, c in line.points) for line in lines], [1.8, 1.8] + [1.0] * len(batches))
@@ -211,9 +219,9 @@ def efficiency_table(effs: list[Efficiency]) -> Table:
     rows = []
     for e in effs:
         c = e.case
-        peak = f"{e.peak.gflops:,.4g} ({e.peak.config}, {e.matched})" if e.peak else e.matched
+        peak = f"{number(e.peak.gflops)} ({e.peak.config}, {e.matched})" if e.peak else e.matched
         frac = f"{e.fraction * 100:.3g}%" if e.peak else "-"
-        rows.append([c.machine, c.config, str(c.batch_size), c.label, seconds(c.median), f"{e.gflops:,.3g}",
+        rows.append([c.machine, c.config, str(c.batch_size), c.label, seconds(c.median), number(e.gflops),
                      peak, frac, c.flags])
     return Table("Achieved GFLOP/s against the machine's measured GEMM peak",
                  ["machine", "config", "batch", "backend", "median time / step", "GFLOP/s", "peak GFLOP/s (GEMM, match)",
@@ -222,12 +230,28 @@ def efficiency_table(effs: list[Efficiency]) -> Table:
                  "GFLOP/s = recorded analytic FLOPs per step / median seconds per step / 1e9.")
 
 
+PRECISIONS = ("float64", "float32", "tf32", "bfloat16")
+
+
 def peaks_table(peaks: list[Peak]) -> Table:
-    rows = [[p.machine, p.run_id, p.backend, p.precision, str(p.threads), p.config, f"{p.gflops:,.4g}"]
-            for p in sorted(peaks, key=lambda p: (p.machine, p.run_id, p.device, p.precision, p.threads))]
-    return Table("Measured peak (best GEMM per run, device, precision and threads)",
-                 ["machine", "run", "backend", "precision", "threads", "GEMM", "GFLOP/s"], rows, [],
-                 [1.6, 1.4, 1, 0.8, 0.6, 1.6, 0.8])
+    """The best GEMM GFLOP/s per machine and device, a column per precision, each thread count
+    measured (the efficiency of a case is taken against its own run's peak where there is one)."""
+    best: dict[tuple, Peak] = {}
+    for p in peaks:
+        key = (p.machine, p.device, p.precision, p.threads)
+        if key not in best or p.gflops > best[key].gflops:
+            best[key] = p
+    rows = []
+    for machine, dev in sorted({(m, d) for m, d, _, _ in best}):
+        cells = []
+        for precision in PRECISIONS:
+            found = sorted((k[3], p) for k, p in best.items() if k[:3] == (machine, dev, precision))
+            cells.append(", ".join(number(p.gflops) + ("" if dev == "gpu" else f" ({t} thread{'s' if t > 1 else ''})")
+                                   for t, p in found) or "-")
+        runs = sorted({p.run_id for k, p in best.items() if k[:2] == (machine, dev)})
+        rows.append([machine, dev.upper(), *cells, ", ".join(runs)])
+    return Table("Measured peak GFLOP/s (the best matrix product per machine, device, precision and threads)",
+                 ["machine", "device", *PRECISIONS, "run(s)"], rows, [], [1.9, 0.5, 1.3, 1.3, 0.9, 0.9, 1.9])
 
 
 def environment_table(envs: list[Environment]) -> Table:
