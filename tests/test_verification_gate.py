@@ -4,9 +4,9 @@ Each fault is planted with monkeypatch into the code a backend runs (its ``layer
 torch trainer), as a bug would be, never into the verifier. A fault in torch reaches the float64
 reference itself (torch-cpu float64 is the reference): the oracle, numpy float64 computing the same
 two steps, must then refuse the reference. Configs: ``mlp-mnist`` (fast), ``resnet50-32`` for what
-only ResNet-50 has (batch norm, weight decay). The loops backend is planted on the MLP only: its
-ResNet-50 step takes 1.5 minutes here, and its batch norm and update are tested per layer against
-torch (tests/test_resnet_layers.py).
+only ResNet-50 has (batch norm, weight decay), ``resnet50-224`` once for float32 at full size. The
+loops backend's ResNet faults are planted in a reduced ResNet (marked ``loops_resnet``: minutes,
+not run by default): its ResNet-50 step takes 1.5 minutes here.
 """
 
 from __future__ import annotations
@@ -138,6 +138,25 @@ def test_one_batchnorm_gradient_one_percent_off_in_numpy_float32_fails_float32_o
     assert "MISMATCH: layer4.2.bn3.weight" in verdicts["float32"], verdicts
 
 
+@pytest.mark.slow  # about 35 s: the float64 reference, its oracle and numpy at 224 px
+def test_one_batchnorm_gradient_one_percent_off_in_numpy_float32_fails_float32_at_224_px(monkeypatch, capsys):
+    """At 224 px, where float32's own errors are largest, a 1% fault in one batch-norm gradient
+    still fails float32 (and float64, computed without the fault, passes)."""
+    backward = numpy_layers.batchnorm_backward
+
+    def faulty_backward(dout, cache):
+        dx, dgamma, dbeta = backward(dout, cache)
+        if dgamma.dtype == np.float32 and dgamma.shape == (1024,):  # layer3's last batch norms (bn3)
+            dgamma = dgamma * np.float32(1.01)
+        return dx, dgamma, dbeta
+
+    monkeypatch.setattr(numpy_layers, "batchnorm_backward", faulty_backward)
+    code, verdicts = _verify(capsys, "resnet50-224", "numpy")
+    assert code == 1
+    assert verdicts["float64"] == "ok"
+    assert "MISMATCH: layer3." in verdicts["float32"] and ".bn3.weight" in verdicts["float32"], verdicts
+
+
 def test_one_batchnorm_gradient_one_percent_off_in_torch_float32_fails_float32_only(monkeypatch, capsys,
                                                                                     cached_resnet):
     _torch_grad_fault(monkeypatch, "layer4.2.bn3.weight", 1.01, torch.float32)
@@ -211,6 +230,78 @@ def test_biased_running_variance_in_numpy_fails(monkeypatch, capsys, cached_resn
     code, verdicts = _verify(capsys, "resnet50-32", "numpy")
     assert code == 1
     assert verdicts and all("MISMATCH" in v and "running_var" in v for v in verdicts.values()), verdicts
+
+
+# -- loops, where only ResNet-50 has the code: on a reduced ResNet ---------------------------------
+# The loops ResNet-50 step takes 1-1.5 minutes at 32 px, so its whole-step faults are planted in a
+# ResNet with one bottleneck per stage (torchvision's widths: what the torch reference needs), at
+# 32 px and batch 4: about 50 s per verification, three faults, beyond CI's budget: these run with
+# ``nox -s tests -- -m loops_resnet`` (README, Commands), and the same layers are tested against
+# torch per layer in every run (tests/test_resnet_layers.py).
+
+@pytest.fixture
+def small_resnet(monkeypatch):
+    """``bench verify --models resnet-small`` is ResNet(Bottleneck, [1, 1, 1, 1]) at 32 px, batch 4."""
+    from bench import suite
+    from implementations.architectures import resnet
+
+    spec = resnet.ResNetSpec(blocks=(1, 1, 1, 1), num_classes=10)
+    monkeypatch.setitem(suite._NAMED, "resnet-small",
+                        lambda: suite.ModelConfig("resnet-small", "resnet50", spec, 4, 32))
+    return "resnet-small"
+
+
+@pytest.mark.loops_resnet
+def test_one_batchnorm_gradient_one_percent_off_in_loops_resnet_fails(monkeypatch, capsys, small_resnet):
+    forward, backward = loops_layers.batchnorm_forward, loops_layers.batchnorm_backward
+    calls = {"since_forward": 0}
+
+    def counting_forward(*args, **kwargs):
+        calls["since_forward"] = 0
+        return forward(*args, **kwargs)
+
+    def faulty_backward(dout, cache):
+        dx, dgamma, dbeta = backward(dout, cache)
+        calls["since_forward"] += 1
+        if calls["since_forward"] == 1:  # the first batch norm backward: the last one, layer4.0.bn3
+            dgamma = _scale("loops", dgamma, 1.01)
+        return dx, dgamma, dbeta
+
+    monkeypatch.setattr(loops_layers, "batchnorm_forward", counting_forward)
+    monkeypatch.setattr(loops_layers, "batchnorm_backward", faulty_backward)
+    code, verdicts = _verify(capsys, small_resnet, "loops")
+    assert code == 1
+    assert "MISMATCH: layer4.0.bn3.weight" in verdicts["float64"], verdicts
+
+
+@pytest.mark.loops_resnet
+def test_weight_decay_dropped_in_loops_fails(monkeypatch, capsys, small_resnet):
+    original = loops_layers.sgd_momentum_update
+
+    def faulty(params, grads, velocity, lr, momentum, weight_decay, decay_names):
+        return original(params, grads, velocity, lr, momentum, 0.0, decay_names)
+
+    monkeypatch.setattr(loops_layers, "sgd_momentum_update", faulty)
+    code, verdicts = _verify(capsys, small_resnet, "loops")
+    assert code == 1
+    assert "MISMATCH" in verdicts["float64"] and ("update" in verdicts["float64"] or "momentum" in verdicts["float64"])
+
+
+@pytest.mark.loops_resnet
+def test_biased_running_variance_in_loops_fails(monkeypatch, capsys, small_resnet):
+    original = loops_layers.batchnorm_forward
+
+    def faulty(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+        out, cache, new_mean, new_var = original(x, gamma, beta, running_mean, running_var, momentum, eps)
+        count = x.shape[0] * x.shape[2] * x.shape[3]
+        old, new = to_numpy(running_var), to_numpy(new_var)
+        unbiased = (new - (1 - momentum) * old) / momentum
+        return out, cache, new_mean, from_numpy((1 - momentum) * old + momentum * unbiased * ((count - 1) / count))
+
+    monkeypatch.setattr(loops_layers, "batchnorm_forward", faulty)
+    code, verdicts = _verify(capsys, small_resnet, "loops")
+    assert code == 1
+    assert "MISMATCH" in verdicts["float64"] and "running_var" in verdicts["float64"], verdicts
 
 
 # -- a wrong loss in torch -----------------------------------------------------------------------
