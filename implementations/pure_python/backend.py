@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from array import array
-
 from . import layers
-from .tensor import FlatTensor, from_numpy, to_numpy
+from .tensor import FlatTensor, from_numpy, to_numpy, zeros_like
 
 NAME = "loops"
 DTYPES = ("float64",)  # Python floats are doubles
@@ -17,10 +15,6 @@ def to_native(values, dtype: str) -> FlatTensor:
 
 def labels_to_native(labels) -> list[int]:
     return [int(v) for v in labels]
-
-
-def zeros_like(tensor: FlatTensor) -> FlatTensor:
-    return FlatTensor(array("d", bytes(8 * len(tensor.data))), tensor.shape)
 
 
 __all__ = ["NAME", "DTYPES", "layers", "to_native", "labels_to_native", "to_numpy", "zeros_like"]

@@ -1,50 +1,101 @@
-"""The loops backend's array: a flat row-major ``array('d')`` and its shape.
+"""The loops backend's array: float64 values and their shape, held one of two ways.
 
-Flat float64 buffers hold 8 bytes per number, against about 32 for a list of boxed floats, which
-is what lets a ResNet-50 step at 224x224 fit in memory in pure Python.
+- **Flat**: one row-major ``array('d')`` (``data``). 8 bytes a number against about 32 for a list
+  of boxed floats: what lets a ResNet-50 step at 224x224 fit in memory in pure Python. Every
+  convolution, batch norm and pool tensor is flat.
+- **Rows**: a list of rows, each a list of floats, for the 2-D tensors the dense layers pass to
+  each other (activations, their gradients, 2-D weights and their velocity). Their loops iterate
+  rows of boxed floats; holding them as rows spares a conversion at every layer boundary, which
+  is most of a small network's step (mlp-tiny: measured in studies/loops_floor.py).
+
+Whichever way a tensor is held is the only copy: ``data`` of a rows tensor, and ``rows()`` of a
+flat one, build a new copy on every call, so an in-place update (the SGD step) of the one copy can
+never leave a stale other behind. Code that updates a tensor in place uses ``is_rows`` to pick.
 """
 
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
 from math import prod
 
 
-@dataclass
 class FlatTensor:
-    """``data``: row-major float64 values; ``shape``: the logical shape, ``prod(shape) == len(data)``."""
+    """float64 values of ``shape``, flat (``data``: row-major, ``prod(shape) == len(data)``) or as
+    rows (``of_rows``: 2-D only)."""
 
-    data: array
-    shape: tuple[int, ...]
+    __slots__ = ("_data", "_rows", "shape")
+
+    def __init__(self, data: array, shape: tuple[int, ...]):
+        self._data = data
+        self._rows: list[list[float]] | None = None
+        self.shape = tuple(shape)
+
+    @classmethod
+    def of_rows(cls, rows: list[list[float]], width: int | None = None) -> FlatTensor:
+        """A 2-D tensor held as ``rows`` (not copied); ``width`` where there may be no row."""
+        tensor = cls.__new__(cls)
+        tensor._data = None
+        tensor._rows = rows
+        tensor.shape = (len(rows), len(rows[0]) if rows else (width or 0))
+        return tensor
+
+    @classmethod
+    def from_rows(cls, rows: list[list[float]]) -> FlatTensor:
+        return cls.of_rows(rows)
 
     @classmethod
     def zeros(cls, shape: tuple[int, ...]) -> FlatTensor:
         return cls(array("d", bytes(8 * prod(shape))), tuple(shape))
 
+    @property
+    def is_rows(self) -> bool:
+        return self._rows is not None
+
+    @property
+    def data(self) -> array:
+        """The values flat, row-major: the tensor itself when flat, a new copy when held as rows."""
+        if self._rows is None:
+            return self._data
+        flat = array("d")
+        for row in self._rows:
+            flat.extend(row)
+        return flat
+
     def rows(self) -> list[list[float]]:
-        """The tensor as a list of rows (lists of floats) over its last axis.
+        """The tensor as a list of rows (lists of floats) over its last axis: the tensor itself when
+        held as rows, a new copy when flat.
 
         Iterating a list of already-boxed floats is faster than iterating an ``array('d')``, which
-        boxes every element it yields, so hot loops convert each row once and reuse it.
+        boxes every element it yields, so hot loops take the rows once and reuse them.
         """
+        if self._rows is not None:
+            return self._rows
         width = self.shape[-1]
-        data = self.data
+        data = self._data
         return [data[start:start + width].tolist() for start in range(0, len(data), width)]
 
-    @classmethod
-    def from_rows(cls, rows: list[list[float]]) -> FlatTensor:
-        data = array("d")
-        for row in rows:
-            data.extend(row)
-        return cls(data, (len(rows), len(rows[0]) if rows else 0))
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FlatTensor) and self.shape == other.shape and self.data == other.data
+
+    def __repr__(self) -> str:
+        return f"FlatTensor(shape={self.shape}, {'rows' if self.is_rows else 'flat'})"
+
+
+def zeros_like(tensor: FlatTensor) -> FlatTensor:
+    """Zeros of ``tensor``'s shape, held the same way."""
+    if tensor.is_rows:
+        return FlatTensor.of_rows([[0.0] * tensor.shape[1] for _ in range(tensor.shape[0])], tensor.shape[1])
+    return FlatTensor.zeros(tensor.shape)
 
 
 def from_numpy(values) -> FlatTensor:
-    """Copy a NumPy array (any float dtype) into a float64 FlatTensor. Boundary only, never timed."""
+    """Copy a NumPy array (any float dtype) into a float64 FlatTensor: a 2-D array as rows (what
+    the dense layers iterate), any other flat. Boundary only, never timed."""
     import numpy as np  # noqa: PLC0415  (only at the boundary, outside the timed code)
 
     contiguous = np.ascontiguousarray(values, dtype=np.float64)
+    if contiguous.ndim == 2:
+        return FlatTensor.of_rows(contiguous.tolist(), contiguous.shape[1])
     return FlatTensor(array("d", contiguous.tobytes()), tuple(contiguous.shape))
 
 

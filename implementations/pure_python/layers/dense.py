@@ -10,15 +10,31 @@ from __future__ import annotations
 
 from array import array
 from math import exp, log
-from operator import mul
+from operator import add, mul
 
 from ..tensor import FlatTensor
+
+
+# The weight gradient dW = d^T x has two loop orders. By columns: one dot product per weight over
+# a column N (batch) long, fan_out * fan_in calls of sum(map(mul, ...)). By rows: dW[j] += d[s][j]
+# * x[s], fan_out * N passes over rows fan_in long, each building a list. Calls cost more than
+# multiply-adds, so short columns (small batches) favour rows and short rows favour columns. The
+# costs below (ns, measured on the 2-core AMD machine with CPython 3.11: studies/loops_floor.py)
+# pick the cheaper order per shape.
+_CALL_NS, _MAC_NS = 250.0, 15.0  # one sum(map(mul, a, b)) call; one multiply-add within it
+_PASS_NS, _ELEMENT_NS = 600.0, 30.0  # one row pass (list(map(add, acc, map(g.__mul__, row)))); one element of it
+
+
+def weight_gradient_by_rows(n: int, fan_in: int) -> bool:
+    """Whether accumulating dW row by row is cheaper than a dot product per weight."""
+    return n * (_PASS_NS + fan_in * _ELEMENT_NS) < fan_in * (_CALL_NS + n * _MAC_NS)
 
 
 def linear_forward(x: FlatTensor, w: FlatTensor, b: FlatTensor):
     """``out = x @ w.T + b``.
 
-    x: (N, in); w: (out, in); b: (out,). Returns out (N, out) and the cache for the backward.
+    x: (N, in); w: (out, in); b: (out,). Returns out (N, out), held as rows, and the cache for
+    the backward.
     """
     n, fan_in = x.shape
     fan_out = w.shape[0]
@@ -26,46 +42,54 @@ def linear_forward(x: FlatTensor, w: FlatTensor, b: FlatTensor):
         raise ValueError(f"linear: input has {fan_in} features, weight expects {w.shape[1]}")
     x_rows = x.rows()
     w_rows = w.rows()
-    bias = b.data.tolist()
-    out = array("d")
-    for x_row in x_rows:
-        out.extend([sum(map(mul, x_row, w_row), b_o) for w_row, b_o in zip(w_rows, bias)])
-    return FlatTensor(out, (n, fan_out)), (x_rows, w_rows)
+    pairs = list(zip(w_rows, b.data.tolist()))
+    out = [[sum(map(mul, x_row, w_row), b_o) for w_row, b_o in pairs] for x_row in x_rows]
+    return FlatTensor.of_rows(out, fan_out), (x_rows, w_rows)
 
 
 def linear_backward(dout: FlatTensor, cache, need_dx: bool = True):
     """Gradients of ``linear_forward``.
 
-    dout: (N, out). Returns dx (N, in) or None when ``need_dx`` is false, dw (out, in), db (out,).
+    dout: (N, out). Returns dx (N, in) or None when ``need_dx`` is false, dw (out, in), db (out,);
+    dx and dw held as rows.
     """
     x_rows, w_rows = cache
     n, fan_out = dout.shape
     fan_in = len(w_rows[0])
     d_rows = dout.rows()
     d_cols = list(zip(*d_rows))  # (out, N): one column of dout per output unit
-    x_cols = list(zip(*x_rows))  # (in, N)
-    dw = array("d")
-    for d_col in d_cols:
-        dw.extend([sum(map(mul, d_col, x_col)) for x_col in x_cols])
+    if weight_gradient_by_rows(n, fan_in):
+        dw = []
+        for d_col in d_cols:
+            acc = [0.0] * fan_in
+            for g, x_row in zip(d_col, x_rows):
+                acc = list(map(add, acc, map(g.__mul__, x_row)))
+            dw.append(acc)
+    else:
+        x_cols = list(zip(*x_rows))  # (in, N)
+        dw = [[sum(map(mul, d_col, x_col)) for x_col in x_cols] for d_col in d_cols]
     db = array("d", [sum(d_col) for d_col in d_cols])
     dx = None
     if need_dx:
         w_cols = list(zip(*w_rows))  # (in, out)
-        dx_data = array("d")
-        for d_row in d_rows:
-            dx_data.extend([sum(map(mul, d_row, w_col)) for w_col in w_cols])
-        dx = FlatTensor(dx_data, (n, fan_in))
-    return dx, FlatTensor(dw, (fan_out, fan_in)), FlatTensor(db, (fan_out,))
+        dx = FlatTensor.of_rows([[sum(map(mul, d_row, w_col)) for w_col in w_cols] for d_row in d_rows], fan_in)
+    return dx, FlatTensor.of_rows(dw, fan_in), FlatTensor(db, (fan_out,))
 
 
 def relu_forward(x: FlatTensor):
-    """Elementwise ``max(x, 0)``; any shape. The cache is the output."""
-    out = FlatTensor(array("d", [v if v > 0.0 else 0.0 for v in x.data]), x.shape)
+    """Elementwise ``max(x, 0)``; any shape, held as ``x`` is. The cache is the output."""
+    if x.is_rows:
+        out = FlatTensor.of_rows([[v if v > 0.0 else 0.0 for v in row] for row in x.rows()], x.shape[1])
+    else:
+        out = FlatTensor(array("d", [v if v > 0.0 else 0.0 for v in x.data]), x.shape)
     return out, out
 
 
 def relu_backward(dout: FlatTensor, cache: FlatTensor) -> FlatTensor:
     """Pass the gradient where the output was positive."""
+    if dout.is_rows:
+        return FlatTensor.of_rows([[g if v > 0.0 else 0.0 for g, v in zip(d_row, c_row)]
+                                   for d_row, c_row in zip(dout.rows(), cache.rows())], dout.shape[1])
     return FlatTensor(array("d", [g if v > 0.0 else 0.0 for g, v in zip(dout.data, cache.data)]), dout.shape)
 
 
@@ -78,13 +102,19 @@ def _sigmoid(v: float) -> float:
 
 
 def sigmoid_forward(x: FlatTensor):
-    """Elementwise logistic function; any shape. The cache is the output."""
-    out = FlatTensor(array("d", map(_sigmoid, x.data)), x.shape)
+    """Elementwise logistic function; any shape, held as ``x`` is. The cache is the output."""
+    if x.is_rows:
+        out = FlatTensor.of_rows([list(map(_sigmoid, row)) for row in x.rows()], x.shape[1])
+    else:
+        out = FlatTensor(array("d", map(_sigmoid, x.data)), x.shape)
     return out, out
 
 
 def sigmoid_backward(dout: FlatTensor, cache: FlatTensor) -> FlatTensor:
     """``dout * s * (1 - s)`` with ``s`` the forward output."""
+    if dout.is_rows:
+        return FlatTensor.of_rows([[g * s * (1.0 - s) for g, s in zip(d_row, c_row)]
+                                   for d_row, c_row in zip(dout.rows(), cache.rows())], dout.shape[1])
     return FlatTensor(array("d", [g * s * (1.0 - s) for g, s in zip(dout.data, cache.data)]), dout.shape)
 
 
@@ -95,7 +125,7 @@ def softmax_cross_entropy(logits: FlatTensor, labels: list[int]):
     """
     n, classes = logits.shape
     total = 0.0
-    grad = array("d")
+    grad = []
     inv_n = 1.0 / n
     for row, label in zip(logits.rows(), labels):
         peak = max(row)  # shift by the max so that exp cannot overflow
@@ -105,8 +135,8 @@ def softmax_cross_entropy(logits: FlatTensor, labels: list[int]):
         scale = inv_n / norm
         probs = [e * scale for e in exps]
         probs[label] -= inv_n
-        grad.extend(probs)
-    return total * inv_n, FlatTensor(grad, (n, classes))
+        grad.append(probs)
+    return total * inv_n, FlatTensor.of_rows(grad, classes)
 
 
 _UPDATE_CHUNK = 1 << 16  # numbers per slice of the SGD update: about 2 MB of boxed floats per list
@@ -120,22 +150,43 @@ def sgd_momentum_update(params, grads, velocity, lr: float, momentum: float, wei
     step ``v = g`` exactly as torch's first step does. ``params`` and ``velocity`` are updated in
     place; ``grads`` are left as they are.
 
-    The update runs over slices of 64K numbers, so that its boxed-float lists stay a few MB even
-    for ResNet-50's largest tensors (2.4M numbers; 25.5M in all) instead of a copy of each tensor.
+    A tensor held as rows (2-D weights) is updated row by row, each row replaced in place. A flat
+    one runs over slices of 64K numbers, so that its boxed-float lists stay a few MB even for
+    ResNet-50's largest tensors (2.4M numbers; 25.5M in all) instead of a copy of each tensor.
     """
     for name, grad in grads.items():
-        p_all = params[name].data
-        v_all = velocity[name].data
-        g_all = grad.data
+        param, vel = params[name], velocity[name]
         decay = weight_decay if name in decay_names else 0.0
+        if param.is_rows:
+            for p, v, g in zip(param.rows(), vel.rows(), grad.rows()):
+                _update(p, v, g, lr, momentum, decay)
+            continue
+        p_all, v_all, g_all = param.data, vel.data, grad.data
+        if len(p_all) < _SHORT:
+            _update(p_all, v_all, g_all, lr, momentum, decay)  # in the arrays themselves
+            continue
         for start in range(0, len(p_all), _UPDATE_CHUNK):
             stop = start + _UPDATE_CHUNK
             p = p_all[start:stop].tolist()
-            g = g_all[start:stop].tolist()
             v = v_all[start:stop].tolist()
-            if decay:
-                v = [momentum * vi + (gi + decay * pi) for vi, gi, pi in zip(v, g, p)]
-            else:
-                v = [momentum * vi + gi for vi, gi in zip(v, g)]
+            _update(p, v, g_all[start:stop].tolist(), lr, momentum, decay)
             v_all[start:stop] = array("d", v)
-            p_all[start:stop] = array("d", [pi - lr * vi for pi, vi in zip(p, v)])
+            p_all[start:stop] = array("d", p)
+
+
+_SHORT = 32  # below this many numbers an index loop beats building lists (each list costs a call)
+
+
+def _update(p, v, g, lr: float, momentum: float, decay: float) -> None:
+    """One SGD-with-momentum step of the numbers in ``p``, ``v`` (lists or arrays), in place."""
+    if len(p) < _SHORT:
+        for i in range(len(p)):
+            vi = momentum * v[i] + (g[i] + decay * p[i] if decay else g[i])
+            v[i] = vi
+            p[i] -= lr * vi
+        return
+    if decay:
+        v[:] = [momentum * vi + (gi + decay * pi) for vi, gi, pi in zip(v, g, p)]
+    else:
+        v[:] = [momentum * vi + gi for vi, gi in zip(v, g)]
+    p[:] = [pi - lr * vi for pi, vi in zip(p, v)]

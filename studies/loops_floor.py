@@ -1,0 +1,101 @@
+"""Is ``loops`` at least as fast as the textbook step (tests/textbook_mlp.py)? Timed interleaved.
+
+    python -m studies.loops_floor [--repeats 15] [--out results/floor/<machine>.parquet]
+
+For each MLP shape, one process times a ``loops`` step and a textbook step from the same weights
+and batch in alternating blocks (A B A B ...), so that a drift of the shared machine falls on both
+alike; a block is as many calls as last about 0.2 s. The ratio per pair of neighbouring blocks
+(textbook time / loops time) is recorded with both times and their CPU times, one row per pair,
+and summarized as the median ratio with a bootstrap 95% interval over pairs. Above 1: loops is
+faster. Not part of ``bench run``: the textbook is test code, and this is a study of the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.machine import describe_machine
+from implementations import make_trainer
+from implementations.architectures import mlp
+from tests.textbook_mlp import TextbookMLP
+
+# (name, sizes, batch): the seed articles' 4-3-2 network, the 784-128-10 layer at the batch the
+# issue found loops slower at (4) and at mlp-mnist's (32)
+SHAPES = (("mlp-tiny", (4, 3, 2), 5), ("mlp-mnist@4", (784, 128, 10), 4), ("mlp-mnist", (784, 128, 10), 32))
+BLOCK_SECONDS = 0.2
+
+
+def _steps(sizes, batch):
+    spec = mlp.MLPSpec(sizes)
+    params = mlp.init_params(spec, 0)
+    x, y = mlp.make_batch(spec, batch, 1)
+    loops = make_trainer("loops", "mlp", spec, params, "float64")
+    native = loops.prepare_batch(x, y)
+    names = spec.layer_names
+    textbook = TextbookMLP([params[f"{n}.weight"].tolist() for n in names],
+                           [params[f"{n}.bias"].tolist() for n in names])
+    rows, labels = x.tolist(), y.tolist()
+    return (lambda: loops.step(native)), (lambda: textbook.step(rows, labels))
+
+
+def _block(step, calls: int) -> tuple[float, float]:
+    """Seconds and CPU seconds per call over ``calls`` calls."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(calls):
+        step()
+    return (time.perf_counter() - wall) / calls, (time.process_time() - cpu) / calls
+
+
+def study(repeats: int) -> pd.DataFrame:
+    out = []
+    machine = describe_machine()
+    for name, sizes, batch in SHAPES:
+        loops, textbook = _steps(sizes, batch)
+        calls = {}
+        for side, step in (("loops", loops), ("textbook", textbook)):
+            step()  # warm
+            one, _ = _block(step, 1)
+            calls[side] = max(1, round(BLOCK_SECONDS / one))
+        for pair in range(repeats):
+            order = (("loops", loops), ("textbook", textbook)) if pair % 2 == 0 else (("textbook", textbook), ("loops", loops))
+            got = {side: _block(step, calls[side]) for side, step in order}
+            out.append(dict(shape=name, sizes="-".join(map(str, sizes)), batch=batch, pair=pair,
+                            loops_seconds=got["loops"][0], loops_cpu_seconds=got["loops"][1],
+                            textbook_seconds=got["textbook"][0], textbook_cpu_seconds=got["textbook"][1],
+                            ratio=got["textbook"][0] / got["loops"][0], cpu=machine["cpu"],
+                            cores=machine["cores"], git_commit=machine["git_commit"]))
+    return pd.DataFrame(out)
+
+
+def summary(frame: pd.DataFrame, resamples: int = 4000, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    lines = []
+    for name, rows in frame.groupby("shape", sort=False):
+        ratios = rows["ratio"].to_numpy()
+        draws = np.median(rng.choice(ratios, size=(resamples, ratios.size)), axis=1)
+        low, high = np.quantile(draws, [0.025, 0.975])
+        lines.append(f"{name} (batch {rows['batch'].iloc[0]}): textbook / loops = {np.median(ratios):.2f} "
+                     f"[{low:.2f}, {high:.2f}] over {ratios.size} pairs; loops {np.median(rows['loops_seconds']) * 1e6:,.0f} µs, "
+                     f"textbook {np.median(rows['textbook_seconds']) * 1e6:,.0f} µs")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    frame = study(args.repeats)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(args.out, index=False)
+    print("\n".join(summary(frame)))
+
+
+if __name__ == "__main__":
+    main()
