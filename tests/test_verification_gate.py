@@ -114,9 +114,11 @@ def test_a_torch_gradient_one_percent_off_is_refused_by_the_oracle(monkeypatch, 
 
 # -- a batch-norm gradient 1% off in float32 only -------------------------------------------------
 
-def test_one_batchnorm_gradient_one_percent_off_in_numpy_float32_fails_float32_only(monkeypatch, capsys,
-                                                                                    cached_resnet):
-    forward, backward = numpy_layers.batchnorm_forward, numpy_layers.batchnorm_backward
+def _last_batchnorm_gradient_fault(monkeypatch, backend: str, applies=lambda dgamma: True) -> None:
+    """The first batch-norm backward after each forward (the network's last batch norm) returns its
+    weight gradient 1% off, where ``applies(dgamma)`` (a dtype)."""
+    layers = LAYERS[backend]
+    forward, backward = layers.batchnorm_forward, layers.batchnorm_backward
     calls = {"since_forward": 0}
 
     def counting_forward(*args, **kwargs):
@@ -126,12 +128,17 @@ def test_one_batchnorm_gradient_one_percent_off_in_numpy_float32_fails_float32_o
     def faulty_backward(dout, cache):
         dx, dgamma, dbeta = backward(dout, cache)
         calls["since_forward"] += 1
-        if calls["since_forward"] == 1 and dgamma.dtype == np.float32:  # the last batch norm: layer4.2.bn3
-            dgamma = dgamma * np.float32(1.01)
+        if calls["since_forward"] == 1 and applies(dgamma):
+            dgamma = _scale(backend, dgamma, 1.01)
         return dx, dgamma, dbeta
 
-    monkeypatch.setattr(numpy_layers, "batchnorm_forward", counting_forward)
-    monkeypatch.setattr(numpy_layers, "batchnorm_backward", faulty_backward)
+    monkeypatch.setattr(layers, "batchnorm_forward", counting_forward)
+    monkeypatch.setattr(layers, "batchnorm_backward", faulty_backward)
+
+
+def test_one_batchnorm_gradient_one_percent_off_in_numpy_float32_fails_float32_only(monkeypatch, capsys,
+                                                                                    cached_resnet):
+    _last_batchnorm_gradient_fault(monkeypatch, "numpy", lambda dgamma: dgamma.dtype == np.float32)
     code, verdicts = _verify(capsys, "resnet50-32", "numpy")
     assert code == 1
     assert verdicts["float64"] == "ok"
@@ -253,22 +260,7 @@ def small_resnet(monkeypatch):
 
 @pytest.mark.loops_resnet
 def test_one_batchnorm_gradient_one_percent_off_in_loops_resnet_fails(monkeypatch, capsys, small_resnet):
-    forward, backward = loops_layers.batchnorm_forward, loops_layers.batchnorm_backward
-    calls = {"since_forward": 0}
-
-    def counting_forward(*args, **kwargs):
-        calls["since_forward"] = 0
-        return forward(*args, **kwargs)
-
-    def faulty_backward(dout, cache):
-        dx, dgamma, dbeta = backward(dout, cache)
-        calls["since_forward"] += 1
-        if calls["since_forward"] == 1:  # the first batch norm backward: the last one, layer4.0.bn3
-            dgamma = _scale("loops", dgamma, 1.01)
-        return dx, dgamma, dbeta
-
-    monkeypatch.setattr(loops_layers, "batchnorm_forward", counting_forward)
-    monkeypatch.setattr(loops_layers, "batchnorm_backward", faulty_backward)
+    _last_batchnorm_gradient_fault(monkeypatch, "loops")
     code, verdicts = _verify(capsys, small_resnet, "loops")
     assert code == 1
     assert "MISMATCH: layer4.0.bn3.weight" in verdicts["float64"], verdicts
