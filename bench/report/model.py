@@ -49,7 +49,6 @@ class Report:
     efficiencies: dict[str, list[Efficiency]]
     efficiency_table: Table
     peaks_table: Table
-    peaks_tables: dict[str, Table]  # per machine: the PDF puts each under that machine's efficiency figure
     environment_table: Table
     problems_table: Table
     noisy_table: Table
@@ -149,7 +148,6 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
         efficiencies={m: [e for e in effs if e.case.machine == m] for m in machines},
         efficiency_table=efficiency_table(effs),
         peaks_table=peaks_table(machine_peaks),
-        peaks_tables={m: peaks_table([p for p in machine_peaks if p.machine == m]) for m in machines},
         environment_table=environment_table(environments(all_rows)),
         problems_table=problems_table(cases),
         noisy_table=noisy_table(cases),
