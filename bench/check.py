@@ -28,7 +28,8 @@ Times are those of ``bench.measurement``: the estimator over the uncontended rou
 Exit codes: 0 no regression; 1 at least one regression, each named; 2 unusable input (a missing,
 corrupt, foreign or newer file, no shared case, another machine, no thresholds for the machine);
 3 no regression found, but the machine was contended: a gated case had too many contended rounds
-to be judged (or, with ``--against``, a run failed), so the check cannot say "no regression".
+to be judged (or, with ``--against``, a run failed), or every backend was slower alike (the
+machine, not one backend's code: ``_machine_wide``), so the check cannot say "no regression".
 """
 
 from __future__ import annotations
@@ -168,8 +169,28 @@ def compare(baseline: list[Measurement], current: list[Measurement], thresholds:
     backends: dict[str, list] = {}
     for b, c in pairs:
         backends.setdefault(c.key.backend, []).append((b, c))
-    return ([judge_backend(name, group, thresholds) for name, group in sorted(backends.items())]
-            + [judge(b, c, thresholds) for b, c in pairs])
+    by_backend = [judge_backend(name, group, thresholds) for name, group in sorted(backends.items())]
+    by_case = [judge(b, c, thresholds) for b, c in pairs]
+    return _machine_wide(by_backend, by_case)
+
+
+def _machine_wide(by_backend: list[Verdict], by_case: list[Verdict]) -> list[Verdict]:
+    """When every gated backend (two or more) regressed, the machine itself may be slower (another
+    VM of the same kind, a neighbour the load records cannot see): a code change rarely slows
+    interpreter loops, BLAS and torch alike. Each verdict is then judged again on its change over
+    the backends' median change (``drift``); what stays within its threshold becomes "cannot say"
+    (exit 3, as contention), what still exceeds it stays a regression. A change that really slows
+    every backend alike is then only reported, never failed: the check is built to catch one
+    backend slowed (README, Checking for regressions)."""
+    gated = [v for v in by_backend if v.gated]
+    if len(gated) < 2 or not all(v.regression for v in gated):
+        return by_backend + by_case
+    drift = float(np.median([v.change for v in gated]))
+    for v in [*by_backend, *by_case]:
+        if v.regression and v.change / drift <= v.threshold:
+            v.regression, v.unjudged = False, True
+            v.verdict = f"machine-wide: every backend {(drift - 1) * 100:+.0f}% alike; not judged"
+    return by_backend + by_case
 
 
 def exit_code(verdicts: list[Verdict]) -> int:
@@ -199,6 +220,9 @@ def summary_line(verdicts: list[Verdict]) -> str:
     if regressions:
         return line + ": " + ", ".join(f"{v.label} ({(v.change - 1) * 100:+.0f}%)" for v in regressions)
     unjudged = [v for v in verdicts if v.unjudged]
+    if any(v.verdict.startswith("machine-wide") for v in unjudged):
+        return line + ("; every backend was slower alike: the machine, or a change of all of them, cannot be told "
+                       "apart from one run; measure again, and compare with --against on one machine")
     if unjudged:
         return line + (f"; the machine was contended: {len(unjudged)} gated case(s) could not be judged ("
                        + ", ".join(v.label for v in unjudged[:5]) + "); run the check again on a quiet machine")

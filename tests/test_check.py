@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -160,6 +161,25 @@ def test_contention_gives_its_own_exit_code_unless_a_clean_case_regressed(tmp_pa
     code, out = _check(tmp_path, _run("base", seed=1),
                        _run("cur", seed=2, contended=contended, factors={"loops": 1.5}), capsys)
     assert code == check.EXIT_REGRESSION
+
+
+def test_every_backend_slower_alike_is_the_machine_and_cannot_be_judged(tmp_path, capsys):
+    """A 1.4x slower machine (every backend alike) is not called a regression of each: exit 3; a
+    backend slowed 1.5x on top of it is still named."""
+    machine = {backend: 1.4 for backend in MEDIANS}
+    code, out = _check(tmp_path, _run("base", seed=1), _run("cur", seed=2, factors=machine), capsys)
+    assert code == check.EXIT_CONTENDED
+    backends = {k: v for k, v in _verdicts(out).items() if k.startswith("backend")}
+    assert len(backends) == 3
+    for verdict in backends.values():
+        found = re.fullmatch(r"machine-wide: every backend \+(\d+)% alike; not judged", verdict)
+        assert found and 34 <= int(found.group(1)) <= 46, verdict
+    assert "every backend was slower alike" in out.strip().splitlines()[-1]
+    code, out = _check(tmp_path, _run("base", seed=1), _run("cur", seed=2, factors={**machine, "numpy": 1.4 * 1.5}),
+                       capsys)
+    assert code == check.EXIT_REGRESSION
+    assert _verdicts(out)["backend numpy (2 cases)"] == "REGRESSION"
+    assert _verdicts(out)["backend loops (1 cases)"].startswith("machine-wide")
 
 
 def test_contended_rounds_are_left_out_of_the_time(tmp_path, capsys):
