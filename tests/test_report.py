@@ -392,6 +392,32 @@ def test_pdf_pages(pdf_texts, report):
         assert claim.claim.split()[0] in texts[0]
 
 
+@pytest.mark.parametrize("keep_together", [True, False])
+def test_a_table_kept_together_moves_to_the_next_page_rather_than_split(tmp_path, keep_together):
+    """Near the bottom of a page, a table that fits on one page starts the next one whole; without
+    ``keep_together`` it is split and continued under its repeated header."""
+    pypdf = pytest.importorskip("pypdf")
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from bench.report import pdf
+    from bench.report.tables import Table
+
+    table = Table("Twelve rows", ["a", "b"], [[f"row {i}", str(i)] for i in range(12)])
+    path = tmp_path / "t.pdf"
+    with PdfPages(path) as pages:
+        writer = pdf.Writer(pages)
+        writer.start("Test")
+        writer.y = pdf.H - pdf.MARGIN - 1.0  # an inch left: room for the heading and a few rows
+        writer.table(table, keep_together=keep_together)
+        writer.flush()
+    texts = [page.extract_text() for page in pypdf.PdfReader(path).pages]
+    assert len(texts) == 2
+    if keep_together:
+        assert "row 0" not in texts[0] and "row 11" in texts[1] and "(continued)" not in texts[1]
+    else:
+        assert "row 0" in texts[0] and "Twelve rows (continued)" in texts[1]
+
+
 def test_the_headline_names_the_fastest_resnet_training(data, report):
     """Where ResNet-50 ran at several batch sizes, the headline gives its best images/s (from the
     fixture's own rounds: gpu-b's torch-cuda at batch 32 is the fastest it wrote)."""

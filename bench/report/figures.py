@@ -247,7 +247,7 @@ def _seconds_ticks(ax: Axes) -> None:
     low, high = ax.get_ylim()
     if high / low < 2:  # a flat line (launch-bound steps): ticks 20% apart or closer
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)))
-    elif high / low < 5:  # less than a decade: every 1..9 step, or a flat line shows one tick
+    elif high / low < 5:  # well under a decade: every 1..9 step
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=np.arange(1.0, 10.0)))
     elif high / low < 100:
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
@@ -331,9 +331,10 @@ def efficiency_figure(by_machine: dict, axes: list[list[Axes]] | None = None) ->
     facets = _facets([e for effs in shown.values() for e in effs])
     own = axes is None
     if own:
-        fig = _figure(sum(efficiency_facet_heights(by_machine)) + 3.2)
+        heights = efficiency_facet_heights(by_machine)
+        fig = _figure(sum(heights) + 3.2)
         axes = fig.subplots(len(facets), len(machines), squeeze=False, sharex=True, sharey="row",
-                            height_ratios=efficiency_facet_heights(by_machine))
+                            height_ratios=heights)
     fig = axes[0][0].figure
     series: dict[tuple, Line2D] = {}
     for col, machine in enumerate(machines):

@@ -31,6 +31,27 @@ SECTIONS = ("Headline", "Speedup ladder", "Claims", "Machines side by side", "Wh
             "Efficiency", "Environment and method", "Noisy, failed and skipped cases")
 
 
+def _heading_room(size: float) -> float:
+    """Inches a heading of ``size`` points needs above what follows it."""
+    return size * 2.2 / 72
+
+
+def _line_step(size: float) -> float:
+    """Inches from one line of paragraph text of ``size`` points to the next."""
+    return size * 1.4 / 72
+
+
+def _paragraph_lines(s: str, size: float, width: float) -> list[str]:
+    """``s`` wrapped into lines of paragraph text ``width`` inches wide."""
+    return textwrap.wrap(s, int(width / (size * 0.52 / 72))) or [""]
+
+
+def _cell_lines(text: str, width: float) -> list[str]:
+    """A table cell's text wrapped to a column ``width`` inches wide; its own line breaks kept."""
+    chars = max(4, int(width / CHAR) - 2)
+    return [piece for part in str(text).split("\n") for piece in (textwrap.wrap(part, chars) or [""])]
+
+
 class Writer:
     """Lays out headings, paragraphs, tables and figure pages onto PdfPages."""
 
@@ -65,15 +86,13 @@ class Writer:
 
     # blocks ------------------------------------------------------------------------------
     def heading(self, s: str, size: float = 13) -> None:
-        self.need(size * 2.2 / 72 + 3 * LINE)
+        self.need(_heading_room(size) + 3 * LINE)
         self.text(MARGIN, self.y, s, size, weight="bold")
         self.y += size * 1.8 / 72
 
     def paragraph(self, s: str, size: float = 9, width: float = W - 2 * MARGIN) -> None:
-        chars = int(width / (size * 0.52 / 72))
-        lines = textwrap.wrap(s, chars) or [""]
-        step = size * 1.4 / 72
-        for line in lines:
+        step = _line_step(size)
+        for line in _paragraph_lines(s, size, width):
             self.need(step)
             self.text(MARGIN, self.y, line, size)
             self.y += step
@@ -85,37 +104,34 @@ class Writer:
         rel = t.widths or [1.0] * len(t.columns)
         cols = [width * r / sum(rel) for r in rel]
         xs = [MARGIN + sum(cols[:i]) for i in range(len(cols))]
-        wrap = [max(4, int(c / CHAR) - 2) for c in cols]
 
         def cells(row: list[str]) -> list[list[str]]:
-            return [[piece for part in str(cell).split("\n") for piece in (textwrap.wrap(part, n) or [""])]
-                    for cell, n in zip(row, wrap)]
+            return [_cell_lines(cell, c) for cell, c in zip(row, cols)]
 
         header = cells(t.columns)
         header_h = max(len(c) for c in header) * LINE + 0.05
+        spans, first = [], 0  # a label over each group of columns (a machine over its three)
+        for label, span in t.groups:
+            spans.append((label, xs[first], sum(cols[first:first + span])))
+            first += span
+        groups_h = LINE + 0.05 if spans else 0.0
 
         def draw_header(title: str) -> None:
             self.heading(title, 10)
-            if t.groups:  # a label over each group of columns (a machine over its three)
-                first, spans = 0, []
-                for label, span in t.groups:
-                    spans.append((label, xs[first], sum(cols[first:first + span])))
-                    first += span
+            if spans:
                 self._row([x for _, x, _ in spans], [w for _, _, w in spans],
-                          [textwrap.wrap(label, max(4, int(w / CHAR) - 2)) or [""] for label, _, w in spans],
-                          LINE + 0.05, bold=True)
+                          [_cell_lines(label, w) for label, _, w in spans], groups_h, bold=True)
             self._row(xs, cols, header, header_h, bold=True)
 
-        rows = t.rows or [["none"] + [""] * (len(t.columns) - 1)]
+        rows = [cells(row) for row in (t.rows or [["none"] + [""] * (len(t.columns) - 1)])]
+        heights = [max(len(c) for c in wrapped) * LINE + 0.04 for wrapped in rows]
         if keep_together:
-            total = (10 * 2.2 / 72 + header_h + sum(max(len(c) for c in cells(r)) * LINE + 0.04 for r in rows)
-                     + (len(textwrap.wrap(t.note, int(width / (7.5 * 0.52 / 72)))) * 7.5 * 1.4 / 72 if t.note else 0))
+            note_h = len(_paragraph_lines(t.note, 7.5, width)) * _line_step(7.5) if t.note else 0.0
+            total = _heading_room(10) + groups_h + header_h + sum(heights) + note_h
             if self.y + total > H - MARGIN and total < H - MARGIN - 0.6:
                 self.start(self.section)
         draw_header(t.title)
-        for i, row in enumerate(rows):
-            wrapped = cells(row)
-            h = max(len(c) for c in wrapped) * LINE + 0.04
+        for i, (wrapped, h) in enumerate(zip(rows, heights)):
             if self.y + h > H - MARGIN:
                 self.start(self.section)
                 draw_header(f"{t.title} (continued)")

@@ -40,10 +40,6 @@ class FlatTensor:
         return tensor
 
     @classmethod
-    def from_rows(cls, rows: list[list[float]]) -> FlatTensor:
-        return cls.of_rows(rows)
-
-    @classmethod
     def zeros(cls, shape: tuple[int, ...]) -> FlatTensor:
         return cls(array("d", bytes(8 * prod(shape))), tuple(shape))
 
