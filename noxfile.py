@@ -21,7 +21,8 @@ PYTHON = "3.11"  # what CI's machine has; the project supports >= 3.11
 
 
 def _install(session: nox.Session) -> None:
-    session.install("-c", "constraints.txt", "-e", ".[test]")
+    # numba is an optional extra of the package (the numba backend), installed by every session here
+    session.install("-c", "constraints.txt", "-e", ".[test,numba]")
 
 
 def _stamped(profile: str) -> str:

@@ -293,6 +293,9 @@ class Runner:
         step = (time.perf_counter() - start) / result.steps
         error, bound = verifier.check(case.dtype, base["precision"], result)
         base = dict(base, verification="before", verified_max_rel_error=error, tolerance=bound, loss=result.loss)
+        # compiling (torch.compile's first call, numba's kernels when the trainer was built) is
+        # recorded apart and never in `seconds`
+        base = dict(base, compile_seconds=getattr(trainer, "compile_seconds", math.nan))
         if is_cuda_backend(case.backend):
             # compilation and autotuning stay out of the estimate that shapes the rounds
             warm = trainer.warmup(batch, GPU_WARMUP_STEPS)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from implementations import BACKENDS, CUDA_BACKENDS, backend_dtypes, backend_names, is_cuda_backend
+from implementations import BACKENDS, CUDA_BACKENDS, backend_dtypes, backend_names, get_backend, is_cuda_backend
 from implementations.architectures import mlp, resnet
 
 from .errors import UsageError
@@ -197,11 +197,11 @@ class Case:
 
 
 def thread_counts(backend: str, cores: int) -> list[int]:
-    """Loops run on one thread; vectorized backends at one thread and at all cores.
+    """Loops (pure Python and numba) run on one thread; vectorized backends at one thread and at all cores.
 
     The GPU rungs run at all cores only: their host threads launch kernels and barely matter.
     """
-    if backend == "loops":
+    if get_backend(backend).single_threaded:
         return [1]
     if is_cuda_backend(backend):
         return [cores]

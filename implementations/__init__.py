@@ -1,7 +1,7 @@
 """Parallel implementations of one neural-network training step in several backends.
 
-``loops`` (pure Python), ``numpy`` (vectorized), ``torch-cpu`` and ``torch-cuda`` (PyTorch autograd)
-all build their models from one architecture description per model and compute the same numbers
+``loops`` (pure Python), ``numba`` (the same loops compiled), ``numpy`` (vectorized), ``torch-cpu``
+and ``torch-cuda`` (PyTorch autograd) all build their models from one architecture description per model and compute the same numbers
 from the same weights. ``torch-cuda-amp`` (bfloat16 autocast, channels_last) and
 ``torch-cuda-compile`` (the same through ``torch.compile``) are the same torch trainer with other
 options (``torch_autograd.variant``), float32 master weights.
@@ -18,21 +18,31 @@ from .registry import Backend, backend_names, get_backend, register
 from .torch_autograd.variant import TORCH_BACKENDS, TorchVariant
 from .trainer import HandwrittenTrainer, SGDConfig, Trainer
 
-_HANDWRITTEN_KITS = {
-    "loops": "implementations.pure_python.backend",
-    "numpy": "implementations.numpy_vectorized.backend",
+# name -> the package holding the backend's kit (``backend``: its layers and array conversions),
+# in ladder order: pure Python, compiled loops, vectorized. The package itself names the dtypes and
+# says why the backend cannot run here (``unavailable``, where it has one) without importing the kit,
+# so that numba is imported only when a numba trainer is built.
+_HANDWRITTEN = {
+    "loops": "implementations.pure_python",
+    "numba": "implementations.compiled_loops",
+    "numpy": "implementations.numpy_vectorized",
 }
+# Backends whose step is one thread by construction: timed at 1 thread only.
+_SINGLE_THREADED = ("loops", "numba")
 
 
-def _handwritten(name: str, kit_module: str) -> Backend:
-    kit = import_module(kit_module)
+def _handwritten(name: str, package_name: str) -> Backend:
+    package = import_module(package_name)
 
     def build(model, spec, params, dtype, sgd, device=None):
         if device is not None:
             raise ValueError(f"backend {name} runs on the CPU only; device applies to torch backends")
+        kit = import_module(f"{package_name}.backend")
         return HandwrittenTrainer(kit, architecture(model), spec, params, dtype, sgd)
 
-    return Backend(name, "cpu", kit.DTYPES, build)
+    unavailable = getattr(package, "unavailable", None)
+    return Backend(name, "cpu", package.DTYPES, build, single_threaded=name in _SINGLE_THREADED,
+                   **({"unavailable": unavailable} if unavailable else {}))
 
 
 def _cuda_unavailable() -> str | None:
@@ -59,7 +69,7 @@ def _torch(name: str, own_device: str, variant: TorchVariant) -> Backend:
     return Backend(name, own_device, variant.dtypes, build, amp_dtype=variant.amp_dtype)
 
 
-_BUILT_IN = [_handwritten(name, kit) for name, kit in _HANDWRITTEN_KITS.items()]
+_BUILT_IN = [_handwritten(name, package) for name, package in _HANDWRITTEN.items()]
 _BUILT_IN += [_torch(name, device, variant) for name, (device, variant) in TORCH_BACKENDS.items()]
 for _backend in _BUILT_IN:
     register(_backend)

@@ -35,7 +35,8 @@ class Backend:
     recorded as skipped with that reason). ``amp_dtype``: the autocast dtype a mixed-precision
     backend computes in (None: the case's dtype). ``run_flags(dtype)``: the TF32/cuDNN flags a case
     runs under on a GPU, recorded per row (``tf32_matmul``, ``tf32_cudnn``, ``cudnn_benchmark``;
-    those it leaves out are recorded null).
+    those it leaves out are recorded null). ``single_threaded``: the step runs on one thread by
+    construction (loops, numba), so the backend is timed at 1 thread only.
     """
 
     name: str
@@ -45,6 +46,7 @@ class Backend:
     unavailable: Callable[[], str | None] = _always_available
     amp_dtype: str | None = None
     run_flags: Callable[[str], dict] = _no_flags
+    single_threaded: bool = False
 
 
 _REGISTRY: dict[str, Backend] = {}

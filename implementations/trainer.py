@@ -7,6 +7,7 @@ without updating, for verification.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -49,8 +50,10 @@ class Trainer(Protocol):
 class HandwrittenTrainer:
     """A trainer for the hand-written backends (loops, numpy).
 
-    ``kit`` is a backend module (``pure_python.backend`` or ``numpy_vectorized.backend``) with its
-    ``layers`` and array conversions; ``architecture`` composes those layers into the model.
+    ``kit`` is a backend module (``pure_python.backend``, ``compiled_loops.backend`` or
+    ``numpy_vectorized.backend``) with its ``layers`` and array conversions; ``architecture`` composes
+    those layers into the model. A kit with a ``compile(dtype)`` hook (numba) compiles here, before
+    any step: ``compile_seconds`` is what that took (NaN for a kit that compiles nothing).
     """
 
     def __init__(self, kit, architecture, spec, params: dict[str, np.ndarray], dtype: str, sgd: SGDConfig):
@@ -70,6 +73,8 @@ class HandwrittenTrainer:
                         for name, value in params.items()}
         self._velocity = {name: kit.zeros_like(self._params[name]) for name in architecture.trainable_names(spec)}
         self._last = None
+        compile_kernels = getattr(kit, "compile", None)
+        self.compile_seconds = compile_kernels(dtype) if compile_kernels else math.nan
 
     def prepare_batch(self, x: np.ndarray, y: np.ndarray):
         self._architecture.validate_batch(self._spec, x, y)

@@ -15,10 +15,22 @@ def cuda_skip_reason():
 
 
 def backend_param(backend: str):
-    """A pytest param for a backend, skipped with the reason where it cannot run here."""
-    if backend == "torch-cuda" and cuda_skip_reason():
-        return pytest.param(backend, marks=pytest.mark.skip(reason=cuda_skip_reason()))
-    return pytest.param(backend, marks=[pytest.mark.cuda] if backend == "torch-cuda" else [])
+    """A pytest param for a backend, skipped with the backend's own reason where it cannot run here
+    (no GPU for torch-cuda, numba not installed for numba)."""
+    from implementations import get_backend, is_cuda_backend  # noqa: PLC0415
+
+    marks = [pytest.mark.cuda] if is_cuda_backend(backend) else []
+    reason = get_backend(backend).unavailable()
+    if reason:
+        marks.append(pytest.mark.skip(reason=reason))
+    return pytest.param(backend, marks=marks)
+
+
+def numba_skip_reason() -> str | None:
+    """Why the numba backend cannot run here (numba not installed), or None."""
+    from implementations import get_backend  # noqa: PLC0415
+
+    return get_backend("numba").unavailable()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -9,9 +9,9 @@ from implementations import loss_and_grads, make_trainer
 from implementations.architectures import mlp
 from implementations.pure_python import layers as loops_layers
 from implementations.pure_python.tensor import from_numpy, to_numpy
-from tests.conftest import backend_param
+from tests.conftest import backend_param, numba_skip_reason
 
-ALL_BACKENDS = ["loops", "numpy", "torch-cpu", "torch-cuda"]
+ALL_BACKENDS = ["loops", "numba", "numpy", "torch-cpu", "torch-cuda"]
 
 
 def oracle(params, x, y, activation="relu"):
@@ -59,7 +59,7 @@ def test_float64_matches_torch_autograd(backend, seed):
         assert rel(grads[key], ref) <= 1e-8, key
 
 
-@pytest.mark.parametrize("backend", [backend_param(b) for b in ["numpy", "torch-cpu", "torch-cuda"]])
+@pytest.mark.parametrize("backend", [backend_param(b) for b in ["numba", "numpy", "torch-cpu", "torch-cuda"]])
 @pytest.mark.parametrize("seed", range(4))
 def test_float32_matches_torch_autograd(backend, seed):
     params, x, y = random_case(seed)
@@ -117,7 +117,9 @@ def test_training_steps_update_parameters_identically(activation):
     params = mlp.init_params(spec, 11)
     x, y = mlp.make_batch(spec, 8, 12)
     states = {}
-    for backend in ["loops", "numpy", "torch-cpu"]:
+    for backend in ["loops", "numba", "numpy", "torch-cpu"]:
+        if backend == "numba" and numba_skip_reason():
+            continue
         trainer = make_trainer(backend, "mlp", spec, params, "float64")
         batch = trainer.prepare_batch(x, y)
         trainer.step(batch)
@@ -204,7 +206,7 @@ def test_bad_inputs_raise_with_the_accepted_values():
     spec = mlp.MLPSpec((4, 3, 2))
     params = mlp.init_params(spec, 0)
     x, y = mlp.make_batch(spec, 5, 1)
-    with pytest.raises(ValueError, match="unknown backend 'fortran'; accepted: loops, numpy, torch-cpu, torch-cuda"):
+    with pytest.raises(ValueError, match="unknown backend 'fortran'; accepted: loops, numba, numpy, torch-cpu, torch-cuda"):
         loss_and_grads("fortran", "mlp", params, x, y)
     with pytest.raises(ValueError, match="unknown model 'vgg'; accepted: mlp"):
         loss_and_grads("numpy", "vgg", params, x, y)

@@ -19,6 +19,7 @@ from torchvision.models.resnet import Bottleneck, ResNet
 
 from implementations import loss_and_grads, make_trainer
 from implementations.architectures import resnet
+from tests.conftest import backend_param
 from tests.gradient_check import rel_error
 
 REDUCED = resnet.ResNetSpec(blocks=(1, 1, 1, 1), num_classes=5)
@@ -30,8 +31,8 @@ TOLERANCES = {"float64": 1e-8, "float32": 1e-3}
 # float32 and the full network therefore run 4 images, which keeps the last stage well conditioned.
 BATCH_SIZES = {"float64": 2, "float32": 4}
 FULL_NETWORK_BATCH = 4
-FAST_BACKENDS = ["numpy", "torch-cpu"]
-SLOW_BACKENDS = ["loops", "numpy", "torch-cpu"]  # loops: about a minute for its one step
+FAST_BACKENDS = ["numpy", "torch-cpu", backend_param("numba")]
+SLOW_BACKENDS = ["loops", "numpy", "torch-cpu", backend_param("numba")]  # loops: about a minute for its one step
 
 
 @pytest.fixture(autouse=True)
@@ -226,7 +227,7 @@ def test_two_steps_agree_between_numpy_and_torch():
     params = randomized_params(REDUCED, 4)
     x, y = _batch(REDUCED, seed=5)
     states = {}
-    for backend in FAST_BACKENDS:
+    for backend in ["numpy", "torch-cpu"]:
         trainer = make_trainer(backend, "resnet50", REDUCED, params, "float64")
         batch = trainer.prepare_batch(x, y)
         trainer.step(batch)

@@ -1,13 +1,15 @@
 """The hand-written backends' ResNet-50 layers against PyTorch float64 and against finite differences.
 
-Each shared test runs on both hand-written backends: "loops" (``implementations.pure_python.layers``
-over ``FlatTensor``) and "numpy" (``implementations.numpy_vectorized.layers`` over ``numpy.ndarray``).
+Each shared test runs on every hand-written backend: "loops" (``implementations.pure_python.layers``
+over ``FlatTensor``), "numpy" (``implementations.numpy_vectorized.layers`` over ``numpy.ndarray``) and
+"numba" (``implementations.compiled_loops.layers``, compiled loops over ``numpy.ndarray``; skipped,
+saying why, where numba is not installed).
 Every forward is compared with ``torch.nn.functional`` in float64; every backward with torch
 autograd (relative error <= 1e-8) and with centred finite differences (<= 3e-6, see
 ``tests/gradient_check.py``). Shapes are small and non-square (H != W) so that a swapped axis cannot
-pass. The numpy layers store their outputs channels-last; where the tests feed a layer a feature map
-"as the layers store it" (``Backend.stored``), the numpy backend gets such a channels-last view and
-the loops backend a plain FlatTensor. Also checked: that both ``layers`` packages export the same
+pass. The numpy and numba layers store their outputs channels-last; where the tests feed a layer a
+feature map "as the layers store it" (``Backend.stored``), they get such a channels-last view and
+the loops backend a plain FlatTensor. Also checked: that every ``layers`` package exports the same
 layer functions, and the running statistics, tie-breaking, shape refusals and the SGD update.
 
 The tests that only make sense on one backend (numpy: float32, ``need_dx=False``, the threaded passes,
@@ -34,6 +36,7 @@ from implementations.architectures import mlp as mlp_architecture
 from implementations.numpy_vectorized import layers as numpy_layers
 from implementations.pure_python import layers as loops_layers
 from implementations.pure_python.tensor import from_numpy, to_numpy
+from tests.conftest import numba_skip_reason
 from tests.gradient_check import flat_function, numerical_gradient, rel_error
 
 TORCH_TOLERANCE = 1e-8
@@ -89,9 +92,17 @@ BACKENDS = {
     "numpy": Backend("numpy", numpy_layers, to_native=np.array, to_numpy=np.asarray, stored=_channels_last_view,
                      same_storage=np.shares_memory),
 }
+if not numba_skip_reason():
+    from implementations.compiled_loops import layers as numba_layers  # noqa: E402  (imports numba)
+
+    # The numba layers store feature maps channels-last too; their kernels compile on first use.
+    BACKENDS["numba"] = Backend("numba", numba_layers, to_native=np.array, to_numpy=np.asarray,
+                                stored=_channels_last_view, same_storage=np.shares_memory)
 
 
-@pytest.fixture(params=list(BACKENDS))
+@pytest.fixture(params=["loops", "numpy",
+                        pytest.param("numba", marks=pytest.mark.skipif(bool(numba_skip_reason()),
+                                                                       reason=numba_skip_reason() or ""))])
 def backend(request) -> Backend:
     return BACKENDS[request.param]
 
@@ -119,10 +130,9 @@ def _public_functions(module: ModuleType) -> set[str]:
 
 def test_both_layers_packages_export_the_same_layer_functions():
     contracts = {name: _public_functions(b.layers) for name, b in BACKENDS.items()}
-    assert contracts["loops"] == contracts["numpy"], (
-        f"only loops: {sorted(contracts['loops'] - contracts['numpy'])}, "
-        f"only numpy: {sorted(contracts['numpy'] - contracts['loops'])}")
-    assert contracts["loops"] == LAYER_CONTRACT
+    for name, contract in contracts.items():
+        assert contract == LAYER_CONTRACT, (
+            f"{name}: missing {sorted(LAYER_CONTRACT - contract)}, extra {sorted(contract - LAYER_CONTRACT)}")
 
     # The contract is what the callers use: every ``layers.<name>`` in the architectures and the
     # trainer, and the activations the MLP looks up by name.
@@ -193,7 +203,8 @@ def test_conv2d_backward_matches_finite_differences(backend, kernel, stride, pad
 
 
 # The backends word the second refusal differently; each names the kernel that does not fit.
-KERNEL_DOES_NOT_FIT = {"loops": "a 7x7 kernel does not fit", "numpy": "smaller than the 7x7 kernel"}
+KERNEL_DOES_NOT_FIT = {"loops": "a 7x7 kernel does not fit", "numpy": "smaller than the 7x7 kernel",
+                       "numba": "smaller than the 7x7 kernel"}
 
 
 def test_conv2d_rejects_mismatched_channels_and_tiny_inputs(backend):

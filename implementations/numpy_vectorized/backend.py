@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import layers
-
-NAME = "numpy"
-DTYPES = ("float32", "float64")
+from . import DTYPES, NAME, layers
 
 
 def to_native(values, dtype: str) -> np.ndarray:

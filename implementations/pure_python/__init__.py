@@ -3,3 +3,6 @@
 No NumPy and no C extension beyond the standard library runs in its timed code. NumPy appears only
 at the boundary (``tensor.from_numpy`` / ``tensor.to_numpy``), outside the timed step.
 """
+
+NAME = "loops"
+DTYPES = ("float64",)  # Python floats are doubles

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from . import layers
+from . import DTYPES, NAME, layers
 from .tensor import FlatTensor, from_numpy, to_numpy, zeros_like
-
-NAME = "loops"
-DTYPES = ("float64",)  # Python floats are doubles
 
 
 def to_native(values, dtype: str) -> FlatTensor:

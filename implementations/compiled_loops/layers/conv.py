@@ -1,0 +1,166 @@
+"""2-D convolution (no bias) as compiled loops over channels-last feature maps.
+
+Every product is written out: for each output pixel, each kernel offset (r, s) and each input
+channel c, ``out[n, oh, ow, :] += x[n, ih, iw, c] * w[r, s, c, :]``, the innermost loop along the
+contiguous output channels (an axpy that LLVM vectorizes; see ``matmul``). Output pixels of a row go
+in tiles of about ``TILE_VALUES`` numbers, so that each weight row read serves the whole tile. The
+backward passes are the same loops with the roles exchanged: ``dx`` accumulates rows of the weight
+stored (R, S, K, C), ``dw`` rows of ``dout``. Weights are copied once per call into the order the
+loops read them (R*S*C*K numbers, next to N*Ho*Wo*R*S*C*K multiply-adds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..jit import kernel
+from .matmul import TILE_VALUES
+from .storage import channels_last, nchw
+
+_FEATURES = "{f}[:, :, :, ::1]"  # a channels-last (N, H, W, C) feature map, or a (K, C, R, S) weight
+_CONV = f"void({_FEATURES}, {_FEATURES}, int64, int64, {_FEATURES})"
+
+
+def conv_output_size(size: int, kernel_size: int, stride: int, padding: int) -> int:
+    """Output length along one axis: ``floor((size + 2*padding - kernel) / stride) + 1``."""
+    return (size + 2 * padding - kernel_size) // stride + 1
+
+
+@kernel("void(int64, int64, int64, int64, int64, int64, int64[:, ::1])")
+def _tile_pixels(first, stop, out_h, out_w, stride, padding, pixels):
+    """pixels[i] = (n, oh*stride - padding, ow*stride - padding) of the flat output pixel first + i."""
+    for i in range(stop - first):
+        n, rest = divmod(first + i, out_h * out_w)
+        oh, ow = divmod(rest, out_w)
+        pixels[i, 0] = n
+        pixels[i, 1] = oh * stride - padding
+        pixels[i, 2] = ow * stride - padding
+
+
+@kernel(_CONV)
+def _forward(x, w, stride, padding, out):
+    """x: (N, H, W, C); w: (K, C, R, S); out: (N, Ho, Wo, K), zeroed: out += conv(x, w)."""
+    images, height, width, channels = x.shape
+    filters, _, kernel_h, kernel_w = w.shape
+    out_h, out_w = out.shape[1], out.shape[2]
+    rows = np.empty((kernel_h, kernel_w, channels, filters), dtype=w.dtype)  # w as (R, S, C, K)
+    for k in range(filters):
+        for c in range(channels):
+            for r in range(kernel_h):
+                for s in range(kernel_w):
+                    rows[r, s, c, k] = w[k, c, r, s]
+    tile = max(1, TILE_VALUES // filters)
+    pixels = np.empty((tile, 3), dtype=np.int64)
+    total = images * out_h * out_w
+    out_rows = out.reshape(total, filters)  # output pixels as rows of K channels
+    for first in range(0, total, tile):
+        stop = min(first + tile, total)
+        _tile_pixels(first, stop, out_h, out_w, stride, padding, pixels)
+        for r in range(kernel_h):
+            for s in range(kernel_w):
+                for c in range(channels):
+                    for i in range(stop - first):
+                        ih, iw = pixels[i, 1] + r, pixels[i, 2] + s
+                        if ih < 0 or ih >= height or iw < 0 or iw >= width:
+                            continue
+                        value = x[pixels[i, 0], ih, iw, c]
+                        for k in range(filters):
+                            out_rows[first + i, k] += value * rows[r, s, c, k]
+
+
+@kernel(_CONV)
+def _input_gradient(dout, w, stride, padding, dx):
+    """dout: (N, Ho, Wo, K); w: (K, C, R, S); dx: (N, H, W, C), zeroed: dx += the input gradient."""
+    images, out_h, out_w, filters = dout.shape
+    _, channels, kernel_h, kernel_w = w.shape
+    height, width = dx.shape[1], dx.shape[2]
+    rows = np.empty((kernel_h, kernel_w, filters, channels), dtype=w.dtype)  # w as (R, S, K, C)
+    for k in range(filters):
+        for c in range(channels):
+            for r in range(kernel_h):
+                for s in range(kernel_w):
+                    rows[r, s, k, c] = w[k, c, r, s]
+    tile = max(1, TILE_VALUES // channels)
+    pixels = np.empty((tile, 3), dtype=np.int64)
+    total = images * out_h * out_w
+    dout_rows = dout.reshape(total, filters)
+    for first in range(0, total, tile):
+        stop = min(first + tile, total)
+        _tile_pixels(first, stop, out_h, out_w, stride, padding, pixels)
+        for r in range(kernel_h):
+            for s in range(kernel_w):
+                for k in range(filters):
+                    for i in range(stop - first):
+                        ih, iw = pixels[i, 1] + r, pixels[i, 2] + s
+                        if ih < 0 or ih >= height or iw < 0 or iw >= width:
+                            continue
+                        value = dout_rows[first + i, k]
+                        n = pixels[i, 0]
+                        for c in range(channels):
+                            dx[n, ih, iw, c] += value * rows[r, s, k, c]
+
+
+@kernel(_CONV)
+def _weight_gradient(x, dout, stride, padding, dw):
+    """x: (N, H, W, C); dout: (N, Ho, Wo, K); dw: (K, C, R, S): dw = the weight gradient."""
+    images, height, width, channels = x.shape
+    out_h, out_w, filters = dout.shape[1], dout.shape[2], dout.shape[3]
+    kernel_h, kernel_w = dw.shape[2], dw.shape[3]
+    rows = np.zeros((kernel_h, kernel_w, channels, filters), dtype=dw.dtype)  # dw as (R, S, C, K)
+    tile = max(1, TILE_VALUES // filters)
+    pixels = np.empty((tile, 3), dtype=np.int64)
+    total = images * out_h * out_w
+    dout_rows = dout.reshape(total, filters)
+    for first in range(0, total, tile):
+        stop = min(first + tile, total)
+        _tile_pixels(first, stop, out_h, out_w, stride, padding, pixels)
+        for r in range(kernel_h):
+            for s in range(kernel_w):
+                for c in range(channels):
+                    for i in range(stop - first):
+                        ih, iw = pixels[i, 1] + r, pixels[i, 2] + s
+                        if ih < 0 or ih >= height or iw < 0 or iw >= width:
+                            continue
+                        value = x[pixels[i, 0], ih, iw, c]
+                        for k in range(filters):
+                            rows[r, s, c, k] += value * dout_rows[first + i, k]
+    for k in range(filters):
+        for c in range(channels):
+            for r in range(kernel_h):
+                for s in range(kernel_w):
+                    dw[k, c, r, s] = rows[r, s, c, k]
+
+
+def conv2d_forward(x: np.ndarray, w: np.ndarray, stride: int, padding: int):
+    """Cross-correlation of ``x`` with ``w`` as ``torch.nn.functional.conv2d`` (no bias).
+
+    x: (N, C, H, W); w: (K, C, R, S); stride, padding: ints applied to both axes.
+    Returns out (N, K, Ho, Wo), stored channels-last, and a cache for :func:`conv2d_backward`.
+    """
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"conv2d: x must be (N, C, H, W) and w (K, C, R, S), got {x.shape} and {w.shape}")
+    n, c, h, width = x.shape
+    k, w_channels, r, s = w.shape
+    if w_channels != c:
+        raise ValueError(f"conv2d: input has {c} channels, weight expects {w_channels}")
+    out_h, out_w = conv_output_size(h, r, stride, padding), conv_output_size(width, s, stride, padding)
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"conv2d: a {h}x{width} input is smaller than the {r}x{s} kernel with padding {padding}")
+    x_nhwc = channels_last(x)
+    w = np.ascontiguousarray(w)
+    out = np.zeros((n, out_h, out_w, k), dtype=x.dtype)
+    _forward(x_nhwc, w, stride, padding, out)
+    return nchw(out), (x_nhwc, w, stride, padding)
+
+
+def conv2d_backward(dout: np.ndarray, cache, need_dx: bool = True):
+    """dout: (N, K, Ho, Wo). Returns dx (N, C, H, W) or None when ``need_dx`` is False, and dw (K, C, R, S)."""
+    x_nhwc, w, stride, padding = cache
+    dout_nhwc = channels_last(dout)
+    dw = np.empty(w.shape, dtype=w.dtype)
+    _weight_gradient(x_nhwc, dout_nhwc, stride, padding, dw)
+    if not need_dx:
+        return None, dw
+    dx = np.zeros(x_nhwc.shape, dtype=x_nhwc.dtype)
+    _input_gradient(dout_nhwc, w, stride, padding, dx)
+    return nchw(dx), dw

@@ -1,0 +1,41 @@
+"""How the numba layers store arrays, and the 1-D and channels-last views their kernels loop over.
+
+Feature maps are channels-last, as in the numpy backend and torch's ``channels_last``: logically
+(N, C, H, W), in memory a C-contiguous (N, H, W, C) buffer, so that the kernels' innermost loops
+run along contiguous channels. The kernels take only C-contiguous arrays (``::1`` in their
+signatures), whose strides LLVM then knows; these helpers hand them such views, copying only an
+array stored otherwise (the input image, once per step).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def channels_last(x: np.ndarray) -> np.ndarray:
+    """x: (N, C, H, W). Its C-contiguous (N, H, W, C) storage: a view when it is stored so, else a copy."""
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+
+
+def nchw(x_nhwc: np.ndarray) -> np.ndarray:
+    """x_nhwc: (N, H, W, C), C-contiguous. The logical (N, C, H, W) view of the same memory."""
+    return x_nhwc.transpose(0, 3, 1, 2)
+
+
+def like(x: np.ndarray) -> np.ndarray:
+    """An uninitialized array of x's shape, dtype and storage order."""
+    return np.empty_like(x)
+
+
+def _is_channels_last(x: np.ndarray) -> bool:
+    return x.ndim == 4 and not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def flat(x: np.ndarray, like: np.ndarray | None = None) -> np.ndarray:
+    """x's numbers as a C-contiguous 1-D array in memory order (a view where x is C-contiguous or
+    channels-last). With ``like``: in ``like``'s memory order, so that two arrays' i-th numbers are
+    the same logical element (a copy where x is stored otherwise)."""
+    layout_of = like if like is not None else x
+    if _is_channels_last(layout_of):
+        return channels_last(x).reshape(-1)
+    return np.ascontiguousarray(x).reshape(-1)
