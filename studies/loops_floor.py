@@ -1,9 +1,10 @@
-"""Is ``loops`` at least as fast as the textbook step (tests/textbook_mlp.py)? Timed interleaved.
+"""Is ``loops`` at least as fast as the textbook code (tests/textbook_*.py)? Timed interleaved.
 
     python -m studies.loops_floor [--repeats 15] [--out results/floor/<machine>.parquet]
 
 For each MLP shape, one process times a ``loops`` step and a textbook step from the same weights
-and batch in alternating blocks (A B A B ...), so that a drift of the shared machine falls on both
+and batch, and for a ResNet-50 layer (the 3x3 convolution of layer1.0 in ``resnet50-32`` at batch
+4: 64 channels, 8x8) its forward and backward, in alternating blocks (A B A B ...), so that a drift of the shared machine falls on both
 alike; a block is as many calls as last about 0.2 s. The ratio per pair of neighbouring blocks
 (textbook time / loops time) is recorded with both times and their CPU times, one row per pair,
 and summarized as the median ratio with a bootstrap 95% interval over pairs. Above 1: loops is
@@ -22,12 +23,38 @@ import pandas as pd
 from bench.machine import describe_machine
 from implementations import make_trainer
 from implementations.architectures import mlp
+from implementations.pure_python import layers as loops_layers
+from implementations.pure_python.tensor import from_numpy
+from tests import textbook_conv
 from tests.textbook_mlp import TextbookMLP
 
 # (name, sizes, batch): the seed articles' 4-3-2 network, the 784-128-10 layer at the batch the
-# issue found loops slower at (4) and at mlp-mnist's (32)
+# issue found loops slower at (4) and at mlp-mnist's (32); a ResNet-50 layer: (name, (images,
+# channels in, size, filters, kernel, stride, padding), batch)
 SHAPES = (("mlp-tiny", (4, 3, 2), 5), ("mlp-mnist@4", (784, 128, 10), 4), ("mlp-mnist", (784, 128, 10), 32))
+LAYERS = (("resnet50-32 layer1.0.conv2", (4, 64, 8, 64, 3, 1, 1), 4),)
 BLOCK_SECONDS = 0.2
+
+
+def _conv_steps(shape, _batch):
+    images, channels, size, filters, kernel, stride, padding = shape
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((images, channels, size, size))
+    w = rng.standard_normal((filters, channels, kernel, kernel)) * (2 / (channels * kernel * kernel)) ** 0.5
+    out_size = (size + 2 * padding - kernel) // stride + 1
+    dout = rng.standard_normal((images, filters, out_size, out_size))
+    x_native, w_native, dout_native = from_numpy(x), from_numpy(w), from_numpy(dout)
+    x_lists, w_lists, dout_lists = x.tolist(), w.tolist(), dout.tolist()
+
+    def loops():
+        _, cache = loops_layers.conv2d_forward(x_native, w_native, stride, padding)
+        loops_layers.conv2d_backward(dout_native, cache)
+
+    def textbook():
+        textbook_conv.conv2d_forward(x_lists, w_lists, stride, padding)
+        textbook_conv.conv2d_backward(dout_lists, x_lists, w_lists, stride, padding)
+
+    return loops, textbook
 
 
 def _steps(sizes, batch):
@@ -54,8 +81,9 @@ def _block(step, calls: int) -> tuple[float, float]:
 def study(repeats: int) -> pd.DataFrame:
     out = []
     machine = describe_machine()
-    for name, sizes, batch in SHAPES:
-        loops, textbook = _steps(sizes, batch)
+    for (name, sizes, batch), build in [*((shape, _steps) for shape in SHAPES),
+                                        *((layer, _conv_steps) for layer in LAYERS)]:
+        loops, textbook = build(sizes, batch)
         calls = {}
         for side, step in (("loops", loops), ("textbook", textbook)):
             step()  # warm

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from bench.errors import UsageError
+from bench.formatting import times
 from bench.report import build, build_report
 from bench.report.claims import load_claims
 from bench.report.palette import colour
@@ -143,6 +144,12 @@ def fill(r: Results) -> None:
     r.parts("gpu-b", "resnet50-224", "numpy", "float64", 1, 1, 224, {p: 9.0 for p in LOOPS_PARTS}, run_id="run-0",
             stamp="2025-01-01T00:00:00Z")
     r.parts("gpu-b", "resnet50-224", "numpy", "float64", 1, 1, 224, NUMPY_PARTS)
+    # compiled loops (last, so that the rows above keep their random draws): slower than numpy at
+    # mnist, faster than every vectorized rung at tiny; on gpu-b's ResNet float32 beats float64
+    for config, loops in (("mlp-tiny", 2e-4), ("mlp-mnist", 0.5)):
+        r.ok("lab-a", config, "numba", "float64", 1, loops / (20 if config == "mlp-mnist" else 1000))
+    r.ok("gpu-b", "resnet50-224", "numba", "float64", 1, 60.0, rounds=5, resolution=224)
+    r.ok("gpu-b", "resnet50-224", "numba", "float32", 1, 45.0, rounds=5, resolution=224)
 
 
 # seconds per part of one step: forward 30, backward 60, update 10 (loops); 20, 40, 40 (numpy)
@@ -298,6 +305,42 @@ def test_missing_and_failed_rungs(report):
     assert lad.rung("torch-cuda float32").state == "skipped: no CUDA GPU"
     table = report.ladder_tables[report.ladders.index(lad)]
     assert any("noisy" in row[-1] for row in table.rows)  # numpy float32 4 threads has spread 0.3
+
+
+def test_compiled_loops_are_the_rung_between_pure_python_and_numpy(data, report):
+    """loops -> numba (compilation) -> numpy (vectorization and BLAS): the factor over pure Python
+    splits in two, and the product of the two rungs' factors is the numpy rung's factor over loops."""
+    r, _ = data
+    lad = ladder(report, "lab-a", "mlp-mnist")
+    names = [rung.spec.name for rung in lad.rungs]
+    assert names[:3] == ["loops float64, 1 thread", "numba float64, 1 thread", "numpy float64, 1 thread"]
+    loops = np.median(r.seconds[("lab-a", "mlp-mnist", "loops", "float64", 1, 32)])
+    numba = np.median(r.seconds[("lab-a", "mlp-mnist", "numba", "float64", 1, 32)])
+    numpy_ = np.median(r.seconds[("lab-a", "mlp-mnist", "numpy", "float64", 1, 32)])
+    compiled, vectorized = lad.rung("numba float64, 1 thread"), lad.rung("numpy float64, 1 thread")
+    assert compiled.over_loops.value == pytest.approx(loops / numba)
+    assert vectorized.over_below.over == "numba float64, 1 thread"
+    assert vectorized.over_below.value == pytest.approx(numba / numpy_)
+    assert compiled.over_loops.value * vectorized.over_below.value == pytest.approx(vectorized.over_loops.value)
+    # at mlp-tiny numba beats every vectorized rung, yet "the best rung" is vectorized: it is a loop baseline
+    tiny = ladder(report, "lab-a", "mlp-tiny")
+    assert tiny.rung("numba float64, 1 thread").case.median < min(
+        r.case.median for r in tiny.rungs if r.measured and not r.spec.loop_baseline)
+    assert tiny.best().spec.name == "numpy float32, all cores"
+
+
+def test_the_resnet_claim_is_answered_for_each_loop_baseline(data, report):
+    r, _ = data
+    claim = next(c for c in report.claims if c.id == "resnet50-speedup")
+    cuda = np.median(r.seconds[("gpu-b", "resnet50-224", "torch-cuda", "float32", 1, 1)])
+    fastest_numba = np.median(r.seconds[("gpu-b", "resnet50-224", "numba", "float32", 1, 1)])  # 45 s, not 60
+    compiled = next(line for line in claim.measured if "compiled loops" in line)
+    assert times(fastest_numba / cuda) in compiled and "numba float32" in compiled
+    pure = next(line for line in claim.measured if "pure-Python loops" in line)
+    assert times(3000.0 / cuda) in pure
+    assert "over compiled loops" in claim.figure and "over pure-Python loops" in claim.figure
+    # both far above 100x: the claim does not hold against either baseline
+    assert claim.verdict == "does not hold"
 
 
 def test_one_round_loops_and_later_rungs(data, report):

@@ -6,7 +6,8 @@ from __future__ import annotations
 from ..formatting import number, times
 from .claims import Claim
 from .efficiency import Efficiency
-from .ladder import Ladder, ThroughputLine
+from ..stats import RESAMPLES, SEED
+from .ladder import Ladder, ThroughputLine, speedup_between
 
 
 def _x(value: float) -> str:
@@ -48,9 +49,21 @@ def _resnet_sentence(ladders: list[Ladder]) -> str | None:
         best = ladder.best()
         if ladder.loops.measured and best is not None:
             res = f"{ladder.resolution} px" if ladder.resolution else config
-            return (f"ResNet-50 ({res}, batch {ladder.batch_size}): {best.spec.name} trains "
-                    f"{_speed(best, ladder)} faster than loops.")
+            text = (f"ResNet-50 ({res}, batch {ladder.batch_size}): {best.spec.name} trains "
+                    f"{_speed(best, ladder)} faster than loops")
+            return text + _compiled_clause(ladder, best) + "."
     return None
+
+
+def _compiled_clause(ladder: Ladder, best) -> str:
+    """How much of the factor over pure Python the same loops compiled (numba) already take."""
+    compiled = ladder.rung("numba float64, 1 thread")
+    if compiled is None or not compiled.measured or best is compiled:
+        return ""
+    over = speedup_between(compiled.case, best.case, compiled.spec.name, RESAMPLES, SEED)
+    interval = f" (95% CI {_x(over.low)}-{_x(over.high)})" if over.has_interval else " (one round: no interval)"
+    return (f"; the same loops compiled with numba are {_speed(compiled, ladder)} faster than pure Python, "
+            f"and {best.spec.name} {_x(over.value)}{interval} faster than them")
 
 
 def _throughput_sentence(lines: list[ThroughputLine], effs: list[Efficiency]) -> str | None:

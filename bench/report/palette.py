@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import zlib
 
-KNOWN_BACKENDS = ("loops", "numpy", "torch-cpu", "torch-cuda")
+KNOWN_BACKENDS = ("loops", "numba", "numpy", "torch-cpu", "torch-cuda")
 # The GPU rungs above torch-cuda, in ladder order (the ladder adds them as later rungs when measured).
 GPU_RUNGS = ("torch-cuda-amp", "torch-cuda-compile")
 COLOURS = {
     "loops": "#7f7f7f",
+    "numba": "#9467bd",
     "numpy": "#1f77b4",
     "torch-cpu": "#ff7f0e",
     "torch-cuda": "#2ca02c",
@@ -17,7 +18,7 @@ COLOURS = {
 }
 # Backends added later take a colour from here chosen by
 # a hash of their name, so one backend keeps its colour across figures and reports.
-EXTRA = ("#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939")
+EXTRA = ("#d62728", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939")
 
 
 def colour(backend: str) -> str:
