@@ -72,11 +72,18 @@ class CaseKey:
 
     @property
     def short(self) -> str:
-        """``numpy float32 2 threads``: what tells cases of one config apart. A GPU backend's host
-        threads do not tell its cases apart (``torch-cuda float32``)."""
-        if device(self.backend) == "gpu":
-            return f"{self.backend} {self.dtype}"
-        return f"{self.backend} {self.dtype} {self.threads} thread{'s' if self.threads != 1 else ''}"
+        """``numpy float32 2 threads``: what tells cases of one config apart (:func:`case_name`)."""
+        return case_name(self.backend, self.dtype, self.threads)
+
+
+def case_name(backend: str, dtype: str, threads: int, compact: bool = False) -> str:
+    """``numpy float32 2 threads`` (``numpy float32 2t`` when ``compact``, for legends). A GPU
+    backend's host threads do not tell its cases apart: ``torch-cuda float32``."""
+    if device(backend) == "gpu":
+        return f"{backend} {dtype}"
+    if compact:
+        return f"{backend} {dtype} {threads}t"
+    return f"{backend} {dtype} {threads} thread{'s' if threads != 1 else ''}"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ to, the process's CPU time beside the wall time, what the rest of the machine di
 round's block, and whether the round was contended. ``warmup_steps`` now counts the untimed calls
 before every block, on every backend.
 
+Adding the numba backend changed no column: ``backend`` takes one more name, and
+``compile_seconds``, until then torch.compile's only, also records numba's compile time.
+
 Version 4 added ``part`` (``ADDED_IN_V4``): what of the step a row times. ``step`` (the whole
 training step) is what every row of older files timed; a ResNet case also gets one row per part of
 one instrumented step (``stem forward`` .. ``stem backward``, ``update``; timing_mode
@@ -42,7 +45,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "model": ("string", "mlp, resnet50, or the harness's own: peak (machine peak GEMM or copy), noop (harness overhead)"),
     "config": ("string", "named configuration, e.g. mlp-mnist, resnet50-224, gemm-float32-2048, gemm-tf32-8192, "
                          "copy-1024MiB"),
-    "backend": ("string", "loops, numpy, torch-cpu, torch-cuda, torch-cuda-amp, torch-cuda-compile (noop: none)"),
+    "backend": ("string", "loops, numba, numpy, torch-cpu, torch-cuda, torch-cuda-amp, torch-cuda-compile, or a "
+                          "plug-in's name (noop: none)"),
     "dtype": ("string", "float32 or float64 (the master weights' dtype); peaks also bfloat16"),
     "threads": ("int64", "threads the case ran with (BLAS via threadpoolctl, torch.set_num_threads)"),
     "batch_size": ("int64", "samples per training step"),
@@ -80,8 +84,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "cudnn_benchmark": ("boolean", "cuDNN autotuned its algorithms (torch.backends.cudnn.benchmark); null off the GPU"),
     "warmup_steps": ("Int64", "untimed calls just before this round's block (its warm-up); GPU rungs: plus 5 steps "
                               "after verification (version 2: GPU rungs only, 0 otherwise)"),
-    "compile_seconds": ("float64", "seconds of the first call through torch.compile (compiling plus one step), kept "
-                                   "out of `seconds`; NaN unless compiled"),
+    "compile_seconds": ("float64", "seconds of compiling, kept out of `seconds`: the first call through torch.compile "
+                                   "(compiling plus one step), or numba's kernels for the case's dtype when its "
+                                   "trainer was built (compiling them, or loading them from numba's disk cache; near "
+                                   "0 once an earlier case of the run has); NaN unless compiled"),
     "bytes": ("Int64", "bytes read plus bytes written per call (the copy peak); 0 otherwise"),
     # -- added in schema_version 3 (null in rows of older files) --
     "repeat": ("Int64", "the block this round belongs to, 0-based: a case is timed in several blocks (repeats), "

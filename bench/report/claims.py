@@ -89,10 +89,10 @@ def _resnet(cases: list[Case], ladders: list[Ladder]) -> tuple[list[str], str, s
             continue
         baselines = [("pure-Python loops", ladder.loops.case if ladder.loops.measured else None,
                       ladder.loops.state),
-                     ("compiled loops", _fastest_compiled_loops(cases, ladder), "no numba case measured")]
+                     ("compiled loops", _fastest_compiled_loops(cases, ladder), "not measured (no numba case)")]
         for kind, baseline, missing in baselines:
             if baseline is None:
-                lines.append(f"{ladder.machine}: {kind} at {at}: not measured ({missing})")
+                lines.append(f"{ladder.machine}: {kind} at {at}: {missing}")
                 continue
             s = speedup_between(baseline, best.case, baseline.label, RESAMPLES, SEED)
             verdict, where = _verdict(s)
@@ -124,9 +124,10 @@ def _complexity(lines_in: list[SweepLine], flops_exp: dict[str, float]) -> tuple
     for machine in sorted({l.machine for l in lines_in}):
         mine = [l for l in lines_in if l.machine == machine and (l.fit_wide or l.fit_all) is not None]
         loops = next((l for l in mine if l.backend == "loops"), None)
+        compiled = [l for l in mine if l.backend == "numba"]  # explicit loops too: the same exponent?
         numpys = [l for l in mine if l.backend == "numpy"]
         judged = next((l for l in numpys if l.dtype == "float64" and l.threads == 1), numpys[0] if numpys else None)
-        parts = [_exponent(l) for l in ([loops] if loops else []) + numpys]
+        parts = [_exponent(l) for l in ([loops] if loops else []) + compiled + numpys]
         if machine in flops_exp:
             parts.append(f"FLOPs: k = {flops_exp[machine]:.2f}")
         if judged is None:

@@ -23,7 +23,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 import numpy as np  # noqa: E402
 
 from ..formatting import seconds, times  # noqa: E402
-from ..measurement import Breakdown, device  # noqa: E402
+from ..measurement import Breakdown, case_name  # noqa: E402
 from .cases import config_order, sweep_width  # noqa: E402
 from .efficiency import Efficiency  # noqa: E402
 from .ladder import Ladder, ThroughputLine  # noqa: E402
@@ -58,8 +58,8 @@ def linestyle(dtype: str) -> str:
 
 
 def _series_label(backend: str, dtype: str, threads: int) -> str:
-    """``numpy float32 2t``; a GPU rung's threads are the host's and tell nothing: ``torch-cuda float32``."""
-    return f"{backend} {dtype}" + ("" if device(backend) == "gpu" else f" {threads}t")
+    """``numpy float32 2t`` (``torch-cuda float32`` for a GPU rung): the legends' compact case name."""
+    return case_name(backend, dtype, threads, compact=True)
 
 
 def _point_style(backend: str, dtype: str, threads: int) -> dict:
@@ -232,7 +232,9 @@ def scaling_panels(sweeps: dict, axes: list[Axes]) -> None:
     for ax in axes[1:]:
         ax.tick_params(which="both", labelleft=False)
     handle, label = _fit_entry()
-    ordered = sorted(entries, key=lambda name: backend_order(name.split()[0]))
+    rank = {line.label: (backend_order(line.backend), line.dtype, line.threads)
+            for lines in sweeps.values() for line in lines}
+    ordered = sorted(entries, key=rank.__getitem__)
     _legend_beside(axes[-1], [*(entries[n] for n in ordered), handle], [*ordered, label])
 
 

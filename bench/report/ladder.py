@@ -33,7 +33,7 @@ class RungSpec:
 
 RUNGS = (
     RungSpec("loops float64, 1 thread", "baseline: pure-Python loops", "loops", "float64", "one", True),
-    RungSpec("numba float64, 1 thread", "compilation: the same loops, compiled", "numba", "float64", "one", True),
+    RungSpec("numba float64, 1 thread", "compilation (the loops, numba)", "numba", "float64", "one", True),
     RungSpec("numpy float64, 1 thread", "vectorization and BLAS", "numpy", "float64", "one"),
     RungSpec("numpy float32, 1 thread", "precision", "numpy", "float32", "one"),
     RungSpec("numpy float32, all cores", "threads", "numpy", "float32", "all"),

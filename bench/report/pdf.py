@@ -207,8 +207,8 @@ def write(report: Report, path: Path) -> Path:
         for group, table in zip(report.ladder_groups, report.ladder_compact_tables):
             w.start("Speedup ladder")
             w.heading(fig.ladder_title(group[0]), 11)
-            fig.ladder_figure(group, _side_by_side(w, len(group), 0.26, 0.96, 0.53, 0.88))
-            w.below(0.53)
+            fig.ladder_figure(group, _side_by_side(w, len(group), 0.26, 0.96, 0.58, 0.88))
+            w.below(0.58)
             w.table(table)
         for groups in report.throughput.values():
             w.start("Speedup ladder")

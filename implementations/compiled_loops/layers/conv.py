@@ -26,6 +26,43 @@ def conv_output_size(size: int, kernel_size: int, stride: int, padding: int) -> 
     return (size + 2 * padding - kernel_size) // stride + 1
 
 
+# Weights are copied into the order the loops read them in square blocks of (filter, channel)
+# pairs: copied one number after another, every write of a (K, C, R, S) weight into (R, S, C, K)
+# order lands K numbers from the last, and with K a power of two (every ResNet-50 layer) in the
+# same few cache sets. Measured on layer4's 3x3 weight (512x512x3x3): 24 ms one by one, 6.5 ms in
+# blocks of 16x16, against 45-55 ms for the forward pass that reads it.
+REORDER_BLOCK = 16
+
+
+@kernel("void({f}[:, :, :, ::1], {f}[:, :, :, ::1], boolean)")
+def _reorder(w, rows, filters_first):
+    """w (K, C, R, S) -> rows (R, S, C, K), or (R, S, K, C) where ``filters_first``."""
+    filters, channels, kernel_h, kernel_w = w.shape
+    for k0 in range(0, filters, REORDER_BLOCK):
+        for c0 in range(0, channels, REORDER_BLOCK):
+            for r in range(kernel_h):
+                for s in range(kernel_w):
+                    for c in range(c0, min(c0 + REORDER_BLOCK, channels)):
+                        for k in range(k0, min(k0 + REORDER_BLOCK, filters)):
+                            if filters_first:
+                                rows[r, s, k, c] = w[k, c, r, s]
+                            else:
+                                rows[r, s, c, k] = w[k, c, r, s]
+
+
+@kernel("void({f}[:, :, :, ::1], {f}[:, :, :, ::1])")
+def _restore(rows, w):
+    """rows (R, S, C, K) -> w (K, C, R, S): the inverse of ``_reorder(w, rows, False)``."""
+    filters, channels, kernel_h, kernel_w = w.shape
+    for k0 in range(0, filters, REORDER_BLOCK):
+        for c0 in range(0, channels, REORDER_BLOCK):
+            for k in range(k0, min(k0 + REORDER_BLOCK, filters)):
+                for c in range(c0, min(c0 + REORDER_BLOCK, channels)):
+                    for r in range(kernel_h):
+                        for s in range(kernel_w):
+                            w[k, c, r, s] = rows[r, s, c, k]
+
+
 @kernel("void(int64, int64, int64, int64, int64, int64, int64[:, ::1])")
 def _tile_pixels(first, stop, out_h, out_w, stride, padding, pixels):
     """pixels[i] = (n, oh*stride - padding, ow*stride - padding) of the flat output pixel first + i."""
@@ -44,11 +81,7 @@ def _forward(x, w, stride, padding, out):
     filters, _, kernel_h, kernel_w = w.shape
     out_h, out_w = out.shape[1], out.shape[2]
     rows = np.empty((kernel_h, kernel_w, channels, filters), dtype=w.dtype)  # w as (R, S, C, K)
-    for k in range(filters):
-        for c in range(channels):
-            for r in range(kernel_h):
-                for s in range(kernel_w):
-                    rows[r, s, c, k] = w[k, c, r, s]
+    _reorder(w, rows, False)
     tile = max(1, TILE_VALUES // filters)
     pixels = np.empty((tile, 3), dtype=np.int64)
     total = images * out_h * out_w
@@ -75,11 +108,7 @@ def _input_gradient(dout, w, stride, padding, dx):
     _, channels, kernel_h, kernel_w = w.shape
     height, width = dx.shape[1], dx.shape[2]
     rows = np.empty((kernel_h, kernel_w, filters, channels), dtype=w.dtype)  # w as (R, S, K, C)
-    for k in range(filters):
-        for c in range(channels):
-            for r in range(kernel_h):
-                for s in range(kernel_w):
-                    rows[r, s, k, c] = w[k, c, r, s]
+    _reorder(w, rows, True)
     tile = max(1, TILE_VALUES // channels)
     pixels = np.empty((tile, 3), dtype=np.int64)
     total = images * out_h * out_w
@@ -124,11 +153,7 @@ def _weight_gradient(x, dout, stride, padding, dw):
                         value = x[pixels[i, 0], ih, iw, c]
                         for k in range(filters):
                             rows[r, s, c, k] += value * dout_rows[first + i, k]
-    for k in range(filters):
-        for c in range(channels):
-            for r in range(kernel_h):
-                for s in range(kernel_w):
-                    dw[k, c, r, s] = rows[r, s, c, k]
+    _restore(rows, dw)
 
 
 def conv2d_forward(x: np.ndarray, w: np.ndarray, stride: int, padding: int):

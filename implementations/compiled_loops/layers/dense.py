@@ -11,16 +11,16 @@ import math
 import numpy as np
 
 from ..jit import kernel
-from .matmul import accumulate_rows, transposed
+from .matmul import accumulate_rows, accumulate_transposed, transposed
 from .storage import flat, like
 
 
 @kernel("void({f}[:, ::1], {f}[::1])")
-def _fill_rows(out, row):
-    """Every row of out (P, Q) = row (Q,)."""
+def _fill_rows(out, values):
+    """Every number of row p of out (P, Q) = values[p]."""
     for p in range(out.shape[0]):
         for q in range(out.shape[1]):
-            out[p, q] = row[q]
+            out[p, q] = values[p]
 
 
 @kernel("void({f}[:, ::1], {f}[::1])")
@@ -41,25 +41,31 @@ def linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray):
     """``out = x @ w.T + b``. x: (N, in); w: (out, in); b: (out,). Returns out (N, out), cache."""
     if w.shape[1] != x.shape[1]:
         raise ValueError(f"linear: input has {x.shape[1]} features, weight expects {w.shape[1]}")
+    # out.T = w @ x.T: the weight is read once, row by row, each of its numbers scaling a row of
+    # x.T (N numbers) into a row of out.T. Only the activations are transposed (N*in and N*out
+    # numbers); transposing the weight instead costs as much as the product at widths of 1024
+    # and more (strided writes over megabytes), and x @ w.T reads the whole weight per tile of rows.
     x = _contiguous(x)
-    out = np.empty((x.shape[0], w.shape[0]), dtype=x.dtype)
-    _fill_rows(out, b)
-    accumulate_rows(x, transposed(w), out)  # w.T copied once, so the inner loop runs along out's rows
-    return out, (x, w)
+    out_t = np.empty((w.shape[0], x.shape[0]), dtype=x.dtype)
+    _fill_rows(out_t, b)
+    accumulate_rows(w, transposed(x), out_t)
+    return transposed(out_t), (x, w)
 
 
 def linear_backward(dout: np.ndarray, cache, need_dx: bool = True):
     """dout: (N, out). Returns dx (N, in) or None, dw (out, in), db (out,)."""
     x, w = cache
     dout = _contiguous(dout)
+    dout_t = transposed(dout)  # (out, N)
     dw = np.zeros(w.shape, dtype=w.dtype)
-    accumulate_rows(transposed(dout), x, dw)
+    accumulate_rows(dout_t, x, dw)  # dw = dout.T @ x, a row of dw per output unit
     db = np.empty(w.shape[0], dtype=w.dtype)
     _column_sums(dout, db)
     dx = None
     if need_dx:
-        dx = np.zeros(x.shape, dtype=x.dtype)
-        accumulate_rows(dout, w, dx)
+        dx_t = np.zeros((x.shape[1], x.shape[0]), dtype=x.dtype)
+        accumulate_transposed(w, dout_t, dx_t)  # dx.T = w.T @ dout.T, the weight read once
+        dx = transposed(dx_t)
     return dx, dw, db
 
 

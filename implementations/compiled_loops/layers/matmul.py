@@ -31,13 +31,34 @@ def accumulate_rows(a, b, out):
                     out[p, q] += scale * b[j, q]
 
 
+@kernel("void({f}[:, ::1], {f}[:, ::1], {f}[:, ::1])")
+def accumulate_transposed(a, b, out):
+    """out (Q, R) += a (P, Q).T @ b (P, R), all C-contiguous: ``a`` is read once, row by row, and
+    each of its numbers scales a row of ``b`` into a row of ``out`` (keep ``out`` small: it is
+    swept once per row of ``a``)."""
+    rows, inner = a.shape
+    width = b.shape[1]
+    for p in range(rows):
+        for q in range(inner):
+            scale = a[p, q]
+            for r in range(width):
+                out[q, r] += scale * b[p, r]
+
+
+TRANSPOSE_BLOCK = 16  # a 16x16 block of float64 is 2 KiB read and 2 KiB written: both stay in L1
+
+
 @kernel("void({f}[:, ::1], {f}[:, ::1])")
 def transpose(a, out):
-    """out (Q, P) = a (P, Q) transposed, copied element by element."""
+    """out (Q, P) = a (P, Q) transposed, copied element by element in square blocks: a plain
+    row-by-row copy writes ``out`` a column at a time, and where a row is a power of two long
+    (512, 1024 numbers) every write of a column lands in the same few cache sets."""
     rows, columns = a.shape
-    for p in range(rows):
-        for q in range(columns):
-            out[q, p] = a[p, q]
+    for p0 in range(0, rows, TRANSPOSE_BLOCK):
+        for q0 in range(0, columns, TRANSPOSE_BLOCK):
+            for p in range(p0, min(p0 + TRANSPOSE_BLOCK, rows)):
+                for q in range(q0, min(q0 + TRANSPOSE_BLOCK, columns)):
+                    out[q, p] = a[p, q]
 
 
 def transposed(a: np.ndarray) -> np.ndarray:
