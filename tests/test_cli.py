@@ -25,7 +25,7 @@ def bench_here(capsys, *args) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize("args, message", [
     (["run", "--profile", "fast"], "unknown profile 'fast'; accepted: quick, default, full"),
-    (["run", "--backends", "julia"], "unknown backend 'julia'; accepted: loops, numpy, torch-cpu, torch-cuda"),
+    (["run", "--backends", "julia"], "unknown backend 'julia'; accepted: loops, numba, numpy, torch-cpu, torch-cuda"),
     (["run", "--models", "vgg16"], "unknown model or config 'vgg16'; models: mlp, resnet50; configs: mlp-tiny"),
     (["run", "--models", "resnet18"], "unknown model or config 'resnet18'; models: mlp, resnet50"),
     (["run", "--models", "mlp-width-0"], "mlp-width-0: a width must be a positive integer"),
@@ -62,7 +62,7 @@ def test_torch_cuda_alone_without_gpu_exits_2_saying_why(capsys):
     code, _, err = bench_here(capsys, "run", "--profile", "quick", "--backends", "torch-cuda")
     assert code == 2
     assert "torch-cuda cannot run here: no CUDA GPU is available" in err
-    assert "backends that can: loops, numpy, torch-cpu" in err
+    assert "backends that can: loops, numba, numpy, torch-cpu" in err
 
 
 def test_run_twice_into_one_file_appends(tmp_path):

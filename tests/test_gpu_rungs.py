@@ -183,7 +183,7 @@ def test_gpu_rungs_alone_without_gpu_exit_2_with_one_line(args, capsys):
     assert cli.main(["run", *args]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "cannot run here: no CUDA GPU is available" in lines[0], lines
-    assert "backends that can: loops, numpy, torch-cpu" in lines[0]
+    assert "backends that can: loops, numba, numpy, torch-cpu" in lines[0]
 
 
 def test_cpu_rows_record_v2_columns(tmp_path):
