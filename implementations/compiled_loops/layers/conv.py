@@ -13,17 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...layer_shapes import conv2d_output
 from ..jit import kernel
 from .matmul import TILE_VALUES
 from .storage import channels_last, nchw
 
 _FEATURES = "{f}[:, :, :, ::1]"  # a channels-last (N, H, W, C) feature map, or a (K, C, R, S) weight
 _CONV = f"void({_FEATURES}, {_FEATURES}, int64, int64, {_FEATURES})"
-
-
-def conv_output_size(size: int, kernel_size: int, stride: int, padding: int) -> int:
-    """Output length along one axis: ``floor((size + 2*padding - kernel) / stride) + 1``."""
-    return (size + 2 * padding - kernel_size) // stride + 1
 
 
 # Weights are copied into the order the loops read them in square blocks of (filter, channel)
@@ -162,15 +158,8 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, stride: int, padding: int):
     x: (N, C, H, W); w: (K, C, R, S); stride, padding: ints applied to both axes.
     Returns out (N, K, Ho, Wo), stored channels-last, and a cache for :func:`conv2d_backward`.
     """
-    if x.ndim != 4 or w.ndim != 4:
-        raise ValueError(f"conv2d: x must be (N, C, H, W) and w (K, C, R, S), got {x.shape} and {w.shape}")
-    n, c, h, width = x.shape
-    k, w_channels, r, s = w.shape
-    if w_channels != c:
-        raise ValueError(f"conv2d: input has {c} channels, weight expects {w_channels}")
-    out_h, out_w = conv_output_size(h, r, stride, padding), conv_output_size(width, s, stride, padding)
-    if out_h < 1 or out_w < 1:
-        raise ValueError(f"conv2d: a {h}x{width} input is smaller than the {r}x{s} kernel with padding {padding}")
+    out_h, out_w = conv2d_output(x.shape, w.shape, stride, padding)
+    n, k = x.shape[0], w.shape[0]
     x_nhwc = channels_last(x)
     w = np.ascontiguousarray(w)
     out = np.zeros((n, out_h, out_w, k), dtype=x.dtype)

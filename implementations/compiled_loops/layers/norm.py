@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ...layer_shapes import batchnorm_count
 from ..jit import kernel
 from .storage import channels_last, nchw
 
@@ -84,14 +85,10 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, runnin
     running statistics passed in are not modified. As torch, the output uses the biased batch
     variance while the running variance is updated with the unbiased one (times M/(M-1)).
     """
-    if x.ndim != 4 or gamma.shape != (x.shape[1],):
-        raise ValueError(f"batchnorm: x must be (N, C, H, W) with gamma (C,), got {x.shape} and {gamma.shape}")
+    count = batchnorm_count(x.shape, gamma.shape)
     x_nhwc = channels_last(x)
     channels = x.shape[1]
-    rows = x_nhwc.reshape(-1, channels)
-    count = rows.shape[0]
-    if count < 2:
-        raise ValueError(f"batchnorm in training mode needs more than one value per channel, got {count}")
+    rows = x_nhwc.reshape(count, channels)
     centered, out = np.empty_like(rows), np.empty_like(rows)
     mean, var = np.empty(channels, dtype=x.dtype), np.empty(channels, dtype=x.dtype)
     _forward(rows, np.ascontiguousarray(gamma), np.ascontiguousarray(beta), eps, centered, out, mean, var)

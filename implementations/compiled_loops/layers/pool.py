@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...layer_shapes import check_global_avgpool, maxpool2d_output
 from ..jit import kernel
-from .conv import conv_output_size
 from .storage import channels_last, nchw
 
 _MAPS = "{f}[:, :, :, ::1]"
@@ -55,14 +55,8 @@ def maxpool2d_forward(x: np.ndarray, kernel: int = 3, stride: int = 2, padding: 
 
     x: (N, C, H, W). Returns out (N, C, Ho, Wo), stored channels-last, and a cache.
     """
-    if x.ndim != 4:
-        raise ValueError(f"maxpool2d: x must be (N, C, H, W), got {x.shape}")
-    if 2 * padding > kernel:
-        raise ValueError(f"maxpool2d: padding {padding} must be at most half the kernel {kernel}")
+    out_h, out_w = maxpool2d_output(x.shape, kernel, stride, padding)
     n, c, h, w = x.shape
-    out_h, out_w = conv_output_size(h, kernel, stride, padding), conv_output_size(w, kernel, stride, padding)
-    if out_h < 1 or out_w < 1:
-        raise ValueError(f"maxpool2d: a {h}x{w} input is smaller than the {kernel}x{kernel} window")
     if kernel * kernel > 256:
         raise ValueError(f"maxpool2d: kernel {kernel} too large; window indices are stored in 8 bits (kernel <= 16)")
     out = np.empty((n, out_h, out_w, c), dtype=x.dtype)
@@ -108,8 +102,7 @@ def _average_backward(dout, dx):
 
 def global_avgpool_forward(x: np.ndarray):
     """Mean over the spatial axes. x: (N, C, H, W). Returns out (N, C) and the cache (the shape)."""
-    if x.ndim != 4:
-        raise ValueError(f"global_avgpool: x must be (N, C, H, W), got {x.shape}")
+    check_global_avgpool(x.shape)
     n, c, h, w = x.shape
     out = np.empty((n, c), dtype=x.dtype)
     _average_forward(channels_last(x), out)

@@ -18,13 +18,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ...layer_shapes import conv2d_output
 from .layout import channel_rows, from_channels_last, to_channels_last
 from .parallel import for_row_blocks
-
-
-def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    """Output length along one axis: ``floor((size + 2*padding - kernel) / stride) + 1``."""
-    return (size + 2 * padding - kernel) // stride + 1
 
 
 def _pad_channels_last(x_nhwc: np.ndarray, padding: int) -> np.ndarray:
@@ -51,15 +47,9 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, stride: int, padding: int):
     Returns out (N, K, Ho, Wo) with ``Ho = floor((H + 2*padding - R) / stride) + 1``, stored
     channels-last, and a cache for :func:`conv2d_backward`.
     """
-    if x.ndim != 4 or w.ndim != 4:
-        raise ValueError(f"conv2d: x must be (N, C, H, W) and w (K, C, R, S), got {x.shape} and {w.shape}")
+    out_h, out_w = conv2d_output(x.shape, w.shape, stride, padding)
     n, c, h, width = x.shape
-    k, w_channels, r, s = w.shape
-    if w_channels != c:
-        raise ValueError(f"conv2d: input has {c} channels, weight expects {w_channels}")
-    out_h, out_w = conv_output_size(h, r, stride, padding), conv_output_size(width, s, stride, padding)
-    if out_h < 1 or out_w < 1:
-        raise ValueError(f"conv2d: a {h}x{width} input is smaller than the {r}x{s} kernel with padding {padding}")
+    k, _, r, s = w.shape
     x_nhwc = to_channels_last(x)
     if r == 1 and s == 1 and padding == 0:
         picked = x_nhwc if stride == 1 else np.ascontiguousarray(x_nhwc[:, ::stride, ::stride])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...layer_shapes import batchnorm_count
 from .layout import channel_rows, rows_to_nchw
 from .parallel import for_row_blocks
 
@@ -47,12 +48,8 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, runnin
     running statistics passed in are not modified. As torch, the output uses the biased batch
     variance while the running variance is updated with the unbiased one (times M/(M-1)).
     """
-    if x.ndim != 4 or gamma.shape != (x.shape[1],):
-        raise ValueError(f"batchnorm: x must be (N, C, H, W) with gamma (C,), got {x.shape} and {gamma.shape}")
+    count = batchnorm_count(x.shape, gamma.shape)
     rows = channel_rows(x)
-    count = rows.shape[0]
-    if count < 2:
-        raise ValueError(f"batchnorm in training mode needs more than one value per channel, got {count}")
     # Each pass runs on row blocks in parallel (see .parallel); partial sums are added after.
     mean = (sum(for_row_blocks(lambda block: column_sums(rows[block]), count, rows.size)) / count).astype(rows.dtype)
     centered = np.empty_like(rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conv import conv_output_size
+from ...layer_shapes import check_global_avgpool, maxpool2d_output
 from .layout import from_channels_last, to_channels_last
 from .parallel import for_row_blocks
 
@@ -20,14 +20,8 @@ def maxpool2d_forward(x: np.ndarray, kernel: int = 3, stride: int = 2, padding: 
     row-major window order) of the first maximum: ties send the gradient there, as torch's CPU
     kernel does. The loop runs over the kernel*kernel offsets, each a whole-array comparison.
     """
-    if x.ndim != 4:
-        raise ValueError(f"maxpool2d: x must be (N, C, H, W), got {x.shape}")
-    if 2 * padding > kernel:
-        raise ValueError(f"maxpool2d: padding {padding} must be at most half the kernel {kernel}")
+    out_h, out_w = maxpool2d_output(x.shape, kernel, stride, padding)
     n, c, h, w = x.shape
-    out_h, out_w = conv_output_size(h, kernel, stride, padding), conv_output_size(w, kernel, stride, padding)
-    if out_h < 1 or out_w < 1:
-        raise ValueError(f"maxpool2d: a {h}x{w} input is smaller than the {kernel}x{kernel} window")
     if kernel * kernel > 128:
         raise ValueError(f"maxpool2d: kernel {kernel} too large; window indices are coded in 7 bits (kernel <= 11)")
     x_nhwc = to_channels_last(x)
@@ -76,8 +70,7 @@ def maxpool2d_backward(dout: np.ndarray, cache) -> np.ndarray:
 
 def global_avgpool_forward(x: np.ndarray):
     """Mean over the spatial axes. x: (N, C, H, W). Returns out (N, C) and the cache (the shape)."""
-    if x.ndim != 4:
-        raise ValueError(f"global_avgpool: x must be (N, C, H, W), got {x.shape}")
+    check_global_avgpool(x.shape)
     n, c, h, w = x.shape
     out = to_channels_last(x).reshape(n, h * w, c).mean(axis=1)
     return out, x.shape
