@@ -151,7 +151,8 @@ _PROFILES = {
                      TimingBudget(repeats=6, block_time=0.05, min_time=0.002, min_rounds=3, slow_budget=4.0,
                                   warmup_time=0.01), (512,), without_loops=("resnet50-32",),
                      # numba has no A/A baseline to be judged against yet, and its first compile in a
-                     # clean clone would cost CI a minute of its fifteen: the default profile times it
+                     # clean clone would cost CI about 20 s of its fifteen minutes: the default profile
+                     # times it
                      backends=tuple(b for b in BACKENDS if b != "numba")),
     # The default profile must finish within 25 minutes on a 2-core machine whose pure-Python
     # ResNet-50 step at 224 takes 11-12 of them. So ResNet-50 at 224 batch 8 and 32 (throughput of

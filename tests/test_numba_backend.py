@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import implementations.compiled_loops as compiled_loops
@@ -31,16 +32,43 @@ VECTORIZED = {"dot", "matmul", "einsum", "tensordot", "inner", "outer", "sum", "
               "cumsum", "var", "std", "square", "abs", "clip", "convolve", "correlate"}
 
 
+# Names the Python wrappers (outside the kernels) may do arithmetic on: Python ints, never arrays.
+SCALARS = {"count", "kernel"}
+
+
+def _is_kernel(function: ast.FunctionDef) -> bool:
+    return any(isinstance(d, ast.Call) and getattr(d.func, "id", "") == "kernel" for d in function.decorator_list)
+
+
+def _scalar(node: ast.AST) -> bool:
+    return all(isinstance(n, (ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop, ast.Load)) or
+               (isinstance(n, ast.Name) and n.id in SCALARS) for n in ast.walk(node))
+
+
+def _annotations(tree: ast.AST) -> set[int]:
+    """The nodes of every type annotation (``np.ndarray | None`` is a BinOp of types, not arithmetic)."""
+    roots = [n.annotation for n in ast.walk(tree) if isinstance(n, (ast.arg, ast.AnnAssign)) and n.annotation]
+    roots += [n.returns for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.returns]
+    return {id(n) for root in roots for n in ast.walk(root)}
+
+
 def _numpy_calls(tree: ast.AST) -> list[str]:
     """Every ``np.<name>(...)`` and ``<array>.<name>(...)`` call whose name is NumPy arithmetic
-    (``math.<name>`` works on one number and is allowed)."""
+    (``math.<name>`` works on one number and is allowed), every ``@``, and, outside the numba
+    kernels (where an operator is a scalar loop's), every arithmetic operator on anything but
+    ``SCALARS`` and constants: in a wrapper, ``a * b`` on arrays is NumPy doing the arithmetic."""
     found = []
+    in_kernels = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and _is_kernel(f)
+                  for n in ast.walk(f)} | _annotations(tree)
     for node in ast.walk(tree):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in VECTORIZED
                 and not (isinstance(node.func.value, ast.Name) and node.func.value.id == "math")):
             found.append(f"line {node.lineno}: .{node.func.attr}(")
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
             found.append(f"line {node.lineno}: @")
+        elif isinstance(node, (ast.BinOp, ast.AugAssign, ast.UnaryOp)) and id(node) not in in_kernels \
+                and not isinstance(getattr(node, "op", None), ast.Not) and not _scalar(node):
+            found.append(f"line {node.lineno}: {type(node.op).__name__}")
     return found
 
 
@@ -54,6 +82,10 @@ def test_no_layer_hands_its_arithmetic_to_numpy_or_blas():
 def test_the_source_scan_sees_a_vectorized_layer():
     planted = ast.parse("def linear(x, w):\n    return np.maximum(x @ w.T, math.exp(0)).sum(axis=1)\n")
     assert len(_numpy_calls(planted)) == 3  # np.maximum, @ and .sum; not math.exp
+    wrapper = ast.parse("def sgd(p, v, g):\n    v *= 0.9\n    p -= 0.01 * v\n    return -g, count / (count - 1)\n")
+    assert len(_numpy_calls(wrapper)) == 4  # v *= , p -=, 0.01 * v, -g; not the count arithmetic
+    kernel_body = ast.parse("@kernel('void()')\ndef k(p, v):\n    for i in range(p.size):\n        p[i] -= v[i]\n")
+    assert _numpy_calls(kernel_body) == []  # inside a numba kernel an operator is a scalar loop's
 
 
 def test_numba_runs_on_one_thread_only():
@@ -96,3 +128,33 @@ def test_compiling_is_recorded_apart_and_never_in_a_timed_step(tmp_path, monkeyp
     assert (rows["seconds"] < 0.3).all()  # a 4-3-2 step is microseconds: 0.3 s in a round would show
     assert not math.isnan(rows["compile_seconds"].iloc[0])
 
+
+
+@needs_numba
+def test_elementwise_layers_take_arrays_stored_in_any_order():
+    """A Fortran-order matrix and a permuted 4-D view: the output is the values, not a copy's leftovers."""
+    from implementations.compiled_loops import layers  # noqa: PLC0415
+
+    rng = np.random.default_rng(5)
+    matrix = np.asfortranarray(rng.standard_normal((4, 6)))
+    np.testing.assert_array_equal(layers.relu_forward(matrix)[0], np.maximum(matrix, 0))
+    permuted = rng.standard_normal((2, 5, 4, 3)).transpose(0, 3, 2, 1)  # neither NCHW nor channels-last
+    other = rng.standard_normal(permuted.shape)
+    np.testing.assert_array_equal(layers.add(permuted, other), permuted + other)
+    np.testing.assert_allclose(layers.sigmoid_forward(matrix)[0], 1 / (1 + np.exp(-matrix)), rtol=1e-15)
+
+
+@needs_numba
+def test_a_nan_propagates_through_relu_and_max_pool_as_in_torch():
+    import torch  # noqa: PLC0415
+    import torch.nn.functional as F  # noqa: PLC0415
+
+    from implementations.compiled_loops import layers  # noqa: PLC0415
+
+    x = np.random.default_rng(6).standard_normal((1, 2, 6, 6))
+    x[0, 1, 2, 3] = np.nan
+    assert np.isnan(layers.relu_forward(x)[0][0, 1, 2, 3])
+    out, _ = layers.maxpool2d_forward(x, 3, 2, 1)
+    expected = F.max_pool2d(torch.from_numpy(x), 3, 2, 1).numpy()
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(expected))
+    np.testing.assert_array_equal(out[~np.isnan(out)], expected[~np.isnan(expected)])

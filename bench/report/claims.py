@@ -61,7 +61,7 @@ def _interval(s) -> str:
     return f"[95% CI {_fmt_x(s.low)}, {_fmt_x(s.high)}]"
 
 
-def _fastest_compiled_loops(cases: list[Case], ladder: Ladder) -> Case | None:
+def fastest_compiled_loops(cases: list[Case], ladder: Ladder) -> Case | None:
     """The fastest numba case (any dtype, its one thread) of the ladder's machine, config and batch."""
     mine = [c for c in cases if c.ok and c.backend == "numba" and c.machine == ladder.machine
             and c.config == ladder.config and c.batch_size == ladder.batch_size]
@@ -89,7 +89,7 @@ def _resnet(cases: list[Case], ladders: list[Ladder]) -> tuple[list[str], str, s
             continue
         baselines = [("pure-Python loops", ladder.loops.case if ladder.loops.measured else None,
                       ladder.loops.state),
-                     ("compiled loops", _fastest_compiled_loops(cases, ladder), "not measured (no numba case)")]
+                     ("compiled loops", fastest_compiled_loops(cases, ladder), "not measured (no numba case)")]
         for kind, baseline, missing in baselines:
             if baseline is None:
                 lines.append(f"{ladder.machine}: {kind} at {at}: {missing}")

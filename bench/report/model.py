@@ -122,7 +122,7 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
     parts_by_machine = {m: [b for b in found if b.machine == m] for m in sorted({b.machine for b in found})}
     all_rows = frame
     return Report(
-        headlines=headlines(ladders, hardware, lines, effs),
+        headlines=headlines(ladders, hardware, lines, effs, cases),
         method=method_notes(resamples, seed),
         sources=sorted(set(frame["source_file"])),
         cases=cases,

@@ -15,7 +15,10 @@ import numpy as np
 
 from ...layer_shapes import conv2d_output
 from ..jit import kernel
-from .matmul import TILE_VALUES
+# Numbers of a tile's output rows (32 KiB in float64, a first-level data cache): each weight row read
+# serves every pixel of the tile. Its own constant here: numba's disk cache notices a change to the
+# file that defines a kernel, not to a constant imported from another one.
+TILE_VALUES = 4096
 from .storage import channels_last, nchw
 
 _FEATURES = "{f}[:, :, :, ::1]"  # a channels-last (N, H, W, C) feature map, or a (K, C, R, S) weight

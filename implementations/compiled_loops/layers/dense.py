@@ -87,7 +87,7 @@ def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 @kernel("void({f}[::1], {f}[::1])")
 def _relu(x, out):
     for i in range(x.size):
-        out[i] = x[i] if x[i] > 0 else 0
+        out[i] = 0 if x[i] <= 0 else x[i]  # a NaN stays NaN, as in torch and NumPy
 
 
 @kernel("void({f}[::1], {f}[::1], {f}[::1])")

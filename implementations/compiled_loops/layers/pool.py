@@ -14,7 +14,8 @@ _MAPS = "{f}[:, :, :, ::1]"
 @kernel(f"void({_MAPS}, int64, int64, int64, {_MAPS}, uint8[:, :, :, ::1])")
 def _max_forward(x, kernel_size, stride, padding, out, argmax):
     """x: (N, H, W, C); out, argmax: (N, Ho, Wo, C). argmax holds the row-major window index of the
-    first maximum: ties send the gradient there, as torch's CPU kernel does."""
+    first maximum: ties send the gradient there, as torch's CPU kernel does, and a NaN wins, as there
+    (``val > maxval || isnan(val)``)."""
     images, height, width, channels = x.shape
     out_h, out_w = out.shape[1], out.shape[2]
     for n in range(images):
@@ -32,7 +33,7 @@ def _max_forward(x, kernel_size, stride, padding, out, argmax):
                         index = r * kernel_size + s
                         for c in range(channels):
                             value = x[n, ih, iw, c]
-                            if first or value > out[n, oh, ow, c]:
+                            if first or value > out[n, oh, ow, c] or value != value:
                                 out[n, oh, ow, c] = value
                                 argmax[n, oh, ow, c] = index
                         first = False

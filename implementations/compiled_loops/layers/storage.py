@@ -23,8 +23,14 @@ def nchw(x_nhwc: np.ndarray) -> np.ndarray:
 
 
 def like(x: np.ndarray) -> np.ndarray:
-    """An uninitialized array of x's shape, dtype and storage order."""
-    return np.empty_like(x)
+    """An uninitialized array of x's shape and dtype, stored channels-last where x is, else
+    C-contiguous: the two orders :func:`flat` views without a copy, so a kernel writing into
+    ``flat(like(x))`` writes into the array returned (``np.empty_like`` would keep any other
+    order, a Fortran one say, and ``flat`` would hand the kernel a copy)."""
+    if _is_channels_last(x):
+        n, c, h, w = x.shape
+        return nchw(np.empty((n, h, w, c), dtype=x.dtype))
+    return np.empty(x.shape, dtype=x.dtype)
 
 
 def _is_channels_last(x: np.ndarray) -> bool:
