@@ -293,17 +293,16 @@ class Runner:
         step = (time.perf_counter() - start) / result.steps
         error, bound = verifier.check(case.dtype, base["precision"], result)
         base = dict(base, verification="before", verified_max_rel_error=error, tolerance=bound, loss=result.loss)
-        # compiling (torch.compile's first call, numba's kernels when the trainer was built) is
-        # recorded apart and never in `seconds`
-        base = dict(base, compile_seconds=getattr(trainer, "compile_seconds", math.nan))
         if is_cuda_backend(case.backend):
             # compilation and autotuning stay out of the estimate that shapes the rounds
             warm = trainer.warmup(batch, GPU_WARMUP_STEPS)
             step, first_warmup = min(warm[-2:]), len(warm)
-            base = dict(base, compile_seconds=trainer.compile_seconds)
         elif step <= WARMUP_MAX_STEP:
             calls, step = warm_up(target, self.budget.warmup_time, 3)  # steps with the update, as timed
             first_warmup = calls
+        # compiling (torch.compile's first call, numba's kernels when the trainer was built) is
+        # recorded apart and never in `seconds`; read once every untimed step has run
+        base = dict(base, compile_seconds=getattr(trainer, "compile_seconds", math.nan))
         timed = self._plan(case, base, target, outcome, step, first_warmup)
         timed.trainer = trainer if parts else None
         return timed
