@@ -19,16 +19,15 @@ from .torch_autograd.variant import TORCH_BACKENDS, TorchVariant
 from .trainer import HandwrittenTrainer, SGDConfig, Trainer
 
 # name -> the package holding the backend's kit (``backend``: its layers and array conversions),
-# in ladder order: pure Python, compiled loops, vectorized. The package itself names the dtypes and
-# says why the backend cannot run here (``unavailable``, where it has one) without importing the kit,
-# so that numba is imported only when a numba trainer is built.
+# in ladder order: pure Python, compiled loops, vectorized. The package itself names the dtypes,
+# whether its step is one thread by construction (``SINGLE_THREADED``: timed at 1 thread only) and
+# why the backend cannot run here (``unavailable``, where it has one) without importing the kit, so
+# that numba is imported only when a numba trainer is built.
 _HANDWRITTEN = {
     "loops": "implementations.pure_python",
     "numba": "implementations.compiled_loops",
     "numpy": "implementations.numpy_vectorized",
 }
-# Backends whose step is one thread by construction: timed at 1 thread only.
-_SINGLE_THREADED = ("loops", "numba")
 
 
 def _handwritten(name: str, package_name: str) -> Backend:
@@ -41,7 +40,7 @@ def _handwritten(name: str, package_name: str) -> Backend:
         return HandwrittenTrainer(kit, architecture(model), spec, params, dtype, sgd)
 
     unavailable = getattr(package, "unavailable", None)
-    return Backend(name, "cpu", package.DTYPES, build, single_threaded=name in _SINGLE_THREADED,
+    return Backend(name, "cpu", package.DTYPES, build, single_threaded=getattr(package, "SINGLE_THREADED", False),
                    **({"unavailable": unavailable} if unavailable else {}))
 
 

@@ -6,6 +6,7 @@ registered, and skipped with the reason, where numba is not installed.
 
 NAME = "numba"
 DTYPES = ("float32", "float64")
+SINGLE_THREADED = True  # no prange: the kernels run on the calling thread
 
 
 def unavailable() -> str | None:

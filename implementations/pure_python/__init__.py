@@ -6,3 +6,4 @@ at the boundary (``tensor.from_numpy`` / ``tensor.to_numpy``), outside the timed
 
 NAME = "loops"
 DTYPES = ("float64",)  # Python floats are doubles
+SINGLE_THREADED = True  # the interpreter runs the loops on one thread
