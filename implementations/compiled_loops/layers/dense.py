@@ -12,7 +12,7 @@ import numpy as np
 
 from ..jit import kernel
 from .matmul import accumulate_rows, accumulate_transposed, transposed
-from .storage import flat, like
+from .storage import elementwise, flat
 
 
 @kernel("void({f}[:, ::1], {f}[::1])")
@@ -33,10 +33,6 @@ def _column_sums(a, out):
             out[q] += a[p, q]
 
 
-def _contiguous(values: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(values)
-
-
 def linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray):
     """``out = x @ w.T + b``. x: (N, in); w: (out, in); b: (out,). Returns out (N, out), cache."""
     if w.shape[1] != x.shape[1]:
@@ -45,7 +41,7 @@ def linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray):
     # x.T (N numbers) into a row of out.T. Only the activations are transposed (N*in and N*out
     # numbers); transposing the weight instead costs as much as the product at widths of 1024
     # and more (strided writes over megabytes), and x @ w.T reads the whole weight per tile of rows.
-    x = _contiguous(x)
+    x = np.ascontiguousarray(x)
     out_t = np.empty((w.shape[0], x.shape[0]), dtype=x.dtype)
     _fill_rows(out_t, b)
     accumulate_rows(w, transposed(x), out_t)
@@ -55,7 +51,7 @@ def linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray):
 def linear_backward(dout: np.ndarray, cache, need_dx: bool = True):
     """dout: (N, out). Returns dx (N, in) or None, dw (out, in), db (out,)."""
     x, w = cache
-    dout = _contiguous(dout)
+    dout = np.ascontiguousarray(dout)
     dout_t = transposed(dout)  # (out, N)
     dw = np.zeros(w.shape, dtype=w.dtype)
     accumulate_rows(dout_t, x, dw)  # dw = dout.T @ x, a row of dw per output unit
@@ -79,9 +75,7 @@ def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Elementwise ``a + b`` of one shape and storage (never broadcasts)."""
     if a.shape != b.shape:
         raise ValueError(f"add: shapes differ, {a.shape} and {b.shape}")
-    out = like(a)
-    _add(flat(a), flat(b, like=a), flat(out))
-    return out
+    return elementwise(_add, a, a, b)
 
 
 @kernel("void({f}[::1], {f}[::1])")
@@ -98,15 +92,12 @@ def _relu_backward(dout, output, dx):
 
 def relu_forward(x: np.ndarray):
     """Elementwise ``max(x, 0)``; any shape. The cache is the output."""
-    out = like(x)
-    _relu(flat(x), flat(out))
+    out = elementwise(_relu, x, x)
     return out, out
 
 
 def relu_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
-    dx = like(cache)
-    _relu_backward(flat(dout, like=cache), flat(cache), flat(dx))
-    return dx
+    return elementwise(_relu_backward, cache, dout, cache)
 
 
 @kernel("void({f}[::1], {f}[::1])")
@@ -128,15 +119,12 @@ def _sigmoid_backward(dout, output, dx):
 
 def sigmoid_forward(x: np.ndarray):
     """Elementwise logistic function, computed stably for large |x|. The cache is the output."""
-    out = like(x)
-    _sigmoid(flat(x), flat(out))
+    out = elementwise(_sigmoid, x, x)
     return out, out
 
 
 def sigmoid_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
-    dx = like(cache)
-    _sigmoid_backward(flat(dout, like=cache), flat(cache), flat(dx))
-    return dx
+    return elementwise(_sigmoid_backward, cache, dout, cache)
 
 
 @kernel("float64({f}[:, ::1], int64[::1], {f}[:, ::1])")
@@ -161,7 +149,7 @@ def _softmax_cross_entropy(logits, labels, grad):
 
 def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray):
     """Mean softmax cross-entropy. logits: (N, C); labels: (N,) ints. Returns (loss, dlogits (N, C))."""
-    logits = _contiguous(logits)
+    logits = np.ascontiguousarray(logits)
     grad = np.empty_like(logits)
     loss = _softmax_cross_entropy(logits, labels, grad)
     return float(loss), grad

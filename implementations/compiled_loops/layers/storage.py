@@ -33,6 +33,15 @@ def like(x: np.ndarray) -> np.ndarray:
     return np.empty(x.shape, dtype=x.dtype)
 
 
+def elementwise(kernel, layout: np.ndarray, *inputs: np.ndarray) -> np.ndarray:
+    """A new array shaped and stored as ``layout``, written by ``kernel(*flat inputs, flat out)``:
+    every input handed over in ``layout``'s memory order, so the i-th numbers of all of them are
+    one logical element."""
+    out = like(layout)
+    kernel(*(flat(a, like=layout) for a in inputs), flat(out))
+    return out
+
+
 def _is_channels_last(x: np.ndarray) -> bool:
     return x.ndim == 4 and not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous
 
