@@ -23,6 +23,7 @@ import pandas as pd
 from bench.machine import describe_machine
 from implementations import make_trainer
 from implementations.architectures import mlp
+from implementations.layer_shapes import conv_output_size
 from implementations.pure_python import layers as loops_layers
 from implementations.pure_python.tensor import from_numpy
 from tests import textbook_conv
@@ -41,7 +42,7 @@ def _conv_steps(shape, _batch):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((images, channels, size, size))
     w = rng.standard_normal((filters, channels, kernel, kernel)) * (2 / (channels * kernel * kernel)) ** 0.5
-    out_size = (size + 2 * padding - kernel) // stride + 1
+    out_size = conv_output_size(size, kernel, stride, padding)
     dout = rng.standard_normal((images, filters, out_size, out_size))
     x_native, w_native, dout_native = from_numpy(x), from_numpy(w), from_numpy(dout)
     x_lists, w_lists, dout_lists = x.tolist(), w.tolist(), dout.tolist()

@@ -36,7 +36,7 @@ from implementations.architectures import mlp as mlp_architecture
 from implementations.numpy_vectorized import layers as numpy_layers
 from implementations.pure_python import layers as loops_layers
 from implementations.pure_python.tensor import from_numpy, to_numpy
-from tests.conftest import numba_skip_reason
+from tests.conftest import backend_param, numba_skip_reason
 from tests.gradient_check import flat_function, numerical_gradient, rel_error
 
 TORCH_TOLERANCE = 1e-8
@@ -100,9 +100,7 @@ if not numba_skip_reason():
                                 stored=_channels_last_view, same_storage=np.shares_memory)
 
 
-@pytest.fixture(params=["loops", "numpy",
-                        pytest.param("numba", marks=pytest.mark.skipif(bool(numba_skip_reason()),
-                                                                       reason=numba_skip_reason() or ""))])
+@pytest.fixture(params=["loops", "numpy", backend_param("numba")])
 def backend(request) -> Backend:
     return BACKENDS[request.param]
 
