@@ -42,3 +42,20 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "loops_resnet" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def numba_on_one_thread():
+    """Tests that call numba layers directly (outside the harness's ``thread_limit``) run its
+    one-thread kernels, not the parallel twins numba's default of all cores would pick: the twins
+    give the same numbers bit for bit (tests/test_numba_backend.py), and compiling them for every
+    dtype would cost each clean clone's tests about 15 s more."""
+    try:
+        import numba  # noqa: PLC0415
+    except ImportError:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(previous)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import math
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,7 +21,7 @@ import pytest
 import implementations.compiled_loops as compiled_loops
 from bench.results import read_results
 from bench.suite import Case, get_config, thread_counts
-from tests.conftest import numba_skip_reason
+from tests.conftest import ROOT, numba_skip_reason
 from tests.test_harness import run_cases
 
 needs_numba = pytest.mark.skipif(bool(numba_skip_reason()), reason=numba_skip_reason() or "")
@@ -88,8 +90,84 @@ def test_the_source_scan_sees_a_vectorized_layer():
     assert _numpy_calls(kernel_body) == []  # inside a numba kernel an operator is a scalar loop's
 
 
-def test_numba_runs_on_one_thread_only():
-    assert thread_counts("numba", 8) == [1]
+def test_numba_runs_on_one_thread_and_on_all_cores_and_loops_on_one():
+    assert thread_counts("numba", 8) == [1, 8]
+    assert thread_counts("loops", 8) == [1]
+
+
+@needs_numba
+def test_the_harness_sets_numba_s_threads_per_case_and_puts_them_back():
+    import numba  # noqa: PLC0415
+
+    from bench.threads import thread_limit  # noqa: PLC0415
+
+    before = numba.get_num_threads()
+    with thread_limit(1):
+        assert numba.get_num_threads() == 1
+        with thread_limit(numba.config.NUMBA_NUM_THREADS + 5):  # more than numba started: all it has
+            assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+
+
+def _kernel_calls(rng, stride, padding):
+    """(kernel, arguments) of every parallel kernel on odd shapes: channels and rows that no number
+    of parts divides, fewer rows than some parts, a stride that skips input pixels."""
+    from implementations.compiled_loops.layers import conv, matmul  # noqa: PLC0415
+
+    x = rng.standard_normal((2, 9, 7, 5))  # (N, H, W, C), channels-last as the kernels take it
+    w = rng.standard_normal((6, 5, 3, 3))
+    out_h, out_w = (9 + 2 * padding - 3) // stride + 1, (7 + 2 * padding - 3) // stride + 1
+    dout = rng.standard_normal((2, out_h, out_w, 6))
+    return [(conv._forward, (x, w, stride, padding, np.zeros_like(dout))),
+            (conv._input_gradient, (dout, w, stride, padding, np.zeros_like(x))),
+            (conv._weight_gradient, (x, dout, stride, padding, np.empty_like(w))),
+            (matmul.accumulate_rows, (rng.standard_normal((3, 11)), rng.standard_normal((11, 5)), np.ones((3, 5)))),
+            (matmul.accumulate_transposed, (rng.standard_normal((4, 7)), rng.standard_normal((4, 3)), np.ones((7, 3))))]
+
+
+@needs_numba
+@pytest.mark.parametrize(("stride", "padding"), [(1, 1), (2, 0)])
+def test_the_parallel_kernels_give_the_one_thread_numbers_bit_for_bit(stride, padding):
+    """Each part writes its own numbers and sums each in the one-thread order: equal, not close, for
+    any number of parts (2, and 3 and 5: more parts than cores, more than some loops have rows),
+    run on every thread numba has."""
+    import numba  # noqa: PLC0415
+
+    from bench.threads import thread_limit  # noqa: PLC0415
+
+    with thread_limit(numba.config.NUMBA_NUM_THREADS):
+        for kernel_, args in _kernel_calls(np.random.default_rng([stride, padding]), stride, padding):
+            output = args[-1]
+            serial = output.copy()
+            kernel_.serial(*args[:-1], serial, 1)
+            for parts in (2, 3, 5):
+                parallel = output.copy()
+                kernel_.parallel(*args[:-1], parallel, parts)
+                np.testing.assert_array_equal(parallel, serial, err_msg=f"{kernel_.__name__}, {parts} parts")
+
+
+@needs_numba
+def test_a_parallel_kernel_is_cached_apart_from_its_one_thread_twin(tmp_path):
+    """numba's disk cache does not tell the parallel flag apart: under one name the parallel twin
+    loaded the one-thread machine code (and ran on one core). Each has its own cache entry."""
+    script = ("import numpy as np\n"
+              "from implementations.compiled_loops.layers.matmul import accumulate_rows as k\n"
+              "a = np.ones((4, 4))\n"
+              "k.serial(a, a, a.copy(), 1); k.parallel(a, a, a.copy(), 2)\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, timeout=300)
+    index = sorted(p.name.split("-")[0] for p in tmp_path.rglob("*accumulate_rows*.nbi"))
+    assert index == ["matmul.accumulate_rows", "matmul.accumulate_rows_parallel"]
+
+
+@needs_numba
+def test_a_numba_case_at_two_threads_is_verified_and_timed(tmp_path):
+    path = tmp_path / "r.parquet"
+    run_cases(path, [Case(get_config("mlp-tiny"), "numba", "float64", 2)], with_noop=False)
+    rows = read_results([path])
+    assert set(rows["status"]) == {"ok"} and set(rows["threads"]) == {2}
+    assert (rows["verified_max_rel_error"] <= rows["tolerance"]).all()
 
 
 def test_without_numba_the_cases_are_skipped_with_the_reason(tmp_path, monkeypatch):

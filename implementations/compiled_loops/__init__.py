@@ -6,7 +6,7 @@ registered, and skipped with the reason, where numba is not installed.
 
 NAME = "numba"
 DTYPES = ("float32", "float64")
-SINGLE_THREADED = True  # no prange: the kernels run on the calling thread
+SINGLE_THREADED = False  # the matrix products and convolutions split their outer loops over cores (jit.kernel)
 
 
 def unavailable() -> str | None:

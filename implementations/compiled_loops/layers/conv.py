@@ -11,6 +11,7 @@ loops read them (R*S*C*K numbers, next to N*Ho*Wo*R*S*C*K multiply-adds).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from ...layer_shapes import conv2d_output
@@ -22,7 +23,7 @@ TILE_VALUES = 4096
 from .storage import channels_last, nchw
 
 _FEATURES = "{f}[:, :, :, ::1]"  # a channels-last (N, H, W, C) feature map, or a (K, C, R, S) weight
-_CONV = f"void({_FEATURES}, {_FEATURES}, int64, int64, {_FEATURES})"
+_CONV = f"void({_FEATURES}, {_FEATURES}, int64, int64, {_FEATURES}, int64)"  # ..., parts (jit.kernel)
 
 
 # Weights are copied into the order the loops read them in square blocks of (filter, channel)
@@ -73,20 +74,24 @@ def _tile_pixels(first, stop, out_h, out_w, stride, padding, pixels):
         pixels[i, 2] = ow * stride - padding
 
 
-@kernel(_CONV)
-def _forward(x, w, stride, padding, out):
-    """x: (N, H, W, C); w: (K, C, R, S); out: (N, Ho, Wo, K), zeroed: out += conv(x, w)."""
+@kernel(_CONV, parallel=True)
+def _forward(x, w, stride, padding, out, parts):
+    """x: (N, H, W, C); w: (K, C, R, S); out: (N, Ho, Wo, K), zeroed: out += conv(x, w).
+
+    The tiles of output pixels are shared out among the ``parts`` (at least one tile each): each
+    output row is written by one thread."""
     images, height, width, channels = x.shape
     filters, _, kernel_h, kernel_w = w.shape
     out_h, out_w = out.shape[1], out.shape[2]
     rows = np.empty((kernel_h, kernel_w, channels, filters), dtype=w.dtype)  # w as (R, S, C, K)
     _reorder(w, rows, False)
-    tile = max(1, TILE_VALUES // filters)
-    pixels = np.empty((tile, 3), dtype=np.int64)
     total = images * out_h * out_w
+    tile = max(1, min(TILE_VALUES // filters, -(-total // parts)))
     out_rows = out.reshape(total, filters)  # output pixels as rows of K channels
-    for first in range(0, total, tile):
+    for index in numba.prange(-(-total // tile)):
+        first = index * tile
         stop = min(first + tile, total)
+        pixels = np.empty((tile, 3), dtype=np.int64)
         _tile_pixels(first, stop, out_h, out_w, stride, padding, pixels)
         for r in range(kernel_h):
             for s in range(kernel_w):
@@ -100,58 +105,70 @@ def _forward(x, w, stride, padding, out):
                             out_rows[first + i, k] += value * rows[r, s, c, k]
 
 
-@kernel(_CONV)
-def _input_gradient(dout, w, stride, padding, dx):
-    """dout: (N, Ho, Wo, K); w: (K, C, R, S); dx: (N, H, W, C), zeroed: dx += the input gradient."""
+@kernel(_CONV, parallel=True)
+def _input_gradient(dout, w, stride, padding, dx, parts):
+    """dout: (N, Ho, Wo, K); w: (K, C, R, S); dx: (N, H, W, C), zeroed: dx += the input gradient.
+
+    Neighbouring output pixels add into the same input pixels, so each of the ``parts`` owns a band
+    of input channels (the innermost loop's) instead of a share of the tiles."""
     images, out_h, out_w, filters = dout.shape
     _, channels, kernel_h, kernel_w = w.shape
     height, width = dx.shape[1], dx.shape[2]
     rows = np.empty((kernel_h, kernel_w, filters, channels), dtype=w.dtype)  # w as (R, S, K, C)
     _reorder(w, rows, True)
     tile = max(1, TILE_VALUES // channels)
-    pixels = np.empty((tile, 3), dtype=np.int64)
     total = images * out_h * out_w
     dout_rows = dout.reshape(total, filters)
-    for first in range(0, total, tile):
-        stop = min(first + tile, total)
-        _tile_pixels(first, stop, out_h, out_w, stride, padding, pixels)
-        for r in range(kernel_h):
-            for s in range(kernel_w):
-                for k in range(filters):
-                    for i in range(stop - first):
-                        ih, iw = pixels[i, 1] + r, pixels[i, 2] + s
-                        if ih < 0 or ih >= height or iw < 0 or iw >= width:
-                            continue
-                        value = dout_rows[first + i, k]
-                        n = pixels[i, 0]
-                        for c in range(channels):
-                            dx[n, ih, iw, c] += value * rows[r, s, k, c]
+    band = max(1, -(-channels // parts))
+    for part in numba.prange(-(-channels // band)):
+        low, high = part * band, min(part * band + band, channels)
+        pixels = np.empty((tile, 3), dtype=np.int64)
+        for first in range(0, total, tile):
+            stop = min(first + tile, total)
+            _tile_pixels(first, stop, out_h, out_w, stride, padding, pixels)
+            for r in range(kernel_h):
+                for s in range(kernel_w):
+                    for k in range(filters):
+                        for i in range(stop - first):
+                            ih, iw = pixels[i, 1] + r, pixels[i, 2] + s
+                            if ih < 0 or ih >= height or iw < 0 or iw >= width:
+                                continue
+                            value = dout_rows[first + i, k]
+                            n = pixels[i, 0]
+                            for c in range(low, high):
+                                dx[n, ih, iw, c] += value * rows[r, s, k, c]
 
 
-@kernel(_CONV)
-def _weight_gradient(x, dout, stride, padding, dw):
-    """x: (N, H, W, C); dout: (N, Ho, Wo, K); dw: (K, C, R, S): dw = the weight gradient."""
+@kernel(_CONV, parallel=True)
+def _weight_gradient(x, dout, stride, padding, dw, parts):
+    """x: (N, H, W, C); dout: (N, Ho, Wo, K); dw: (K, C, R, S): dw = the weight gradient.
+
+    Every output pixel adds into every weight, so each of the ``parts`` owns a band of input
+    channels (the weight's rows it writes) and walks all the tiles."""
     images, height, width, channels = x.shape
     out_h, out_w, filters = dout.shape[1], dout.shape[2], dout.shape[3]
     kernel_h, kernel_w = dw.shape[2], dw.shape[3]
     rows = np.zeros((kernel_h, kernel_w, channels, filters), dtype=dw.dtype)  # dw as (R, S, C, K)
     tile = max(1, TILE_VALUES // filters)
-    pixels = np.empty((tile, 3), dtype=np.int64)
     total = images * out_h * out_w
     dout_rows = dout.reshape(total, filters)
-    for first in range(0, total, tile):
-        stop = min(first + tile, total)
-        _tile_pixels(first, stop, out_h, out_w, stride, padding, pixels)
-        for r in range(kernel_h):
-            for s in range(kernel_w):
-                for c in range(channels):
-                    for i in range(stop - first):
-                        ih, iw = pixels[i, 1] + r, pixels[i, 2] + s
-                        if ih < 0 or ih >= height or iw < 0 or iw >= width:
-                            continue
-                        value = x[pixels[i, 0], ih, iw, c]
-                        for k in range(filters):
-                            rows[r, s, c, k] += value * dout_rows[first + i, k]
+    band = max(1, -(-channels // parts))
+    for part in numba.prange(-(-channels // band)):
+        low, high = part * band, min(part * band + band, channels)
+        pixels = np.empty((tile, 3), dtype=np.int64)
+        for first in range(0, total, tile):
+            stop = min(first + tile, total)
+            _tile_pixels(first, stop, out_h, out_w, stride, padding, pixels)
+            for r in range(kernel_h):
+                for s in range(kernel_w):
+                    for c in range(low, high):
+                        for i in range(stop - first):
+                            ih, iw = pixels[i, 1] + r, pixels[i, 2] + s
+                            if ih < 0 or ih >= height or iw < 0 or iw >= width:
+                                continue
+                            value = x[pixels[i, 0], ih, iw, c]
+                            for k in range(filters):
+                                rows[r, s, c, k] += value * dout_rows[first + i, k]
     _restore(rows, dw)
 
 

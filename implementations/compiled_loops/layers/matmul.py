@@ -9,6 +9,7 @@ and of ``out`` (an axpy), which LLVM vectorizes without reordering any sum. The 
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from ..jit import kernel
@@ -16,13 +17,15 @@ from ..jit import kernel
 TILE_VALUES = 4096  # numbers of `out` per tile: 32 KiB in float64, a first-level data cache's size (2048 to 16384 measured alike)
 
 
-@kernel("void({f}[:, ::1], {f}[:, ::1], {f}[:, ::1])")
-def accumulate_rows(a, b, out):
-    """out (P, Q) += a (P, J) @ b (J, Q), all C-contiguous."""
+@kernel("void({f}[:, ::1], {f}[:, ::1], {f}[:, ::1], int64)", parallel=True)
+def accumulate_rows(a, b, out, parts):
+    """out (P, Q) += a (P, J) @ b (J, Q), all C-contiguous. In ``parts`` > 1, the tiles of rows of
+    ``out`` are shared out (at least one tile per part), each row written by one thread."""
     rows, inner = a.shape
     width = b.shape[1]
-    tile = max(1, TILE_VALUES // max(width, 1))
-    for first in range(0, rows, tile):
+    tile = max(1, min(TILE_VALUES // max(width, 1), -(-rows // parts)))
+    for index in numba.prange(-(-rows // tile)):
+        first = index * tile
         last = min(first + tile, rows)
         for j in range(inner):
             for p in range(first, last):
@@ -31,18 +34,21 @@ def accumulate_rows(a, b, out):
                     out[p, q] += scale * b[j, q]
 
 
-@kernel("void({f}[:, ::1], {f}[:, ::1], {f}[:, ::1])")
-def accumulate_transposed(a, b, out):
+@kernel("void({f}[:, ::1], {f}[:, ::1], {f}[:, ::1], int64)", parallel=True)
+def accumulate_transposed(a, b, out, parts):
     """out (Q, R) += a (P, Q).T @ b (P, R), all C-contiguous: ``a`` is read once, row by row, and
     each of its numbers scales a row of ``b`` into a row of ``out`` (keep ``out`` small: it is
-    swept once per row of ``a``)."""
+    swept once per row of ``a``). Each of the ``parts`` owns a band of rows of ``out`` (and the
+    matching columns of ``a``)."""
     rows, inner = a.shape
     width = b.shape[1]
-    for p in range(rows):
-        for q in range(inner):
-            scale = a[p, q]
-            for r in range(width):
-                out[q, r] += scale * b[p, r]
+    band = max(1, -(-inner // parts))
+    for part in numba.prange(-(-inner // band)):
+        for p in range(rows):
+            for q in range(part * band, min(part * band + band, inner)):
+                scale = a[p, q]
+                for r in range(width):
+                    out[q, r] += scale * b[p, r]
 
 
 TRANSPOSE_BLOCK = 16  # a 16x16 block of float64 is 2 KiB read and 2 KiB written: both stay in L1
