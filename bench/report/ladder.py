@@ -1,13 +1,16 @@
 """The speedup ladder: one config on one machine, climbed one change at a time.
 
 Rungs, each changing one thing from the one below: loops float64 1 thread -> numba float64 1 thread
-(compilation: the same loops, compiled) -> numpy float64 1 thread (vectorization and BLAS) ->
+(compilation: the same loops, compiled) [-> numba float32 all cores, a side rung: the compiled
+loops at their fastest, set against numba float64 1 thread] -> numpy float64 1 thread
+(vectorization and BLAS, set against numba float64 1 thread) ->
 numpy float32 1 thread (precision) -> numpy float32 all cores (threads)
 -> torch-cpu float32 all cores (library) -> torch-cuda float32 (GPU) -> torch-cuda-amp (bfloat16
 autocast, channels_last) -> torch-cuda-compile (torch.compile) -> backends added later, by name.
 So the factor from pure-Python loops to vectorized code splits into what the interpreter costs (loops
-to numba) and what vectorization and BLAS add (numba to numpy). The first two rungs are the loop
-baselines; "the best rung" is the fastest of the others. Every rung uses the same batch size and resolution: the batch the loops case ran with, or
+to numba) and what vectorization and BLAS add (numba to numpy). The first three rungs are the loop
+baselines; "the best rung" is the fastest of the others. Every rung uses the same batch size and
+resolution: the batch the loops case ran with, or
 the smallest measured when loops did not run. "All cores" is the largest thread count measured
 on that machine.
 """
@@ -29,11 +32,18 @@ class RungSpec:
     dtype: str
     threads: str  # "one", "all" or "any" (the most threads measured for that backend)
     loop_baseline: bool = False  # explicit loops (pure Python or compiled): what the claims divide by
+    # a side rung hangs off the ladder: it is set against the nearest measured rung below it, and
+    # the rungs above are set against theirs as if it were not there (numba on every core changes
+    # two things at once from numba float64 on one, and numpy float64 on one thread changes one
+    # thing from the latter)
+    side: bool = False
 
 
 RUNGS = (
     RungSpec("loops float64, 1 thread", "baseline: pure-Python loops", "loops", "float64", "one", True),
     RungSpec("numba float64, 1 thread", "compilation (the loops, numba)", "numba", "float64", "one", True),
+    RungSpec("numba float32, all cores", "compiled loops in float32 on every core (prange)", "numba", "float32", "all",
+             True, side=True),
     RungSpec("numpy float64, 1 thread", "vectorization and BLAS", "numpy", "float64", "one"),
     RungSpec("numpy float32, 1 thread", "precision", "numpy", "float32", "one"),
     RungSpec("numpy float32, all cores", "threads", "numpy", "float32", "all"),
@@ -158,7 +168,7 @@ def build_ladder(machine: str, config: str, cases: list[Case], all_cores: int,
                 over_loops = speedup_between(rungs[0].case, case, rungs[0].spec.name, resamples, seed)
         rung = Rung(spec, case, over_below, over_loops)
         rungs.append(rung)
-        if rung.measured:
+        if rung.measured and not spec.side:
             below = rung
     return Ladder(machine, config, batch, resolution, all_cores, rungs)
 
