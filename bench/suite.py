@@ -38,6 +38,8 @@ class ModelConfig:
     without: tuple[str, ...] = ()
     # backends whose step takes a minute or more: timed once and verified from that very step (one step)
     verify_timed_round: tuple[str, ...] = ()
+    # backends this config runs at one thread only, where they would also run at all cores
+    one_thread: tuple[str, ...] = ()
     # dtypes to run (None: every dtype the backend supports)
     dtypes: tuple[str, ...] | None = None
 
@@ -142,6 +144,8 @@ class Profile:
     backends: tuple[str, ...] = ()
     # configs this profile runs without the loops backend (a step of seconds, repeated, costs minutes)
     without_loops: tuple[str, ...] = ()
+    # (config, backend) pairs this profile runs at one thread only
+    one_thread: tuple[tuple[str, str], ...] = ()
 
 
 _PROFILES = {
@@ -164,7 +168,10 @@ _PROFILES = {
                                    "resnet50-32", "resnet50-224"),
                        TimingBudget(repeats=5, block_time=0.25, min_time=0.01, min_rounds=3, slow_budget=10.0,
                                     warmup_time=0.05), (2048,),
-                       without_loops=tuple(f"mlp-width-{n}" for n in DEFAULT_SWEEP if n not in LOOPS_SWEEP)),
+                       without_loops=tuple(f"mlp-width-{n}" for n in DEFAULT_SWEEP if n not in LOOPS_SWEEP),
+                       # numba on all cores (about 3 minutes more in all) on the ladder's configs, not
+                       # over the sweep, whose exponents are judged at one thread: within 25 minutes
+                       one_thread=tuple((f"mlp-width-{n}", "numba") for n in DEFAULT_SWEEP)),
     "full": Profile("full", ("mlp-tiny", "mlp-mnist", "mlp-wide", *(f"mlp-width-{n}" for n in WIDTH_SWEEP),
                              "resnet50-32", "resnet50-224", "resnet50-224@8", "resnet50-224@32"),
                     TimingBudget(repeats=8, block_time=0.5, min_time=0.02, min_rounds=5, slow_budget=120.0,
@@ -215,7 +222,8 @@ def thread_counts(backend: str, cores: int) -> list[int]:
 def select_configs(profile: Profile, models: list[str] | None) -> list[ModelConfig]:
     """``models`` may name models (all of the profile's configs of that model) or configs.
 
-    A config the profile runs without loops (``Profile.without_loops``) keeps that restriction.
+    A config the profile runs without loops (``Profile.without_loops``), or with a backend at one
+    thread only (``Profile.one_thread``), keeps that restriction.
     """
     if not models:
         return [_in_profile(profile, name) for name in profile.configs]
@@ -238,6 +246,9 @@ def _in_profile(profile: Profile, name: str) -> ModelConfig:
     config = get_config(name)
     if name in profile.without_loops:
         config = replace(config, without=(*config.without, "loops"))
+    one_thread = tuple(backend for config_name, backend in profile.one_thread if config_name == name)
+    if one_thread:
+        config = replace(config, one_thread=(*config.one_thread, *one_thread))
     return config
 
 
@@ -258,7 +269,7 @@ def expand_cases(configs: list[ModelConfig], backends: list[str], cores: int | N
             for dtype in backend_dtypes(backend):
                 if config.dtypes is not None and dtype not in config.dtypes:
                     continue
-                for threads in thread_counts(backend, cores):
+                for threads in [1] if backend in config.one_thread else thread_counts(backend, cores):
                     cases.append(Case(config, backend, dtype, threads))
     return cases
 

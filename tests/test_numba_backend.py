@@ -20,7 +20,7 @@ import pytest
 
 import implementations.compiled_loops as compiled_loops
 from bench.results import read_results
-from bench.suite import Case, get_config, thread_counts
+from bench.suite import Case, expand_cases, get_config, get_profile, select_configs, thread_counts
 from tests.conftest import ROOT, numba_skip_reason
 from tests.test_harness import run_cases
 
@@ -93,6 +93,17 @@ def test_the_source_scan_sees_a_vectorized_layer():
 def test_numba_runs_on_one_thread_and_on_all_cores_and_loops_on_one():
     assert thread_counts("numba", 8) == [1, 8]
     assert thread_counts("loops", 8) == [1]
+
+
+def test_the_default_profile_runs_numba_on_all_cores_on_the_ladder_s_configs_not_over_the_sweep():
+    profile = get_profile("default")
+    cases = expand_cases(select_configs(profile, None), ["numba", "numpy"], cores=2)
+    threads = {(c.config.name, c.backend): sorted(x.threads for x in cases
+                                                  if (x.config.name, x.backend) == (c.config.name, c.backend)
+                                                  and x.dtype == "float64") for c in cases}
+    assert threads[("resnet50-224", "numba")] == threads[("mlp-tiny", "numba")] == [1, 2]
+    assert threads[("mlp-width-512", "numba")] == [1]
+    assert threads[("mlp-width-512", "numpy")] == [1, 2]  # only numba is held to one thread there
 
 
 @needs_numba
