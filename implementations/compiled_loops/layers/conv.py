@@ -135,8 +135,8 @@ def _input_gradient(dout, w, stride, padding, dx, parts):
                                 continue
                             value = dout_rows[first + i, k]
                             n = pixels[i, 0]
-                            for c in range(low, high):
-                                dx[n, ih, iw, c] += value * rows[r, s, k, c]
+                            for c in range(high - low):  # from 0: range(low, high) ran 3-6x slower
+                                dx[n, ih, iw, low + c] += value * rows[r, s, k, low + c]
 
 
 @kernel(_CONV, parallel=True)
