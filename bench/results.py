@@ -48,7 +48,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "backend": ("string", "loops, numba, numpy, torch-cpu, torch-cuda, torch-cuda-amp, torch-cuda-compile, or a "
                           "plug-in's name (noop: none)"),
     "dtype": ("string", "float32 or float64 (the master weights' dtype); peaks also bfloat16"),
-    "threads": ("int64", "threads the case ran with (BLAS via threadpoolctl, torch.set_num_threads)"),
+    "threads": ("int64", "threads the case ran with (BLAS via threadpoolctl, torch.set_num_threads, numba.set_num_threads)"),
     "batch_size": ("int64", "samples per training step"),
     "resolution": ("Int64", "image side in pixels for image models, null otherwise"),
     "round": ("Int64", "index of the timed round within its case and run, 0-based; null for failed or skipped cases"),
