@@ -110,7 +110,9 @@ def _input_gradient(dout, w, stride, padding, dx, parts):
     """dout: (N, Ho, Wo, K); w: (K, C, R, S); dx: (N, H, W, C), zeroed: dx += the input gradient.
 
     Neighbouring output pixels add into the same input pixels, so each of the ``parts`` owns a band
-    of input channels (the innermost loop's) instead of a share of the tiles."""
+    of input rows (of every image) instead of a share of the tiles: it walks the tiles that reach
+    its rows, whole, and adds only into its rows, so that every number is summed in the one-thread
+    order. (A band of channels instead, the innermost loop's, halved that loop: 1.3x on 2 threads.)"""
     images, out_h, out_w, filters = dout.shape
     _, channels, kernel_h, kernel_w = w.shape
     height, width = dx.shape[1], dx.shape[2]
@@ -119,24 +121,33 @@ def _input_gradient(dout, w, stride, padding, dx, parts):
     tile = max(1, TILE_VALUES // channels)
     total = images * out_h * out_w
     dout_rows = dout.reshape(total, filters)
-    band = max(1, -(-channels // parts))
-    for part in numba.prange(-(-channels // band)):
-        low, high = part * band, min(part * band + band, channels)
+    band = max(1, -(-height // parts))
+    for part in numba.prange(-(-height // band)):
+        top, bottom = part * band, min(part * band + band, height)
+        # the output rows whose windows reach input rows [top, bottom)
+        first_row = max(0, -(-(top + padding - kernel_h + 1) // stride))
+        last_row = min(out_h, (bottom - 1 + padding) // stride + 1)
         pixels = np.empty((tile, 3), dtype=np.int64)
-        for first in range(0, total, tile):
-            stop = min(first + tile, total)
-            _tile_pixels(first, stop, out_h, out_w, stride, padding, pixels)
-            for r in range(kernel_h):
-                for s in range(kernel_w):
-                    for k in range(filters):
-                        for i in range(stop - first):
-                            ih, iw = pixels[i, 1] + r, pixels[i, 2] + s
-                            if ih < 0 or ih >= height or iw < 0 or iw >= width:
-                                continue
-                            value = dout_rows[first + i, k]
-                            n = pixels[i, 0]
-                            for c in range(high - low):  # from 0: range(low, high) ran 3-6x slower
-                                dx[n, ih, iw, low + c] += value * rows[r, s, k, low + c]
+        done = -1  # the last tile walked: one tile may hold the end of an image and the start of the next
+        for image in range(images):
+            low = image * out_h * out_w + first_row * out_w
+            high = image * out_h * out_w + last_row * out_w
+            for index in range(max(low // tile, done + 1), -(-high // tile)):
+                done = index
+                first = index * tile
+                stop = min(first + tile, total)
+                _tile_pixels(first, stop, out_h, out_w, stride, padding, pixels)
+                for r in range(kernel_h):
+                    for s in range(kernel_w):
+                        for k in range(filters):
+                            for i in range(stop - first):
+                                ih, iw = pixels[i, 1] + r, pixels[i, 2] + s
+                                if ih < top or ih >= bottom or iw < 0 or iw >= width:
+                                    continue
+                                value = dout_rows[first + i, k]
+                                n = pixels[i, 0]
+                                for c in range(channels):
+                                    dx[n, ih, iw, c] += value * rows[r, s, k, c]
 
 
 @kernel(_CONV, parallel=True)
