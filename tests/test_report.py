@@ -330,6 +330,12 @@ def test_compiled_loops_are_the_rung_between_pure_python_and_numpy(data, report)
     side = lad.rung("numba float32, all cores")
     assert side.case.threads == 4 and side.over_below.over == "numba float64, 1 thread"
     assert side.over_below.value == pytest.approx(numba / np.median(r.seconds[("lab-a", "mlp-mnist", "numba", "float32", 4, 32)]))
+    # both tables name the rung numpy is set against, since it is not the row above
+    compact = next(t for t in report.ladder_compact_tables if t.title.startswith("mlp-mnist"))
+    full = report.ladder_tables[report.ladders.index(lad)]
+    for table, column in ((compact, 3), (full, 3)):
+        row = next(row for row in table.rows if row[0] == "numpy float64, 1 thread")
+        assert row[column].endswith("(over numba float64, 1 thread)")
     # at mlp-tiny numba beats every vectorized rung, yet "the best rung" is vectorized: it is a loop baseline
     tiny = ladder(report, "lab-a", "mlp-tiny")
     assert tiny.rung("numba float64, 1 thread").case.median < min(

@@ -42,7 +42,7 @@ class RungSpec:
 RUNGS = (
     RungSpec("loops float64, 1 thread", "baseline: pure-Python loops", "loops", "float64", "one", True),
     RungSpec("numba float64, 1 thread", "compilation (the loops, numba)", "numba", "float64", "one", True),
-    RungSpec("numba float32, all cores", "compiled loops in float32 on every core (prange)", "numba", "float32", "all",
+    RungSpec("numba float32, all cores", "float32 and every core (prange)", "numba", "float32", "all",
              True, side=True),
     RungSpec("numpy float64, 1 thread", "vectorization and BLAS", "numpy", "float64", "one"),
     RungSpec("numpy float32, 1 thread", "precision", "numpy", "float32", "one"),

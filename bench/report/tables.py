@@ -59,10 +59,7 @@ def ladder_table(ladder: Ladder) -> Table:
             rounds = str(case.rounds)
         else:
             status, rounds = rung.state, "-"
-        below = speedup(rung.over_below)
-        if rung.over_below is not None and rung.over_below.over != _previous_name(ladder, rung):
-            below += f" (over {rung.over_below.over})"
-        rows.append([rung.spec.name, rung.spec.change, status, below, speedup(rung.over_loops), rounds,
+        rows.append([rung.spec.name, rung.spec.change, status, _over_below(ladder, rung), speedup(rung.over_loops), rounds,
                      case.flags if rung.measured else ""])
         flagged.append(rung.flagged)
     res = f", {ladder.resolution} px" if ladder.resolution else ""
@@ -73,9 +70,15 @@ def ladder_table(ladder: Ladder) -> Table:
         rows, flagged, [1.6, 1.5, 1.4, 2.1, 2.1, 0.6, 1.6])
 
 
-def _previous_name(ladder: Ladder, rung) -> str:
+def _over_below(ladder: Ladder, rung, compact: bool = False) -> str:
+    """The multiplier over the rung below, naming that rung when it is not the row above (a rung
+    measured against the one below a missing or side rung)."""
+    text = speedup(rung.over_below, compact=compact)
     index = ladder.rungs.index(rung)
-    return ladder.rungs[index - 1].spec.name if index > 0 else ""
+    above = ladder.rungs[index - 1].spec.name if index > 0 else ""
+    if rung.over_below is not None and rung.over_below.over != above:
+        text += f" (over {rung.over_below.over})"
+    return text
 
 
 def _state(rung) -> str:
@@ -103,7 +106,7 @@ def ladder_compact_table(group: list[Ladder]) -> Table:
                 row += ["not measured", "-", "-"]
                 flag = True
                 continue
-            row += [_state(rung), speedup(rung.over_below, compact=True), speedup(rung.over_loops, compact=True)]
+            row += [_state(rung), _over_below(ladder, rung, compact=True), speedup(rung.over_loops, compact=True)]
             flag = flag or rung.flagged
         rows.append(row)
         flagged.append(flag)
