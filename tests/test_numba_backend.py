@@ -173,12 +173,29 @@ def test_a_parallel_kernel_is_cached_apart_from_its_one_thread_twin(tmp_path):
 
 
 @needs_numba
-def test_a_numba_case_at_two_threads_is_verified_and_timed(tmp_path):
+def test_a_numba_case_runs_every_step_at_its_own_thread_count(tmp_path, monkeypatch):
+    """Two cases, 1 and 2 threads, interleaved by the runner: every step of each (verification,
+    warm-up, timed rounds) runs with numba at the case's threads, and both are verified and timed."""
+    import numba  # noqa: PLC0415
+
+    from implementations.trainer import HandwrittenTrainer  # noqa: PLC0415
+
+    seen: dict[int, set[int]] = {}
+    real = HandwrittenTrainer.step
+
+    def step(self, batch):
+        if self.backend == "numba":  # not the numpy float64 oracle the verifier steps
+            seen.setdefault(id(self), set()).add(numba.get_num_threads())
+        return real(self, batch)
+
+    monkeypatch.setattr(HandwrittenTrainer, "step", step)
     path = tmp_path / "r.parquet"
-    run_cases(path, [Case(get_config("mlp-tiny"), "numba", "float64", 2)], with_noop=False)
+    config = get_config("mlp-tiny")
+    run_cases(path, [Case(config, "numba", "float64", 1), Case(config, "numba", "float64", 2)], with_noop=False)
     rows = read_results([path])
-    assert set(rows["status"]) == {"ok"} and set(rows["threads"]) == {2}
+    assert set(rows["status"]) == {"ok"} and set(rows["threads"]) == {1, 2}
     assert (rows["verified_max_rel_error"] <= rows["tolerance"]).all()
+    assert sorted(seen.values(), key=min) == [{1}, {2}]
 
 
 def test_without_numba_the_cases_are_skipped_with_the_reason(tmp_path, monkeypatch):
