@@ -208,7 +208,7 @@ class Case:
 
 
 def thread_counts(backend: str, cores: int) -> list[int]:
-    """Loops (pure Python and numba) run on one thread; vectorized backends at one thread and at all cores.
+    """Pure-Python loops run on one thread; numba and the vectorized backends at one thread and at all cores.
 
     The GPU rungs run at all cores only: their host threads launch kernels and barely matter.
     """

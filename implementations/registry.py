@@ -36,7 +36,7 @@ class Backend:
     backend computes in (None: the case's dtype). ``run_flags(dtype)``: the TF32/cuDNN flags a case
     runs under on a GPU, recorded per row (``tf32_matmul``, ``tf32_cudnn``, ``cudnn_benchmark``;
     those it leaves out are recorded null). ``single_threaded``: the step runs on one thread by
-    construction (loops, numba), so the backend is timed at 1 thread only.
+    construction (loops), so the backend is timed at 1 thread only.
     """
 
     name: str

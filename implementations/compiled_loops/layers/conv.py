@@ -7,6 +7,10 @@ in tiles of about ``TILE_VALUES`` numbers, so that each weight row read serves t
 backward passes are the same loops with the roles exchanged: ``dx`` accumulates rows of the weight
 stored (R, S, K, C), ``dw`` rows of ``dout``. Weights are copied once per call into the order the
 loops read them (R*S*C*K numbers, next to N*Ho*Wo*R*S*C*K multiply-adds).
+
+On all cores (``jit.kernel(parallel=True)``) each thread writes numbers no other thread writes: the
+forward a share of the output tiles, the weight gradient a band of input channels, the input
+gradient a band of input rows; each number is summed in the one-thread order.
 """
 
 from __future__ import annotations
