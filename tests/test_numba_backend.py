@@ -125,10 +125,11 @@ def _kernel_calls(rng, stride, padding):
     """(kernel, arguments) of every parallel kernel on odd shapes: channels and rows that no number
     of parts divides, fewer rows than some parts, a stride that skips input pixels."""
     from implementations.compiled_loops.layers import conv, matmul  # noqa: PLC0415
+    from implementations.layer_shapes import conv_output_size  # noqa: PLC0415
 
     x = rng.standard_normal((2, 9, 7, 5))  # (N, H, W, C), channels-last as the kernels take it
     w = rng.standard_normal((6, 5, 3, 3))
-    out_h, out_w = (9 + 2 * padding - 3) // stride + 1, (7 + 2 * padding - 3) // stride + 1
+    out_h, out_w = conv_output_size(9, 3, stride, padding), conv_output_size(7, 3, stride, padding)
     dout = rng.standard_normal((2, out_h, out_w, 6))
     return [(conv._forward, (x, w, stride, padding, np.zeros_like(dout))),
             (conv._input_gradient, (dout, w, stride, padding, np.zeros_like(x))),
