@@ -402,9 +402,12 @@ def test_add_rejects_different_shapes(backend):
 def test_sgd_momentum_update_matches_torch_over_several_steps(backend):
     native, numpy_ = backend.to_native, backend.to_numpy
     rng = _rng(9)
-    shapes = {"conv.weight": (4, 3, 3, 3), "bn.weight": (4,), "fc.weight": (2, 40001)}  # fc spans two loops update slices
+    # Every way loops holds and updates a tensor, with and without decay: flat in one 64K slice, flat
+    # over two slices, flat and short (indexed in its array), as rows long and short, 1-D as a row.
+    shapes = {"conv.weight": (4, 3, 3, 3), "wide.weight": (2, 1, 1, 40001), "tiny.weight": (1, 2, 2, 2),
+              "bn.weight": (4,), "fc.weight": (2, 40001), "small.weight": (3, 4), "small.bias": (3,)}
     params = {name: rng.standard_normal(shape) for name, shape in shapes.items()}
-    decay_names = {"conv.weight", "fc.weight"}
+    decay_names = {"conv.weight", "wide.weight", "fc.weight", "small.weight", "small.bias"}
     lr, momentum, weight_decay = 0.05, 0.9, 1e-2
 
     native_params = {name: native(value) for name, value in params.items()}

@@ -4,6 +4,11 @@ Every product of two vectors is ``sum(map(mul, a, b))`` over lists of floats: th
 Python programmer reaches for, one boxed float multiply and one add per multiply-add, with no
 interpreted per-element bytecode. ``math.sumprod`` is deliberately not used: it is a C dot product
 over doubles, which would make this backend vectorized code in disguise.
+
+Lists of rows are built with loops and ``append``, not nested comprehensions: in CPython 3.11
+every comprehension is a function call (about 0.2 µs), one per row, which at mlp-tiny's rows of
+2-4 numbers costs more than the row's arithmetic; at 128 numbers a row the two idioms cost the same
+(studies/loops_floor.py measures the step both ways against the textbook).
 """
 
 from __future__ import annotations
@@ -42,8 +47,13 @@ def linear_forward(x: FlatTensor, w: FlatTensor, b: FlatTensor):
         raise ValueError(f"linear: input has {fan_in} features, weight expects {w.shape[1]}")
     x_rows = x.rows()
     w_rows = w.rows()
-    pairs = list(zip(w_rows, b.data.tolist()))
-    out = [[sum(map(mul, x_row, w_row), b_o) for w_row, b_o in pairs] for x_row in x_rows]
+    pairs = list(zip(w_rows, b.rows()[0]))
+    out = []
+    for x_row in x_rows:
+        row = []
+        for w_row, b_o in pairs:
+            row.append(sum(map(mul, x_row, w_row), b_o))
+        out.append(row)
     return FlatTensor.of_rows(out, fan_out), (x_rows, w_rows)
 
 
@@ -67,19 +77,36 @@ def linear_backward(dout: FlatTensor, cache, need_dx: bool = True):
             dw.append(acc)
     else:
         x_cols = list(zip(*x_rows))  # (in, N)
-        dw = [[sum(map(mul, d_col, x_col)) for x_col in x_cols] for d_col in d_cols]
-    db = array("d", [sum(d_col) for d_col in d_cols])
+        dw = []
+        for d_col in d_cols:
+            row = []
+            for x_col in x_cols:
+                row.append(sum(map(mul, d_col, x_col)))
+            dw.append(row)
+    db = FlatTensor(None, (fan_out,), [list(map(sum, d_cols))])
     dx = None
     if need_dx:
         w_cols = list(zip(*w_rows))  # (in, out)
-        dx = FlatTensor.of_rows([[sum(map(mul, d_row, w_col)) for w_col in w_cols] for d_row in d_rows], fan_in)
-    return dx, FlatTensor.of_rows(dw, fan_in), FlatTensor(db, (fan_out,))
+        dx_rows = []
+        for d_row in d_rows:
+            row = []
+            for w_col in w_cols:
+                row.append(sum(map(mul, d_row, w_col)))
+            dx_rows.append(row)
+        dx = FlatTensor.of_rows(dx_rows, fan_in)
+    return dx, FlatTensor.of_rows(dw, fan_in), db
 
 
 def relu_forward(x: FlatTensor):
     """Elementwise ``max(x, 0)``; any shape, held as ``x`` is. The cache is the output."""
     if x.is_rows:
-        out = FlatTensor.of_rows([[v if v > 0.0 else 0.0 for v in row] for row in x.rows()], x.shape[1])
+        rows = []
+        for row in x.rows():
+            out_row = []
+            for v in row:
+                out_row.append(v if v > 0.0 else 0.0)
+            rows.append(out_row)
+        out = FlatTensor.of_rows(rows, x.shape[1])
     else:
         out = FlatTensor(array("d", [v if v > 0.0 else 0.0 for v in x.data]), x.shape)
     return out, out
@@ -88,8 +115,14 @@ def relu_forward(x: FlatTensor):
 def relu_backward(dout: FlatTensor, cache: FlatTensor) -> FlatTensor:
     """Pass the gradient where the output was positive."""
     if dout.is_rows:
-        return FlatTensor.of_rows([[g if v > 0.0 else 0.0 for g, v in zip(d_row, c_row)]
-                                   for d_row, c_row in zip(dout.rows(), cache.rows())], dout.shape[1])
+        rows = []
+        for d_row, c_row in zip(dout.rows(), cache.rows()):
+            row = d_row.copy()
+            for i in range(len(row)):
+                if not c_row[i] > 0.0:
+                    row[i] = 0.0
+            rows.append(row)
+        return FlatTensor.of_rows(rows, dout.shape[1])
     return FlatTensor(array("d", [g if v > 0.0 else 0.0 for g, v in zip(dout.data, cache.data)]), dout.shape)
 
 
@@ -129,11 +162,15 @@ def softmax_cross_entropy(logits: FlatTensor, labels: list[int]):
     inv_n = 1.0 / n
     for row, label in zip(logits.rows(), labels):
         peak = max(row)  # shift by the max so that exp cannot overflow
-        exps = [exp(v - peak) for v in row]
+        exps = []
+        for v in row:
+            exps.append(exp(v - peak))
         norm = sum(exps)
         total += log(norm) + peak - row[label]
         scale = inv_n / norm
-        probs = [e * scale for e in exps]
+        probs = []
+        for e in exps:
+            probs.append(e * scale)
         probs[label] -= inv_n
         grad.append(probs)
     return total * inv_n, FlatTensor.of_rows(grad, classes)
@@ -150,43 +187,53 @@ def sgd_momentum_update(params, grads, velocity, lr: float, momentum: float, wei
     step ``v = g`` exactly as torch's first step does. ``params`` and ``velocity`` are updated in
     place; ``grads`` are left as they are.
 
-    A tensor held as rows (2-D weights) is updated row by row, each row replaced in place. A flat
-    one runs over slices of 64K numbers, so that its boxed-float lists stay a few MB even for
-    ResNet-50's largest tensors (2.4M numbers; 25.5M in all) instead of a copy of each tensor.
+    A tensor held as rows (2-D weights) is updated in its rows, in place. A flat one runs over
+    slices of 64K numbers, so that its boxed-float lists stay a few MB even for ResNet-50's largest
+    tensors (2.4M numbers; 25.5M in all) instead of a copy of each tensor.
     """
     for name, grad in grads.items():
         param, vel = params[name], velocity[name]
         decay = weight_decay if name in decay_names else 0.0
         if param.is_rows:
-            for p, v, g in zip(param.rows(), vel.rows(), grad.rows()):
-                _update(p, v, g, lr, momentum, decay)
+            _update(param.rows(), vel.rows(), grad.rows(), lr, momentum, decay)
             continue
         p_all, v_all, g_all = param.data, vel.data, grad.data
         if len(p_all) < _SHORT:
-            _update(p_all, v_all, g_all, lr, momentum, decay)  # in the arrays themselves
+            _update((p_all,), (v_all,), (g_all,), lr, momentum, decay)  # in the arrays themselves
             continue
         for start in range(0, len(p_all), _UPDATE_CHUNK):
             stop = start + _UPDATE_CHUNK
             p = p_all[start:stop].tolist()
             v = v_all[start:stop].tolist()
-            _update(p, v, g_all[start:stop].tolist(), lr, momentum, decay)
+            _update((p,), (v,), (g_all[start:stop].tolist(),), lr, momentum, decay)
             v_all[start:stop] = array("d", v)
             p_all[start:stop] = array("d", p)
 
 
-_SHORT = 32  # below this many numbers an index loop beats building lists (each list costs a call)
+_SHORT = 32  # rows shorter than this: an index loop beats building lists (each list costs a call)
 
 
-def _update(p, v, g, lr: float, momentum: float, decay: float) -> None:
-    """One SGD-with-momentum step of the numbers in ``p``, ``v`` (lists or arrays), in place."""
-    if len(p) < _SHORT:
-        for i in range(len(p)):
-            vi = momentum * v[i] + (g[i] + decay * p[i] if decay else g[i])
-            v[i] = vi
-            p[i] -= lr * vi
+def _update(p_rows, v_rows, g_rows, lr: float, momentum: float, decay: float) -> None:
+    """One SGD-with-momentum step of the numbers in the rows of ``p_rows`` and ``v_rows`` (lists or
+    arrays, all rows one length), in place; ``g_rows`` the gradient's rows."""
+    if not p_rows:
         return
-    if decay:
-        v[:] = [momentum * vi + (gi + decay * pi) for vi, gi, pi in zip(v, g, p)]
-    else:
-        v[:] = [momentum * vi + gi for vi, gi in zip(v, g)]
-    p[:] = [pi - lr * vi for pi, vi in zip(p, v)]
+    if len(p_rows[0]) < _SHORT:
+        for p, v, g in zip(p_rows, v_rows, g_rows):
+            if decay:
+                for i in range(len(p)):
+                    vi = momentum * v[i] + (g[i] + decay * p[i])
+                    v[i] = vi
+                    p[i] -= lr * vi
+                continue
+            for i in range(len(p)):
+                vi = momentum * v[i] + g[i]
+                v[i] = vi
+                p[i] -= lr * vi
+        return
+    for p, v, g in zip(p_rows, v_rows, g_rows):
+        if decay:
+            v[:] = [momentum * vi + (gi + decay * pi) for vi, gi, pi in zip(v, g, p)]
+        else:
+            v[:] = [momentum * vi + gi for vi, gi in zip(v, g)]
+        p[:] = [pi - lr * vi for pi, vi in zip(p, v)]
