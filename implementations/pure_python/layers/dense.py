@@ -57,6 +57,18 @@ def linear_forward(x: FlatTensor, w: FlatTensor, b: FlatTensor):
     return FlatTensor.of_rows(out, fan_out), (x_rows, w_rows)
 
 
+def _products(rows, cols) -> list[list[float]]:
+    """Every row's dot product with every column: ``out[r][c] = sum(rows[r][k] * cols[c][k])``,
+    (len(rows), len(cols)) as rows; a matrix product with the second factor given by columns."""
+    out = []
+    for row in rows:
+        products = []
+        for col in cols:
+            products.append(sum(map(mul, row, col)))
+        out.append(products)
+    return out
+
+
 def linear_backward(dout: FlatTensor, cache, need_dx: bool = True):
     """Gradients of ``linear_forward``.
 
@@ -76,24 +88,11 @@ def linear_backward(dout: FlatTensor, cache, need_dx: bool = True):
                 acc = list(map(add, acc, map(g.__mul__, x_row)))
             dw.append(acc)
     else:
-        x_cols = list(zip(*x_rows))  # (in, N)
-        dw = []
-        for d_col in d_cols:
-            row = []
-            for x_col in x_cols:
-                row.append(sum(map(mul, d_col, x_col)))
-            dw.append(row)
+        dw = _products(d_cols, list(zip(*x_rows)))  # dout's columns by x's columns (in, N)
     db = FlatTensor(None, (fan_out,), [list(map(sum, d_cols))])
     dx = None
     if need_dx:
-        w_cols = list(zip(*w_rows))  # (in, out)
-        dx_rows = []
-        for d_row in d_rows:
-            row = []
-            for w_col in w_cols:
-                row.append(sum(map(mul, d_row, w_col)))
-            dx_rows.append(row)
-        dx = FlatTensor.of_rows(dx_rows, fan_in)
+        dx = FlatTensor.of_rows(_products(d_rows, list(zip(*w_rows))), fan_in)  # by w's columns (in, out)
     return dx, FlatTensor.of_rows(dw, fan_in), db
 
 
