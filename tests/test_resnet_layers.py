@@ -87,7 +87,10 @@ class Backend:
 
 BACKENDS = {
     "loops": Backend("loops", loops_layers, to_native=from_numpy, to_numpy=to_numpy, stored=from_numpy,
-                     same_storage=lambda a, b: a.data is b.data),  # an array('d') is never a view
+                     same_storage=lambda a, b: a is b or (a.rows() is b.rows() if a.is_rows and b.is_rows
+                                                          else not (a.is_rows or b.is_rows) and a.data is b.data)),
+    # (an array('d') is never a view; ``data`` of a tensor held as rows, and ``rows()`` of a flat one,
+    # are new copies, so only the holding itself can be shared)
     # np.array copies, as from_numpy does, so that a layer writing into its inputs is caught on both.
     "numpy": Backend("numpy", numpy_layers, to_native=np.array, to_numpy=np.asarray, stored=_channels_last_view,
                      same_storage=np.shares_memory),
@@ -392,6 +395,24 @@ def test_add_and_relu_on_feature_maps(backend):
     assert rel_error(numpy_(dx), dx_numeric) <= FINITE_DIFFERENCE_TOLERANCE
 
 
+@pytest.mark.parametrize("shape", [(7,), (3, 4), (2, 3, 2, 2)])
+def test_activations_keep_any_shape(backend, shape):
+    """relu and sigmoid, forward and backward, on a tensor of any rank as the backend holds it (loops:
+    1-D and 2-D as rows, the rest flat): the values and the shape come back."""
+    L, native, numpy_ = backend.layers, backend.to_native, backend.to_numpy
+    rng = _rng(12)
+    a, g = rng.standard_normal(shape), rng.standard_normal(shape)
+    out, cache = L.relu_forward(native(a))
+    assert tuple(out.shape) == shape
+    np.testing.assert_array_equal(numpy_(out), np.maximum(a, 0.0))
+    np.testing.assert_array_equal(numpy_(L.relu_backward(native(g), cache)), np.where(a > 0.0, g, 0.0))
+    s = 1.0 / (1.0 + np.exp(-a))
+    out, cache = L.sigmoid_forward(native(a))
+    assert tuple(out.shape) == shape
+    np.testing.assert_allclose(numpy_(out), s, rtol=1e-14)
+    np.testing.assert_allclose(numpy_(L.sigmoid_backward(native(g), cache)), g * s * (1.0 - s), rtol=1e-13)
+
+
 def test_add_rejects_different_shapes(backend):
     with pytest.raises(ValueError, match="shapes differ"):
         backend.layers.add(backend.zeros((1, 2, 3, 3)), backend.zeros((1, 3, 3, 2)))
@@ -405,9 +426,10 @@ def test_sgd_momentum_update_matches_torch_over_several_steps(backend):
     # Every way loops holds and updates a tensor, with and without decay: flat in one 64K slice, flat
     # over two slices, flat and short (indexed in its array), as rows long and short, 1-D as a row.
     shapes = {"conv.weight": (4, 3, 3, 3), "wide.weight": (2, 1, 1, 40001), "tiny.weight": (1, 2, 2, 2),
-              "bn.weight": (4,), "fc.weight": (2, 40001), "small.weight": (3, 4), "small.bias": (3,)}
+              "conv2.weight": (2, 2, 3, 3), "tiny2.weight": (1, 1, 2, 2), "bn.weight": (4,), "big.bias": (40,),
+              "fc.weight": (2, 40001), "small.weight": (3, 4), "small.bias": (3,)}
     params = {name: rng.standard_normal(shape) for name, shape in shapes.items()}
-    decay_names = {"conv.weight", "wide.weight", "fc.weight", "small.weight", "small.bias"}
+    decay_names = {"conv.weight", "wide.weight", "tiny.weight", "fc.weight", "small.weight", "small.bias"}
     lr, momentum, weight_decay = 0.05, 0.9, 1e-2
 
     native_params = {name: native(value) for name, value in params.items()}

@@ -5,10 +5,12 @@ Python programmer reaches for, one boxed float multiply and one add per multiply
 interpreted per-element bytecode. ``math.sumprod`` is deliberately not used: it is a C dot product
 over doubles, which would make this backend vectorized code in disguise.
 
-Lists of rows are built with loops and ``append``, not nested comprehensions: in CPython 3.11
-every comprehension is a function call (about 0.2 µs), one per row, which at mlp-tiny's rows of
-2-4 numbers costs more than the row's arithmetic; at 128 numbers a row the two idioms cost the same
-(studies/loops_floor.py measures the step both ways against the textbook).
+Lists of rows are built with loops and ``append`` (or ``map``), not nested comprehensions: in
+CPython 3.11 every comprehension is a function call, one per row, which at mlp-tiny's rows of 2-4
+numbers costs more than the row's arithmetic; at 128 numbers a row the two idioms cost about the
+same. With the tensors' cheaper constructor, biases held as a row and the update a tensor at a
+time, this took mlp-tiny's step from 0.60x to 0.80x of the textbook's speed
+(studies/loops_floor.py, README).
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def linear_backward(dout: FlatTensor, cache, need_dx: bool = True):
     """Gradients of ``linear_forward``.
 
     dout: (N, out). Returns dx (N, in) or None when ``need_dx`` is false, dw (out, in), db (out,);
-    dx and dw held as rows.
+    all held as rows (db as one row).
     """
     x_rows, w_rows = cache
     n, fan_out = dout.shape
@@ -105,7 +107,7 @@ def relu_forward(x: FlatTensor):
             for v in row:
                 out_row.append(v if v > 0.0 else 0.0)
             rows.append(out_row)
-        out = FlatTensor.of_rows(rows, x.shape[1])
+        out = FlatTensor(None, x.shape, rows)
     else:
         out = FlatTensor(array("d", [v if v > 0.0 else 0.0 for v in x.data]), x.shape)
     return out, out
@@ -121,7 +123,7 @@ def relu_backward(dout: FlatTensor, cache: FlatTensor) -> FlatTensor:
                 if not c_row[i] > 0.0:
                     row[i] = 0.0
             rows.append(row)
-        return FlatTensor.of_rows(rows, dout.shape[1])
+        return FlatTensor(None, dout.shape, rows)
     return FlatTensor(array("d", [g if v > 0.0 else 0.0 for g, v in zip(dout.data, cache.data)]), dout.shape)
 
 
@@ -136,7 +138,10 @@ def _sigmoid(v: float) -> float:
 def sigmoid_forward(x: FlatTensor):
     """Elementwise logistic function; any shape, held as ``x`` is. The cache is the output."""
     if x.is_rows:
-        out = FlatTensor.of_rows([list(map(_sigmoid, row)) for row in x.rows()], x.shape[1])
+        rows = []
+        for row in x.rows():
+            rows.append(list(map(_sigmoid, row)))
+        out = FlatTensor(None, x.shape, rows)
     else:
         out = FlatTensor(array("d", map(_sigmoid, x.data)), x.shape)
     return out, out
@@ -145,8 +150,13 @@ def sigmoid_forward(x: FlatTensor):
 def sigmoid_backward(dout: FlatTensor, cache: FlatTensor) -> FlatTensor:
     """``dout * s * (1 - s)`` with ``s`` the forward output."""
     if dout.is_rows:
-        return FlatTensor.of_rows([[g * s * (1.0 - s) for g, s in zip(d_row, c_row)]
-                                   for d_row, c_row in zip(dout.rows(), cache.rows())], dout.shape[1])
+        rows = []
+        for d_row, c_row in zip(dout.rows(), cache.rows()):
+            row = []
+            for g, s in zip(d_row, c_row):
+                row.append(g * s * (1.0 - s))
+            rows.append(row)
+        return FlatTensor(None, dout.shape, rows)
     return FlatTensor(array("d", [g * s * (1.0 - s) for g, s in zip(dout.data, cache.data)]), dout.shape)
 
 
@@ -186,7 +196,8 @@ def sgd_momentum_update(params, grads, velocity, lr: float, momentum: float, wei
     step ``v = g`` exactly as torch's first step does. ``params`` and ``velocity`` are updated in
     place; ``grads`` are left as they are.
 
-    A tensor held as rows (2-D weights) is updated in its rows, in place. A flat one runs over
+    A tensor held as rows (2-D weights; 1-D biases and batch-norm parameters as one row) is
+    updated in its rows, in place. A flat one runs over
     slices of 64K numbers, so that its boxed-float lists stay a few MB even for ResNet-50's largest
     tensors (2.4M numbers; 25.5M in all) instead of a copy of each tensor.
     """
