@@ -231,11 +231,7 @@ def _update(p_rows, v_rows, g_rows, lr: float, momentum: float, decay: float) ->
     if len(p_rows[0]) < _SHORT:
         for p, v, g in zip(p_rows, v_rows, g_rows):
             if decay:
-                for i in range(len(p)):
-                    vi = momentum * v[i] + (g[i] + decay * p[i])
-                    v[i] = vi
-                    p[i] -= lr * vi
-                continue
+                g = [gi + decay * pi for gi, pi in zip(g, p)]  # from p before this step changes it
             for i in range(len(p)):
                 vi = momentum * v[i] + g[i]
                 v[i] = vi
