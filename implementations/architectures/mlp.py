@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property
 
 import numpy as np
 
@@ -37,6 +37,13 @@ class MLPSpec:
     def layer_names(self) -> list[str]:
         """``["fc1", "fc2", ...]``: one name per linear layer, in order."""
         return [f"fc{i + 1}" for i in range(len(self.sizes) - 1)]
+
+    @cached_property
+    def parameter_keys(self) -> tuple[tuple[str, str], ...]:
+        """``(("fc1.weight", "fc1.bias"), ...)``: one pair per linear layer, built once per spec and
+        not in every step (a 4-3-2 step lasts tens of microseconds in pure Python, where a string
+        formatted, or a spec hashed into a cache, costs a measurable share)."""
+        return tuple((f"{name}.weight", f"{name}.bias") for name in self.layer_names)
 
     @property
     def num_classes(self) -> int:
@@ -182,7 +189,7 @@ def forward_backward(layers, spec: MLPSpec, params, x, y):
     """
     act_forward = getattr(layers, f"{spec.activation}_forward")
     act_backward = getattr(layers, f"{spec.activation}_backward")
-    keys = _parameter_keys(spec)
+    keys = spec.parameter_keys
     last = len(keys) - 1
     caches = []
     h = x
@@ -201,10 +208,3 @@ def forward_backward(layers, spec: MLPSpec, params, x, y):
             dh = act_backward(dh, act_cache)
         dh, grads[weight], grads[bias] = layers.linear_backward(dh, linear_cache, need_dx=index > 0)
     return loss, grads
-
-
-@lru_cache(maxsize=64)
-def _parameter_keys(spec: MLPSpec) -> tuple[tuple[str, str], ...]:
-    """``(("fc1.weight", "fc1.bias"), ...)``: built once per spec, not formatted in every step (a
-    4-3-2 step lasts tens of microseconds in pure Python, and every string counts there)."""
-    return tuple((f"{name}.weight", f"{name}.bias") for name in spec.layer_names)

@@ -47,16 +47,16 @@ def linear_forward(x: FlatTensor, w: FlatTensor, b: FlatTensor):
     fan_out = w.shape[0]
     if w.shape[1] != fan_in:
         raise ValueError(f"linear: input has {fan_in} features, weight expects {w.shape[1]}")
-    x_rows = x.rows()
-    w_rows = w.rows()
-    pairs = list(zip(w_rows, b.rows()[0]))
+    x_rows = x.held_rows or x.rows()
+    w_rows = w.held_rows or w.rows()
+    pairs = list(zip(w_rows, (b.held_rows or b.rows())[0]))
     out = []
     for x_row in x_rows:
         row = []
         for w_row, b_o in pairs:
             row.append(sum(map(mul, x_row, w_row), b_o))
         out.append(row)
-    return FlatTensor.of_rows(out, fan_out), (x_rows, w_rows)
+    return FlatTensor(None, (n, fan_out), out), (x_rows, w_rows)
 
 
 def _products(rows, cols) -> list[list[float]]:
@@ -80,7 +80,7 @@ def linear_backward(dout: FlatTensor, cache, need_dx: bool = True):
     x_rows, w_rows = cache
     n, fan_out = dout.shape
     fan_in = len(w_rows[0])
-    d_rows = dout.rows()
+    d_rows = dout.held_rows or dout.rows()
     d_cols = list(zip(*d_rows))  # (out, N): one column of dout per output unit
     if weight_gradient_by_rows(n, fan_in):
         dw = []
@@ -94,15 +94,15 @@ def linear_backward(dout: FlatTensor, cache, need_dx: bool = True):
     db = FlatTensor(None, (fan_out,), [list(map(sum, d_cols))])
     dx = None
     if need_dx:
-        dx = FlatTensor.of_rows(_products(d_rows, list(zip(*w_rows))), fan_in)  # by w's columns (in, out)
-    return dx, FlatTensor.of_rows(dw, fan_in), db
+        dx = FlatTensor(None, (n, fan_in), _products(d_rows, list(zip(*w_rows))))  # by w's columns (in, out)
+    return dx, FlatTensor(None, (fan_out, fan_in), dw), db
 
 
 def relu_forward(x: FlatTensor):
     """Elementwise ``max(x, 0)``; any shape, held as ``x`` is. The cache is the output."""
-    if x.is_rows:
+    if x.held_rows is not None:
         rows = []
-        for row in x.rows():
+        for row in x.held_rows:
             out_row = []
             for v in row:
                 out_row.append(v if v > 0.0 else 0.0)
@@ -115,9 +115,9 @@ def relu_forward(x: FlatTensor):
 
 def relu_backward(dout: FlatTensor, cache: FlatTensor) -> FlatTensor:
     """Pass the gradient where the output was positive."""
-    if dout.is_rows:
+    if dout.held_rows is not None:
         rows = []
-        for d_row, c_row in zip(dout.rows(), cache.rows()):
+        for d_row, c_row in zip(dout.held_rows, cache.held_rows or cache.rows()):
             row = d_row.copy()
             for i in range(len(row)):
                 if not c_row[i] > 0.0:
@@ -137,9 +137,9 @@ def _sigmoid(v: float) -> float:
 
 def sigmoid_forward(x: FlatTensor):
     """Elementwise logistic function; any shape, held as ``x`` is. The cache is the output."""
-    if x.is_rows:
+    if x.held_rows is not None:
         rows = []
-        for row in x.rows():
+        for row in x.held_rows:
             rows.append(list(map(_sigmoid, row)))
         out = FlatTensor(None, x.shape, rows)
     else:
@@ -149,9 +149,9 @@ def sigmoid_forward(x: FlatTensor):
 
 def sigmoid_backward(dout: FlatTensor, cache: FlatTensor) -> FlatTensor:
     """``dout * s * (1 - s)`` with ``s`` the forward output."""
-    if dout.is_rows:
+    if dout.held_rows is not None:
         rows = []
-        for d_row, c_row in zip(dout.rows(), cache.rows()):
+        for d_row, c_row in zip(dout.held_rows, cache.held_rows or cache.rows()):
             row = []
             for g, s in zip(d_row, c_row):
                 row.append(g * s * (1.0 - s))
@@ -169,7 +169,7 @@ def softmax_cross_entropy(logits: FlatTensor, labels: list[int]):
     total = 0.0
     grad = []
     inv_n = 1.0 / n
-    for row, label in zip(logits.rows(), labels):
+    for row, label in zip(logits.held_rows or logits.rows(), labels):
         peak = max(row)  # shift by the max so that exp cannot overflow
         exps = []
         for v in row:
@@ -182,7 +182,7 @@ def softmax_cross_entropy(logits: FlatTensor, labels: list[int]):
             probs.append(e * scale)
         probs[label] -= inv_n
         grad.append(probs)
-    return total * inv_n, FlatTensor.of_rows(grad, classes)
+    return total * inv_n, FlatTensor(None, (n, classes), grad)
 
 
 _UPDATE_CHUNK = 1 << 16  # numbers per slice of the SGD update: about 2 MB of boxed floats per list
@@ -197,25 +197,29 @@ def sgd_momentum_update(params, grads, velocity, lr: float, momentum: float, wei
     place; ``grads`` are left as they are.
 
     A tensor held as rows (2-D weights; 1-D biases and batch-norm parameters as one row) is
-    updated in its rows, in place. A flat one runs over
-    slices of 64K numbers, so that its boxed-float lists stay a few MB even for ResNet-50's largest
-    tensors (2.4M numbers; 25.5M in all) instead of a copy of each tensor.
+    updated in its rows, in place. A flat one runs over slices of 64K numbers, so that its
+    boxed-float lists stay a few MB even for ResNet-50's largest tensors (2.4M numbers; 25.5M in
+    all) instead of a copy of each tensor. At mlp-tiny the whole update is four tensors of 2-12
+    numbers, so what it costs there is what it does per tensor and per row: one call per tensor,
+    attribute reads rather than method calls, and an ``enumerate`` loop per row.
     """
     for name, grad in grads.items():
-        param, vel = params[name], velocity[name]
+        param = params[name]
         decay = weight_decay if name in decay_names else 0.0
-        if param.is_rows:
-            _update(param.rows(), vel.rows(), grad.rows(), lr, momentum, decay)
+        p_rows = param.held_rows
+        if p_rows is not None:  # its velocity is held as rows too (zeros_like); the gradient may not be
+            update = _update_short if len(p_rows[0]) < _SHORT else _update_long
+            update(p_rows, velocity[name].held_rows, grad.held_rows or grad.rows(), lr, momentum, decay)
             continue
-        p_all, v_all, g_all = param.data, vel.data, grad.data
+        p_all, v_all, g_all = param.data, velocity[name].data, grad.data
         if len(p_all) < _SHORT:
-            _update((p_all,), (v_all,), (g_all,), lr, momentum, decay)  # in the arrays themselves
+            _update_short((p_all,), (v_all,), (g_all,), lr, momentum, decay)  # in the arrays themselves
             continue
         for start in range(0, len(p_all), _UPDATE_CHUNK):
             stop = start + _UPDATE_CHUNK
             p = p_all[start:stop].tolist()
             v = v_all[start:stop].tolist()
-            _update((p,), (v,), (g_all[start:stop].tolist(),), lr, momentum, decay)
+            _update_long((p,), (v,), (g_all[start:stop].tolist(),), lr, momentum, decay)
             v_all[start:stop] = array("d", v)
             p_all[start:stop] = array("d", p)
 
@@ -223,20 +227,21 @@ def sgd_momentum_update(params, grads, velocity, lr: float, momentum: float, wei
 _SHORT = 32  # rows shorter than this: an index loop beats building lists (each list costs a call)
 
 
-def _update(p_rows, v_rows, g_rows, lr: float, momentum: float, decay: float) -> None:
-    """One SGD-with-momentum step of the numbers in the rows of ``p_rows`` and ``v_rows`` (lists or
-    arrays, all rows one length), in place; ``g_rows`` the gradient's rows."""
-    if not p_rows:
-        return
-    if len(p_rows[0]) < _SHORT:
-        for p, v, g in zip(p_rows, v_rows, g_rows):
-            if decay:
-                g = [gi + decay * pi for gi, pi in zip(g, p)]  # from p before this step changes it
-            for i in range(len(p)):
-                vi = momentum * v[i] + g[i]
-                v[i] = vi
-                p[i] -= lr * vi
-        return
+def _update_short(p_rows, v_rows, g_rows, lr: float, momentum: float, decay: float) -> None:
+    """One SGD-with-momentum step of rows shorter than ``_SHORT`` (lists or arrays), in place: one
+    index loop per row. ``g_rows`` the gradient's rows."""
+    for p, v, g in zip(p_rows, v_rows, g_rows):
+        if decay:
+            g = [gi + decay * pi for gi, pi in zip(g, p)]  # from p before this step changes it
+        for i, gi in enumerate(g):
+            vi = momentum * v[i] + gi
+            v[i] = vi
+            p[i] -= lr * vi
+
+
+def _update_long(p_rows, v_rows, g_rows, lr: float, momentum: float, decay: float) -> None:
+    """One SGD-with-momentum step of long rows (lists), in place: each row rebuilt by
+    comprehensions and assigned back into the same list."""
     for p, v, g in zip(p_rows, v_rows, g_rows):
         if decay:
             v[:] = [momentum * vi + (gi + decay * pi) for vi, gi, pi in zip(v, g, p)]
