@@ -200,43 +200,45 @@ def sgd_momentum_update(params, grads, velocity, lr: float, momentum: float, wei
     updated in its rows, in place. A flat one runs over slices of 64K numbers, so that its
     boxed-float lists stay a few MB even for ResNet-50's largest tensors (2.4M numbers; 25.5M in
     all) instead of a copy of each tensor. At mlp-tiny the whole update is four tensors of 2-12
-    numbers, so what it costs there is what it does per tensor and per row: one call per tensor,
-    attribute reads rather than method calls, and an ``enumerate`` loop per row.
+    numbers, so what it costs there is what it does per tensor and per row: short rows are updated
+    in this function's own loop (no call per tensor), through attribute reads rather than method
+    calls, with an ``enumerate`` loop per row.
     """
     for name, grad in grads.items():
         param = params[name]
         decay = weight_decay if name in decay_names else 0.0
         p_rows = param.held_rows
         if p_rows is not None:  # its velocity is held as rows too (zeros_like); the gradient may not be
-            update = _update_short if len(p_rows[0]) < _SHORT else _update_long
-            update(p_rows, velocity[name].held_rows, grad.held_rows or grad.rows(), lr, momentum, decay)
+            v_rows, g_rows = velocity[name].held_rows, grad.held_rows or grad.rows()
+        elif len(param.data) < _SHORT:  # in the arrays themselves
+            p_rows, v_rows, g_rows = (param.data,), (velocity[name].data,), (grad.data,)
+        else:
+            _update_flat(param.data, velocity[name].data, grad.data, lr, momentum, decay)
             continue
-        p_all, v_all, g_all = param.data, velocity[name].data, grad.data
-        if len(p_all) < _SHORT:
-            _update_short((p_all,), (v_all,), (g_all,), lr, momentum, decay)  # in the arrays themselves
+        if len(p_rows[0]) >= _SHORT:
+            _update_long(p_rows, v_rows, g_rows, lr, momentum, decay)
             continue
-        for start in range(0, len(p_all), _UPDATE_CHUNK):
-            stop = start + _UPDATE_CHUNK
-            p = p_all[start:stop].tolist()
-            v = v_all[start:stop].tolist()
-            _update_long((p,), (v,), (g_all[start:stop].tolist(),), lr, momentum, decay)
-            v_all[start:stop] = array("d", v)
-            p_all[start:stop] = array("d", p)
+        for p, v, g in zip(p_rows, v_rows, g_rows):  # short rows: an index loop, here and not in a call
+            if decay:
+                g = [gi + decay * pi for gi, pi in zip(g, p)]  # from p before this step changes it
+            for i, gi in enumerate(g):
+                vi = momentum * v[i] + gi
+                v[i] = vi
+                p[i] -= lr * vi
 
 
 _SHORT = 32  # rows shorter than this: an index loop beats building lists (each list costs a call)
 
 
-def _update_short(p_rows, v_rows, g_rows, lr: float, momentum: float, decay: float) -> None:
-    """One SGD-with-momentum step of rows shorter than ``_SHORT`` (lists or arrays), in place: one
-    index loop per row. ``g_rows`` the gradient's rows."""
-    for p, v, g in zip(p_rows, v_rows, g_rows):
-        if decay:
-            g = [gi + decay * pi for gi, pi in zip(g, p)]  # from p before this step changes it
-        for i, gi in enumerate(g):
-            vi = momentum * v[i] + gi
-            v[i] = vi
-            p[i] -= lr * vi
+def _update_flat(p_all: array, v_all: array, g_all: array, lr: float, momentum: float, decay: float) -> None:
+    """One SGD-with-momentum step of a flat tensor, in place, over slices of ``_UPDATE_CHUNK`` numbers."""
+    for start in range(0, len(p_all), _UPDATE_CHUNK):
+        stop = start + _UPDATE_CHUNK
+        p = p_all[start:stop].tolist()
+        v = v_all[start:stop].tolist()
+        _update_long((p,), (v,), (g_all[start:stop].tolist(),), lr, momentum, decay)
+        v_all[start:stop] = array("d", v)
+        p_all[start:stop] = array("d", p)
 
 
 def _update_long(p_rows, v_rows, g_rows, lr: float, momentum: float, decay: float) -> None:
