@@ -1,7 +1,7 @@
 """What the array backends' layers (numpy, numba) accept, and the shapes they return: one owner.
 
 Each check raises ValueError with the one line the layer contract promises (tests/test_resnet_layers.py
-holds every hand-written backend to it); the loops backend words its own, for its FlatTensor.
+holds every hand-written backend to it); the loops backend words its own, for its FlatTensor and RowsTensor.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The hand-written backends' ResNet-50 layers against PyTorch float64 and against finite differences.
 
 Each shared test runs on every hand-written backend: "loops" (``implementations.pure_python.layers``
-over ``FlatTensor``), "numpy" (``implementations.numpy_vectorized.layers`` over ``numpy.ndarray``) and
+over ``FlatTensor`` and ``RowsTensor``), "numpy" (``implementations.numpy_vectorized.layers`` over ``numpy.ndarray``) and
 "numba" (``implementations.compiled_loops.layers``, compiled loops over ``numpy.ndarray``; skipped,
 saying why, where numba is not installed).
 Every forward is compared with ``torch.nn.functional`` in float64; every backward with torch
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,10 +88,10 @@ class Backend:
 
 BACKENDS = {
     "loops": Backend("loops", loops_layers, to_native=from_numpy, to_numpy=to_numpy, stored=from_numpy,
-                     same_storage=lambda a, b: a is b or (a.rows() is b.rows() if a.is_rows and b.is_rows
+                     same_storage=lambda a, b: a is b or (any(map(operator.is_, a, b)) if a.is_rows and b.is_rows
                                                           else not (a.is_rows or b.is_rows) and a.data is b.data)),
-    # (an array('d') is never a view; ``data`` of a tensor held as rows, and ``rows()`` of a flat one,
-    # are new copies, so only the holding itself can be shared)
+    # (an array('d') is never a view, and ``data`` of a RowsTensor and ``rows()`` of a FlatTensor are
+    # new copies: two FlatTensors share storage through one array, two RowsTensors through a row list)
     # np.array copies, as from_numpy does, so that a layer writing into its inputs is caught on both.
     "numpy": Backend("numpy", numpy_layers, to_native=np.array, to_numpy=np.asarray, stored=_channels_last_view,
                      same_storage=np.shares_memory),

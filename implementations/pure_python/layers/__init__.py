@@ -1,4 +1,4 @@
-"""Pure-Python layers, each a ``*_forward`` / ``*_backward`` pair over FlatTensor.
+"""Pure-Python layers, each a ``*_forward`` / ``*_backward`` pair over FlatTensor and RowsTensor.
 
 The names and signatures match ``implementations.numpy_vectorized.layers`` one for one.
 """

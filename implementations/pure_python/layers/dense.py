@@ -19,7 +19,7 @@ from array import array
 from math import exp, log
 from operator import add, mul
 
-from ..tensor import FlatTensor
+from ..tensor import FlatTensor, RowsTensor
 
 
 # The weight gradient dW = d^T x has two loop orders. By columns: one dot product per weight over
@@ -37,93 +37,96 @@ def weight_gradient_by_rows(n: int, fan_in: int) -> bool:
     return n * (_PASS_NS + fan_in * _ELEMENT_NS) < fan_in * (_CALL_NS + n * _MAC_NS)
 
 
-def linear_forward(x: FlatTensor, w: FlatTensor, b: FlatTensor):
+def linear_forward(x, w, b):
     """``out = x @ w.T + b``.
 
-    x: (N, in); w: (out, in); b: (out,). Returns out (N, out), held as rows, and the cache for
-    the backward.
+    x: (N, in); w: (out, in); b: (out,); each a RowsTensor (the parameters always are: from_numpy)
+    or a FlatTensor. Returns out (N, out), a RowsTensor, and the cache for the backward.
     """
     n, fan_in = x.shape
     fan_out = w.shape[0]
     if w.shape[1] != fan_in:
         raise ValueError(f"linear: input has {fan_in} features, weight expects {w.shape[1]}")
-    x_rows = x.held_rows or x.rows()
-    w_rows = w.held_rows or w.rows()
-    pairs = list(zip(w_rows, (b.held_rows or b.rows())[0]))
-    out = []
+    x_rows = x if x.is_rows else x.rows()
+    w_rows = w if w.is_rows else w.rows()
+    pairs = list(zip(w_rows, (b if b.is_rows else b.rows())[0]))
+    out = RowsTensor()
     for x_row in x_rows:
         row = []
         for w_row, b_o in pairs:
             row.append(sum(map(mul, x_row, w_row), b_o))
         out.append(row)
-    return FlatTensor(None, (n, fan_out), out), (x_rows, w_rows)
+    out.shape = (n, fan_out)
+    return out, (x_rows, w_rows)
 
 
-def _products(rows, cols) -> list[list[float]]:
+def _products(rows, cols) -> RowsTensor:
     """Every row's dot product with every column: ``out[r][c] = sum(rows[r][k] * cols[c][k])``,
-    (len(rows), len(cols)) as rows; a matrix product with the second factor given by columns."""
-    out = []
+    (len(rows), len(cols)); a matrix product with the second factor given by columns."""
+    out = RowsTensor()
     for row in rows:
         products = []
         for col in cols:
             products.append(sum(map(mul, row, col)))
         out.append(products)
+    out.shape = (len(rows), len(cols))
     return out
 
 
-def linear_backward(dout: FlatTensor, cache, need_dx: bool = True):
+def linear_backward(dout, cache, need_dx: bool = True):
     """Gradients of ``linear_forward``.
 
     dout: (N, out). Returns dx (N, in) or None when ``need_dx`` is false, dw (out, in), db (out,);
-    all held as rows (db as one row).
+    all RowsTensors.
     """
     x_rows, w_rows = cache
     n, fan_out = dout.shape
     fan_in = len(w_rows[0])
-    d_rows = dout.held_rows or dout.rows()
+    d_rows = dout if dout.is_rows else dout.rows()
     d_cols = list(zip(*d_rows))  # (out, N): one column of dout per output unit
     if weight_gradient_by_rows(n, fan_in):
-        dw = []
+        dw = RowsTensor()
         for d_col in d_cols:
             acc = [0.0] * fan_in
             for g, x_row in zip(d_col, x_rows):
                 acc = list(map(add, acc, map(g.__mul__, x_row)))
             dw.append(acc)
+        dw.shape = (fan_out, fan_in)
     else:
         dw = _products(d_cols, list(zip(*x_rows)))  # dout's columns by x's columns (in, N)
-    db = FlatTensor(None, (fan_out,), [list(map(sum, d_cols))])
-    dx = None
-    if need_dx:
-        dx = FlatTensor(None, (n, fan_in), _products(d_rows, list(zip(*w_rows))))  # by w's columns (in, out)
-    return dx, FlatTensor(None, (fan_out, fan_in), dw), db
+    db = RowsTensor((list(map(sum, d_cols)),))
+    db.shape = (fan_out,)
+    dx = _products(d_rows, list(zip(*w_rows))) if need_dx else None  # by w's columns (in, out)
+    return dx, dw, db
 
 
-def relu_forward(x: FlatTensor):
-    """Elementwise ``max(x, 0)``; any shape, held as ``x`` is. The cache is the output."""
-    if x.held_rows is not None:
-        rows = []
-        for row in x.held_rows:
+def relu_forward(x):
+    """Elementwise ``max(x, 0)``; any shape, of ``x``'s kind. The cache is the output."""
+    if x.is_rows:
+        out = RowsTensor()
+        for row in x:
             out_row = []
             for v in row:
                 out_row.append(v if v > 0.0 else 0.0)
-            rows.append(out_row)
-        out = FlatTensor(None, x.shape, rows)
+            out.append(out_row)
+        out.shape = x.shape
     else:
         out = FlatTensor(array("d", [v if v > 0.0 else 0.0 for v in x.data]), x.shape)
     return out, out
 
 
-def relu_backward(dout: FlatTensor, cache: FlatTensor) -> FlatTensor:
+def relu_backward(dout, cache):
     """Pass the gradient where the output was positive."""
-    if dout.held_rows is not None:
-        rows = []
-        for d_row, c_row in zip(dout.held_rows, cache.held_rows or cache.rows()):
+    if dout.is_rows:
+        out = RowsTensor()
+        for d_row, c_row in zip(dout, cache if cache.is_rows else cache.rows()):
             row = d_row.copy()
             for i in range(len(row)):
                 if not c_row[i] > 0.0:
                     row[i] = 0.0
-            rows.append(row)
-        return FlatTensor(None, dout.shape, rows)
+            out.append(row)
+        out.shape = dout.shape
+        return out
     return FlatTensor(array("d", [g if v > 0.0 else 0.0 for g, v in zip(dout.data, cache.data)]), dout.shape)
 
 
@@ -135,41 +138,42 @@ def _sigmoid(v: float) -> float:
     return e / (1.0 + e)
 
 
-def sigmoid_forward(x: FlatTensor):
-    """Elementwise logistic function; any shape, held as ``x`` is. The cache is the output."""
-    if x.held_rows is not None:
-        rows = []
-        for row in x.held_rows:
-            rows.append(list(map(_sigmoid, row)))
-        out = FlatTensor(None, x.shape, rows)
+def sigmoid_forward(x):
+    """Elementwise logistic function; any shape, of ``x``'s kind. The cache is the output."""
+    if x.is_rows:
+        out = RowsTensor()
+        for row in x:
+            out.append(list(map(_sigmoid, row)))
+        out.shape = x.shape
     else:
         out = FlatTensor(array("d", map(_sigmoid, x.data)), x.shape)
     return out, out
 
 
-def sigmoid_backward(dout: FlatTensor, cache: FlatTensor) -> FlatTensor:
+def sigmoid_backward(dout, cache):
     """``dout * s * (1 - s)`` with ``s`` the forward output."""
-    if dout.held_rows is not None:
-        rows = []
-        for d_row, c_row in zip(dout.held_rows, cache.held_rows or cache.rows()):
+    if dout.is_rows:
+        out = RowsTensor()
+        for d_row, c_row in zip(dout, cache if cache.is_rows else cache.rows()):
             row = []
             for g, s in zip(d_row, c_row):
                 row.append(g * s * (1.0 - s))
-            rows.append(row)
-        return FlatTensor(None, dout.shape, rows)
+            out.append(row)
+        out.shape = dout.shape
+        return out
     return FlatTensor(array("d", [g * s * (1.0 - s) for g, s in zip(dout.data, cache.data)]), dout.shape)
 
 
-def softmax_cross_entropy(logits: FlatTensor, labels: list[int]):
+def softmax_cross_entropy(logits, labels: list[int]):
     """Mean softmax cross-entropy over the batch and its gradient.
 
-    logits: (N, C); labels: N ints in [0, C). Returns (loss: float, dlogits: (N, C)).
+    logits: (N, C); labels: N ints in [0, C). Returns (loss: float, dlogits: (N, C), a RowsTensor).
     """
     n, classes = logits.shape
     total = 0.0
-    grad = []
+    grad = RowsTensor()
     inv_n = 1.0 / n
-    for row, label in zip(logits.held_rows or logits.rows(), labels):
+    for row, label in zip(logits if logits.is_rows else logits.rows(), labels):
         peak = max(row)  # shift by the max so that exp cannot overflow
         exps = []
         for v in row:
@@ -182,7 +186,8 @@ def softmax_cross_entropy(logits: FlatTensor, labels: list[int]):
             probs.append(e * scale)
         probs[label] -= inv_n
         grad.append(probs)
-    return total * inv_n, FlatTensor(None, (n, classes), grad)
+    grad.shape = (n, classes)
+    return total * inv_n, grad
 
 
 _UPDATE_CHUNK = 1 << 16  # numbers per slice of the SGD update: about 2 MB of boxed floats per list
@@ -196,20 +201,18 @@ def sgd_momentum_update(params, grads, velocity, lr: float, momentum: float, wei
     step ``v = g`` exactly as torch's first step does. ``params`` and ``velocity`` are updated in
     place; ``grads`` are left as they are.
 
-    A tensor held as rows (2-D weights; 1-D biases and batch-norm parameters as one row) is
-    updated in its rows, in place. A flat one runs over slices of 64K numbers, so that its
+    A RowsTensor (2-D weights; 1-D biases and batch-norm parameters as one row) is updated in its
+    rows, in place. A flat one runs over slices of 64K numbers, so that its
     boxed-float lists stay a few MB even for ResNet-50's largest tensors (2.4M numbers; 25.5M in
     all) instead of a copy of each tensor. At mlp-tiny the whole update is four tensors of 2-12
     numbers, so what it costs there is what it does per tensor and per row: short rows are updated
-    in this function's own loop (no call per tensor), through attribute reads rather than method
-    calls, with an ``enumerate`` loop per row.
+    in this function's own loop (no call per tensor), with an ``enumerate`` loop per row.
     """
     for name, grad in grads.items():
         param = params[name]
         decay = weight_decay if name in decay_names else 0.0
-        p_rows = param.held_rows
-        if p_rows is not None:  # its velocity is held as rows too (zeros_like); the gradient may not be
-            v_rows, g_rows = velocity[name].held_rows, grad.held_rows or grad.rows()
+        if param.is_rows:  # its velocity is a RowsTensor too (zeros_like); the gradient may not be
+            p_rows, v_rows, g_rows = param, velocity[name], grad if grad.is_rows else grad.rows()
         elif len(param.data) < _SHORT:  # in the arrays themselves
             p_rows, v_rows, g_rows = (param.data,), (velocity[name].data,), (grad.data,)
         else:
