@@ -8,9 +8,11 @@ over doubles, which would make this backend vectorized code in disguise.
 Lists of rows are built with loops and ``append`` (or ``map``), not nested comprehensions: in
 CPython 3.11 every comprehension is a function call, one per row, which at mlp-tiny's rows of 2-4
 numbers costs more than the row's arithmetic; at 128 numbers a row the two idioms cost about the
-same. With the tensors' cheaper constructor, biases held as a row and the update a tensor at a
-time, this took mlp-tiny's step from 0.60x to 0.80x of the textbook's speed
-(studies/loops_floor.py, README).
+same. With biases held as a row and the update a tensor at a time, this took mlp-tiny's step
+from 0.60x to 0.80x of the textbook's speed; RowsTensors built in place, and an update whose short
+rows run in its own loop, took it to about 0.88x (studies/loops_floor.py, README). What is left
+at 4-3-2 is the layered step itself: relu as its own pass over the activations (the textbook
+folds it into its loops as one comparison), a call and a tensor per layer, an update per tensor.
 """
 
 from __future__ import annotations
