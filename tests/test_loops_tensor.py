@@ -1,0 +1,70 @@
+"""The loops backend's two tensor kinds (implementations/pure_python/tensor.py): what each holds,
+that both answer ``shape``, ``data``, ``rows()`` and equality alike, and that each is the only copy
+of its values (the in-place SGD update relies on it)."""
+
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+import pytest
+
+from implementations.pure_python.tensor import FlatTensor, RowsTensor, from_numpy, rows_tensor, to_numpy, zeros_like
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 4), (2, 1, 3, 2)])
+def test_numpy_round_trip_and_the_kind_each_rank_gets(shape):
+    values = np.random.default_rng(len(shape)).standard_normal(shape)
+    tensor = from_numpy(values)
+    assert type(tensor) is (RowsTensor if len(shape) <= 2 else FlatTensor)
+    assert tensor.shape == shape
+    np.testing.assert_array_equal(to_numpy(tensor), values)
+    assert list(tensor.data) == values.ravel().tolist()  # row-major
+    width = shape[-1]
+    assert list(tensor.rows()) == values.reshape(-1, width).tolist()
+
+
+def test_both_kinds_of_one_matrix_are_equal_and_a_transposed_shape_is_not():
+    values = np.arange(6.0).reshape(2, 3)
+    rows = from_numpy(values)
+    flat = FlatTensor(array("d", values.ravel().tolist()), (2, 3))
+    assert rows == flat and flat == rows and not rows != flat
+    assert rows != from_numpy(values.reshape(3, 2)) and flat != FlatTensor(array("d", range(6)), (3, 2))
+    assert rows != values.tolist()  # a plain list of the same rows is not a tensor of a shape
+
+
+def test_a_rows_tensor_is_the_only_copy_of_its_values():
+    tensor = from_numpy(np.ones((2, 2)))
+    assert tensor.rows() is tensor
+    copy = tensor.data
+    copy[0] = 5.0
+    assert tensor[0][0] == 1.0
+    tensor[1][1] = 7.0  # what the SGD update does, in place
+    np.testing.assert_array_equal(to_numpy(tensor), [[1.0, 1.0], [1.0, 7.0]])
+
+
+def test_a_flat_tensors_rows_are_a_copy():
+    tensor = from_numpy(np.ones((2, 2, 2)))
+    rows = tensor.rows()
+    rows[0][0] = 5.0
+    assert tensor.data[0] == 1.0
+
+
+@pytest.mark.parametrize("shape", [(4,), (2, 3), (2, 2, 3)])
+def test_zeros_like_keeps_the_kind_and_shape_in_new_storage(shape):
+    source = from_numpy(np.full(shape, 3.0))
+    zeros = zeros_like(source)
+    assert type(zeros) is type(source) and zeros.shape == source.shape
+    np.testing.assert_array_equal(to_numpy(zeros), np.zeros(shape))
+    if zeros.is_rows:
+        zeros[0][0] = 1.0
+    else:
+        zeros.data[0] = 1.0
+    assert to_numpy(zeros).sum() == 1.0  # one number changed: no row shared with another (a velocity)
+    np.testing.assert_array_equal(to_numpy(source), np.full(shape, 3.0))
+
+
+def test_rows_tensor_shares_the_rows_it_is_given():
+    rows = [[1.0, 2.0], [3.0, 4.0]]
+    tensor = rows_tensor(rows, (2, 2))
+    assert tensor[0] is rows[0] and tensor.shape == (2, 2) and repr(tensor) == "RowsTensor(shape=(2, 2))"
