@@ -61,6 +61,8 @@ def test_zeros_like_keeps_the_kind_and_shape_in_new_storage(shape):
     else:
         zeros.data[0] = 1.0
     assert to_numpy(zeros).sum() == 1.0  # one number changed: no row shared with another (a velocity)
+    if zeros.is_rows:
+        assert len({id(row) for row in zeros}) == len(zeros) and {id(r) for r in zeros}.isdisjoint(map(id, source))
     np.testing.assert_array_equal(to_numpy(source), np.full(shape, 3.0))
 
 

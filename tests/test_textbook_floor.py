@@ -1,7 +1,7 @@
 """The textbook step (tests/textbook_mlp.py) and ``loops`` compute the same training step, and the
 textbook convolution (tests/textbook_conv.py) the same convolution: the floors that ``loops`` is
 timed against are fair ones, and ``loops`` agrees with code that shares nothing with it (no
-FlatTensor, no layers, no architecture composition)."""
+tensor type, no layers, no architecture composition)."""
 
 from __future__ import annotations
 

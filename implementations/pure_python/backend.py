@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from . import DTYPES, NAME, layers
-from .tensor import FlatTensor, from_numpy, to_numpy, zeros_like
+from .tensor import FlatTensor, RowsTensor, from_numpy, to_numpy, zeros_like
 
 
-def to_native(values, dtype: str) -> FlatTensor:
+def to_native(values, dtype: str) -> FlatTensor | RowsTensor:
     return from_numpy(values)
 
 

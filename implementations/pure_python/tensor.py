@@ -59,8 +59,10 @@ class FlatTensor:
 class RowsTensor(list):
     """float64 values of a 1-D or 2-D ``shape``, as the list of their rows (lists of floats) over
     the last axis; a 1-D tensor is one row. ``shape`` is set by whoever builds it:
-    ``t = RowsTensor(rows); t.shape = (len(rows), width)`` (no ``__init__`` of its own, which would
-    cost a Python call per tensor)."""
+    ``t = RowsTensor(rows); t.shape = (len(rows), width)``, or ``(width,)`` for one row of a 1-D
+    tensor (no ``__init__`` of its own, which would cost a Python call per tensor). ``len()`` is
+    the number of rows, not the first dimension of a 1-D tensor; and the list methods it inherits
+    (``+``, slicing, ``copy``) return plain lists without a shape: the layers use neither."""
 
     __slots__ = ("shape",)
     is_rows = True
@@ -85,7 +87,7 @@ class RowsTensor(list):
         return not _same_values(self, other)
 
     def __repr__(self) -> str:
-        return f"RowsTensor(shape={self.shape})"
+        return f"RowsTensor(shape={getattr(self, 'shape', 'not set')})"
 
 
 def _same_values(a, b) -> bool:

@@ -10,7 +10,7 @@ CPython 3.11 every comprehension is a function call, one per row, which at mlp-t
 numbers costs more than the row's arithmetic; at 128 numbers a row the two idioms cost about the
 same. With biases held as a row and the update a tensor at a time, this took mlp-tiny's step
 from 0.60x to 0.80x of the textbook's speed; RowsTensors built in place, and an update whose short
-rows run in its own loop, took it to about 0.88x (studies/loops_floor.py, README). What is left
+rows run in its own loop, took it to 0.87x (studies/loops_floor.py, README). What is left
 at 4-3-2 is the layered step itself: relu as its own pass over the activations (the textbook
 folds it into its loops as one comparison), a call and a tensor per layer, an update per tensor.
 """
@@ -193,6 +193,7 @@ def softmax_cross_entropy(logits, labels: list[int]):
 
 
 _UPDATE_CHUNK = 1 << 16  # numbers per slice of the SGD update: about 2 MB of boxed floats per list
+_SHORT = 32  # rows shorter than this: an index loop beats building lists (each list costs a call)
 
 
 def sgd_momentum_update(params, grads, velocity, lr: float, momentum: float, weight_decay: float, decay_names):
@@ -215,13 +216,13 @@ def sgd_momentum_update(params, grads, velocity, lr: float, momentum: float, wei
         decay = weight_decay if name in decay_names else 0.0
         if param.is_rows:  # its velocity is a RowsTensor too (zeros_like); the gradient may not be
             p_rows, v_rows, g_rows = param, velocity[name], grad if grad.is_rows else grad.rows()
-        elif len(param.data) < _SHORT:  # in the arrays themselves
+            if param.shape[-1] >= _SHORT:  # the rows' length
+                _update_long(p_rows, v_rows, g_rows, lr, momentum, decay)
+                continue
+        elif len(param.data) < _SHORT:  # in the arrays themselves, as one short row
             p_rows, v_rows, g_rows = (param.data,), (velocity[name].data,), (grad.data,)
         else:
             _update_flat(param.data, velocity[name].data, grad.data, lr, momentum, decay)
-            continue
-        if len(p_rows[0]) >= _SHORT:
-            _update_long(p_rows, v_rows, g_rows, lr, momentum, decay)
             continue
         for p, v, g in zip(p_rows, v_rows, g_rows):  # short rows: an index loop, here and not in a call
             if decay:
@@ -230,9 +231,6 @@ def sgd_momentum_update(params, grads, velocity, lr: float, momentum: float, wei
                 vi = momentum * v[i] + gi
                 v[i] = vi
                 p[i] -= lr * vi
-
-
-_SHORT = 32  # rows shorter than this: an index loop beats building lists (each list costs a call)
 
 
 def _update_flat(p_all: array, v_all: array, g_all: array, lr: float, momentum: float, decay: float) -> None:
