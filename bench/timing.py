@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .contention import Load, LoadProbe
@@ -89,6 +90,19 @@ def settle() -> float:
     return time.perf_counter() - start
 
 
+@contextmanager
+def collector_paused():
+    """GC off inside, as it was after: every timed block runs under this (the harness's here, and
+    the studies' that compare a backend with its floor, so that both time it the same way)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def time_block(target, *, iterations: int, rounds: int, warmup_time: float, warmup_max_calls: int,
                cores: int) -> Block:
     """Warm up, then time ``rounds`` rounds of ``iterations`` calls each; the load is read around it all.
@@ -97,22 +111,19 @@ def time_block(target, *, iterations: int, rounds: int, warmup_time: float, warm
     """
     probe = LoadProbe(cores)
     settle()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    probe.start()
-    try:
-        warm = warm_up(target, warmup_time, warmup_max_calls)[0] if warmup_max_calls > 0 else 0
-        seconds, cpu, result = [], [], None
-        wall, process = time.perf_counter, time.process_time
-        for _ in range(rounds):
-            c0, t0 = process(), wall()
-            for _ in range(iterations):
-                result = target()
-            t1, c1 = wall(), process()
-            seconds.append((t1 - t0) / iterations)
-            cpu.append((c1 - c0) / iterations)
-    finally:
-        load = probe.stop()
-        if was_enabled:
-            gc.enable()
+    with collector_paused():
+        probe.start()
+        try:
+            warm = warm_up(target, warmup_time, warmup_max_calls)[0] if warmup_max_calls > 0 else 0
+            seconds, cpu, result = [], [], None
+            wall, process = time.perf_counter, time.process_time
+            for _ in range(rounds):
+                c0, t0 = process(), wall()
+                for _ in range(iterations):
+                    result = target()
+                t1, c1 = wall(), process()
+                seconds.append((t1 - t0) / iterations)
+                cpu.append((c1 - c0) / iterations)
+        finally:
+            load = probe.stop()
     return Block(seconds, cpu, iterations, warm, load, result)

@@ -5,7 +5,9 @@
 For each MLP shape, one process times a ``loops`` step and a textbook step from the same weights
 and batch, and for a ResNet-50 layer (the 3x3 convolution of layer1.0 in ``resnet50-32`` at batch
 4: 64 channels, 8x8) its forward and backward, in alternating blocks (A B A B ...), so that a drift of the shared machine falls on both
-alike; a block is as many calls as last about 0.2 s. The ratio per pair of neighbouring blocks
+alike; a block is as many calls as last about 0.2 s, with GC off as in the harness's blocks
+(``bench.timing.collector_paused``: the ladder's loops times are taken that way, so its floor is
+too; the ``gc`` column says so, and files from before it have no such column: GC was on). The ratio per pair of neighbouring blocks
 (textbook time / loops time) is recorded with both times and their CPU times, one row per pair,
 and summarized as the median ratio with a bootstrap 95% interval over pairs. Above 1: loops is
 faster. Not part of ``bench run``: the textbook is test code, and this is a study of the baseline.
@@ -21,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from bench.machine import describe_machine
+from bench.timing import collector_paused
 from implementations import make_trainer
 from implementations.architectures import mlp
 from implementations.layer_shapes import conv_output_size
@@ -72,11 +75,13 @@ def _steps(sizes, batch):
 
 
 def _block(step, calls: int) -> tuple[float, float]:
-    """Seconds and CPU seconds per call over ``calls`` calls."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    for _ in range(calls):
-        step()
-    return (time.perf_counter() - wall) / calls, (time.process_time() - cpu) / calls
+    """Seconds and CPU seconds per call over ``calls`` calls, GC off."""
+    with collector_paused():
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(calls):
+            step()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return wall / calls, cpu / calls
 
 
 def study(repeats: int) -> pd.DataFrame:
@@ -96,7 +101,7 @@ def study(repeats: int) -> pd.DataFrame:
             out.append(dict(shape=name, sizes="-".join(map(str, sizes)), batch=batch, pair=pair,
                             loops_seconds=got["loops"][0], loops_cpu_seconds=got["loops"][1],
                             textbook_seconds=got["textbook"][0], textbook_cpu_seconds=got["textbook"][1],
-                            ratio=got["textbook"][0] / got["loops"][0], cpu=machine["cpu"],
+                            ratio=got["textbook"][0] / got["loops"][0], gc="off", cpu=machine["cpu"],
                             cores=machine["cores"], git_commit=machine["git_commit"]))
     return pd.DataFrame(out)
 

@@ -409,3 +409,23 @@ def test_a_copy_of_the_tree_without_git_records_the_commit_it_is_told(tmp_path):
                           text=True, check=True)
     untold = subprocess.run(probe, cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     assert (told.stdout.strip(), untold.stdout.strip()) == ("abc123-copy", "unknown")
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_a_timed_block_runs_with_gc_off_and_leaves_it_as_it_found_it(enabled_before):
+    """A collection landing in one round and not another is noise: every call of a block, warm-up
+    included, runs with GC off, and the block hands GC back in the state it found it."""
+    import gc  # noqa: PLC0415
+
+    from bench.timing import time_block  # noqa: PLC0415
+
+    seen = []
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        time_block(lambda: seen.append(gc.isenabled()), iterations=3, rounds=2, warmup_time=0.0,
+                   warmup_max_calls=2, cores=1)
+        after = gc.isenabled()
+    finally:
+        gc.enable()
+    assert len(seen) >= 7 and not any(seen)
+    assert after is enabled_before
