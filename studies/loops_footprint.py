@@ -8,9 +8,9 @@ mlp-tiny (4-3-2, batch 5) loops is the slower. This study says why, without a cl
 runs its step (built by the floor study's own ``_steps``) in a process of its own under ``valgrind
 --tool=cachegrind --cache-sim=yes``, once for ``LOW`` steps and once for ``HIGH``; the difference
 over the extra steps is what one step costs, without the interpreter's start, the imports and the
-setup. GC is off in that process, as in every timed block, and ``PYTHONHASHSEED=0`` fixes the
-dicts' layout; what still varies between runs (a few per cent of the instructions) is why each
-count is the median of ``--repeats`` runs.
+setup. GC is off in that process, as in every timed block, ``PYTHONHASHSEED=0`` fixes the dicts'
+layout, and the thread pools have one thread (``CHILD_ENV``); each count is the median of
+``--repeats`` runs, which then agree to a few parts in a thousand.
 
 Counts, not times: they are not disturbed by neighbours, but the caches are valgrind's simulation,
 sized as this machine's first-level caches (recorded per row), and a miss has no cost in it. Needs
@@ -37,6 +37,10 @@ SHAPE = ("mlp-tiny", (4, 3, 2), 5)
 LOW, HIGH = 300, 1300  # steps in the two runs of a side; one step's cost is their difference / 1000
 EVENTS = {"Ir": "instructions", "I1mr": "i1_misses", "D1mr": "d1_read_misses", "D1mw": "d1_write_misses"}
 SIDES = ("loops", "textbook")
+# The child's dicts laid out alike in every run, and no thread pool but its own thread: valgrind
+# runs a process's threads one at a time, and the BLAS and OpenMP workers the imports start spin a
+# while before they sleep, adding instructions (up to 7% of a step's, a different number each run).
+CHILD_ENV = {"PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def read_counts(text: str) -> tuple[dict[str, int], dict[str, str]]:
@@ -61,7 +65,7 @@ def _cachegrind(side: str, steps: int) -> tuple[dict[str, int], dict[str, str]]:
         out = Path(folder) / "cachegrind.out"
         subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=yes", f"--cachegrind-out-file={out}",
                         sys.executable, "-m", "studies.loops_footprint", "--child", side, str(steps)],
-                       check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+                       check=True, capture_output=True, env={**os.environ, **CHILD_ENV})
         return read_counts(out.read_text())
 
 
