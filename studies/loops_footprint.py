@@ -10,11 +10,12 @@ runs its step (built by the floor study's own ``_steps``) in a process of its ow
 over the extra steps is what one step costs, without the interpreter's start, the imports and the
 setup. GC is off in that process, as in every timed block, ``PYTHONHASHSEED=0`` fixes the dicts'
 layout, and the thread pools have one thread (``CHILD_ENV``); each count is the median of
-``--repeats`` runs, which then agree to a few parts in a thousand.
+``--repeats`` runs, which then agree to a few parts in ten thousand.
 
 Counts, not times: they are not disturbed by neighbours, but the caches are valgrind's simulation,
 sized as this machine's first-level caches (recorded per row), and a miss has no cost in it. Needs
-valgrind (Debian: ``apt-get install valgrind``); without it, one line and exit 2.
+valgrind (Debian: ``apt-get install valgrind``); without it, one line and exit 2. A run that fails
+under valgrind says which side and its last line of output, and exits 1, writing nothing.
 """
 
 from __future__ import annotations
@@ -119,7 +120,13 @@ def main(argv: list[str] | None = None) -> int:
         print("loops_footprint: valgrind is not installed (Debian: apt-get install valgrind); nothing measured",
               file=sys.stderr)
         return 2
-    frame = study(args.repeats)
+    try:
+        frame = study(args.repeats)
+    except subprocess.CalledProcessError as failed:
+        last = (failed.stderr or b"").decode(errors="replace").strip().splitlines() or ["(no output)"]
+        print(f"loops_footprint: {' '.join(map(str, failed.cmd[-3:]))} failed under valgrind (exit "
+              f"{failed.returncode}): {last[-1]}", file=sys.stderr)
+        return 1
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(args.out, index=False)

@@ -43,3 +43,19 @@ def test_without_valgrind_it_says_so_in_one_line_and_exits_2_measuring_nothing(m
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1 and "valgrind is not installed" in captured.err
     assert not out.exists()
+
+
+def test_a_step_that_fails_under_valgrind_is_named_with_its_last_line_and_nothing_is_written(
+        monkeypatch, tmp_path, capsys):
+    def fails(*args, **kwargs):
+        raise loops_footprint.subprocess.CalledProcessError(
+            1, ["valgrind", "python", "-m", "studies.loops_footprint", "--child", "loops", "300"],
+            stderr=b"Traceback (most recent call last):\n  ...\nValueError: the step broke\n")
+
+    monkeypatch.setattr(loops_footprint.shutil, "which", lambda name: "/usr/bin/valgrind")
+    monkeypatch.setattr(loops_footprint.subprocess, "run", fails)
+    out = tmp_path / "footprint.parquet"
+    assert loops_footprint.main(["--repeats", "1", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--child loops 300" in err and "ValueError: the step broke" in err
+    assert "Traceback" not in err and not out.exists()
