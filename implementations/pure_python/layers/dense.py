@@ -10,7 +10,8 @@ CPython 3.11 every comprehension is a function call, one per row, which at mlp-t
 numbers costs more than the row's arithmetic; at 128 numbers a row the two idioms cost about the
 same. With biases held as a row and the update a tensor at a time, this took mlp-tiny's step
 from 0.60x to 0.80x of the textbook's speed; RowsTensors built in place, and an update whose short
-rows run in its own loop, took it to 0.87x (studies/loops_floor.py, README). What is left
+rows run in its own loop, took it to 0.87x with GC on (0.90x with GC off, as the harness
+times; studies/loops_floor.py, README). What is left
 at 4-3-2 is the layered step itself: relu as its own pass over the activations (the textbook
 folds it into its loops as one comparison), a call and a tensor per layer, an update per tensor.
 It costs about the textbook's instructions but twice its instruction-cache misses and three times
