@@ -4,12 +4,13 @@
 
 For each MLP shape, one process times a ``loops`` step and a textbook step from the same weights
 and batch, and for a ResNet-50 layer (the 3x3 convolution of layer1.0 in ``resnet50-32`` at batch
-4: 64 channels, 8x8) its forward and backward, in alternating blocks (A B A B ...), so that a drift of the shared machine falls on both
-alike; a block is as many calls as last about 0.2 s, with GC off as in the harness's blocks
-(``bench.timing.collector_paused``: the ladder's loops times are taken that way, so its floor is
-too; the ``gc`` column says so, and files from before it have no such column: GC was on). The ratio per pair of neighbouring blocks
-(textbook time / loops time) is recorded with both times and their CPU times, one row per pair,
-and summarized as the median ratio with a bootstrap 95% interval over pairs. Above 1: loops is
+4: 64 channels, 8x8) its forward and backward, in alternating blocks (A B A B ...), so that a
+drift of the shared machine falls on both alike; a block is as many calls as last about 0.2 s,
+with GC off as in the harness's blocks (``bench.timing.collector_paused``: the ladder's loops times
+are taken that way, so its floor is too; the ``gc`` column says so, and files from before it have
+no such column: GC was on). The ratio per pair of neighbouring blocks (textbook time / loops time)
+is recorded with both times and their CPU times, one row per pair, and summarized as the median
+ratio with a bootstrap 95% interval over pairs. Above 1: loops is
 faster. Not part of ``bench run``: the textbook is test code, and this is a study of the baseline.
 """
 
