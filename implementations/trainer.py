@@ -96,13 +96,18 @@ class HandwrittenTrainer:
 
     def loss_and_grads(self, batch):
         loss, grads = self._forward_backward(batch)
-        return float(loss), {name: self._kit.to_numpy(g) for name, g in grads.items()}
+        return float(loss), self._grads_to_numpy(grads)
 
     def last_loss_and_grads(self):
         if self._last is None:
             raise RuntimeError("no step has run yet")
         loss, grads = self._last
-        return float(loss), {name: self._kit.to_numpy(g) for name, g in grads.items()}
+        return float(loss), self._grads_to_numpy(grads)
+
+    def _grads_to_numpy(self, grads) -> dict[str, np.ndarray]:
+        """Each gradient as a NumPy array of its parameter's shape: a backend may hold a gradient
+        as its parameter is held rather than in its shape (loops: a bias's gradient as one row)."""
+        return {name: self._kit.to_numpy(g).reshape(self._params[name].shape) for name, g in grads.items()}
 
     def state_dict(self):
         return {name: np.array(value, dtype=np.int64) if name in self._counters else self._kit.to_numpy(value)

@@ -1,6 +1,7 @@
-"""The loops backend's two tensor kinds (implementations/pure_python/tensor.py): what each holds,
-that both answer ``shape``, ``data``, ``rows()`` and equality alike, and that each is the only copy
-of its values (the in-place SGD update relies on it)."""
+"""The loops backend's tensor kinds (implementations/pure_python/tensor.py): what each holds, that
+FlatTensor and RowsTensor answer ``shape``, ``data``, ``rows()`` and equality alike, that each is
+the only copy of its values (the in-place SGD update relies on it), and that the plain lists the
+dense layers pass each other have a shape and values as well."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from array import array
 import numpy as np
 import pytest
 
-from implementations.pure_python.tensor import FlatTensor, RowsTensor, from_numpy, rows_tensor, to_numpy, zeros_like
+from implementations.pure_python.tensor import (FlatTensor, RowsTensor, flat_values, from_numpy, rows_tensor, shape_of,
+                                                to_numpy, zeros_like)
 
 
 @pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 4), (2, 1, 3, 2)])
@@ -22,6 +24,20 @@ def test_numpy_round_trip_and_the_kind_each_rank_gets(shape):
     assert list(tensor.data) == values.ravel().tolist()  # row-major
     width = shape[-1]
     assert list(tensor.rows()) == values.reshape(-1, width).tolist()
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 4), (1, 4)])
+def test_plain_lists_have_the_shape_and_values_of_their_nesting(shape):
+    """A plain list of floats is 1-D and a plain list of rows 2-D (what the dense layers return);
+    every kind answers shape_of, flat_values and to_numpy."""
+    values = np.random.default_rng(sum(shape)).standard_normal(shape)
+    plain = values.tolist()
+    for tensor in (plain, from_numpy(values)):
+        assert shape_of(tensor) == shape
+        assert list(flat_values(tensor)) == values.ravel().tolist()
+        np.testing.assert_array_equal(to_numpy(tensor), values)
+    flat = FlatTensor(array("d", values.ravel().tolist()), shape)
+    assert shape_of(flat) == shape and flat_values(flat) is flat.data
 
 
 def test_both_kinds_of_one_matrix_are_equal_and_a_transposed_shape_is_not():

@@ -362,7 +362,7 @@ def test_global_avgpool_matches_torch_and_finite_differences(backend):
     out, cache = L.global_avgpool_forward(backend.stored(x))
     x_t = _torch_leaf(x)
     out_t = x_t.mean(dim=(2, 3))
-    assert out.shape == (2, 3)
+    assert numpy_(out).shape == (2, 3)
     assert rel_error(numpy_(out), out_t.detach().numpy()) <= TORCH_TOLERANCE
     np.testing.assert_allclose(numpy_(out), x.mean(axis=(2, 3)), rtol=1e-12)
 
@@ -421,16 +421,20 @@ def test_add_rejects_different_shapes(backend):
 
 # --- optimizer -----------------------------------------------------------------------------------
 
-def test_sgd_momentum_update_matches_torch_over_several_steps(backend):
+@pytest.mark.parametrize("decay", [True, False], ids=["some-decayed", "no-decay"])
+def test_sgd_momentum_update_matches_torch_over_several_steps(backend, decay):
     native, numpy_ = backend.to_native, backend.to_numpy
     rng = _rng(9)
     # Every way loops holds and updates a tensor, with and without decay: flat in one 64K slice, flat
-    # over two slices, flat and short (indexed in its array), as rows long and short, 1-D as a row.
+    # over two slices, flat and short, as rows long and short, 1-D as a row; with no name decayed,
+    # the short rows take the update's own loop (the MLPs' case), with gradients of every kind.
     shapes = {"conv.weight": (4, 3, 3, 3), "wide.weight": (2, 1, 1, 40001), "tiny.weight": (1, 2, 2, 2),
               "conv2.weight": (2, 2, 3, 3), "tiny2.weight": (1, 1, 2, 2), "bn.weight": (4,), "big.bias": (40,),
-              "fc.weight": (2, 40001), "small.weight": (3, 4), "small.bias": (3,)}
+              "fc.weight": (2, 40001), "small.weight": (3, 4), "small.bias": (3,), "rows.weight": (2, 3),
+              "rows.bias": (2,)}
     params = {name: rng.standard_normal(shape) for name, shape in shapes.items()}
-    decay_names = {"conv.weight", "wide.weight", "tiny.weight", "fc.weight", "small.weight", "small.bias"}
+    decayed = {"conv.weight", "wide.weight", "tiny.weight", "fc.weight", "small.weight", "small.bias"}
+    decay_names = decayed if decay else set()
     lr, momentum, weight_decay = 0.05, 0.9, 1e-2
 
     native_params = {name: native(value) for name, value in params.items()}
@@ -446,10 +450,13 @@ def test_sgd_momentum_update_matches_torch_over_several_steps(backend):
         native_grads = {name: native(g) for name, g in grads.items()}
         if backend.name == "loops":  # batch norm's gradients are flat, its parameters RowsTensors
             native_grads["bn.weight"] = FlatTensor(array("d", grads["bn.weight"].tolist()), shapes["bn.weight"])
+            # the dense layers' gradients: plain lists of rows, a bias's as one row
+            native_grads["rows.weight"] = grads["rows.weight"].tolist()
+            native_grads["rows.bias"] = [grads["rows.bias"].tolist()]
         backend.layers.sgd_momentum_update(native_params, native_grads, velocity, lr, momentum, weight_decay, decay_names)
         for name, g in grads.items():
             torch_params[name].grad = torch.from_numpy(g)
-            np.testing.assert_array_equal(numpy_(native_grads[name]), g)  # the gradients are not touched
+            np.testing.assert_array_equal(numpy_(native_grads[name]).reshape(g.shape), g)  # not touched
         optimizer.step()
     for name in shapes:
         assert rel_error(numpy_(native_params[name]), torch_params[name].detach().numpy()) <= 1e-14

@@ -45,6 +45,12 @@ class MLPSpec:
         formatted, or a spec hashed into a cache, costs a measurable share)."""
         return tuple((f"{name}.weight", f"{name}.bias") for name in self.layer_names)
 
+    @cached_property
+    def activation_layers(self) -> tuple[str, str]:
+        """``("relu_forward", "relu_backward")``: the names of the hidden activation's layer pair,
+        formatted once per spec, not in every step (see ``parameter_keys``)."""
+        return f"{self.activation}_forward", f"{self.activation}_backward"
+
     @property
     def num_classes(self) -> int:
         return self.sizes[-1]
@@ -187,8 +193,8 @@ def forward_backward(layers, spec: MLPSpec, params, x, y):
     ``sigmoid_forward/backward`` and ``softmax_cross_entropy``, each working on that backend's own
     representation of arrays. Returns ``(loss, grads)`` with grads keyed like ``params``.
     """
-    act_forward = getattr(layers, f"{spec.activation}_forward")
-    act_backward = getattr(layers, f"{spec.activation}_backward")
+    forward_name, backward_name = spec.activation_layers
+    act_forward, act_backward = getattr(layers, forward_name), getattr(layers, backward_name)
     keys = spec.parameter_keys
     last = len(keys) - 1
     caches = []

@@ -1,22 +1,25 @@
-"""The loops backend's arrays: float64 values and their shape, of two kinds.
+"""The loops backend's arrays: float64 values and their shape, of three kinds.
 
 - **FlatTensor**: one row-major ``array('d')`` (``data``). 8 bytes a number against about 32 for
   a list of boxed floats: what lets a ResNet-50 step at 224x224 fit in memory in pure Python. Every
   tensor of more than two dimensions is flat (feature maps, convolution weights), and what the
   layers compute from them (batch norm's statistics and gradients, pooled outputs).
-- **RowsTensor**: a list of rows, each a list of floats, for the tensors the dense layers pass to
-  each other (activations, their gradients, weights, biases and their velocity; a 1-D tensor is
-  one row). The tensor *is* that list: a layer iterates it with no attribute read or call, and
-  builds its output as one (``out = RowsTensor()``, rows appended, then ``out.shape = ...``), which
-  costs about half a FlatTensor's construction through ``__init__``. At mlp-tiny a step builds
-  ten tensors and lasts tens of microseconds, so this is a measured share of it
-  (studies/loops_floor.py). Holding these as rows spares a conversion at every layer boundary, and
-  the SGD update indexes a list faster than an ``array('d')``.
+- **rows**: a plain ``list`` of rows, each a list of floats, (N, features): what the dense layers
+  pass each other (activations and their gradients). The shape is the lists' lengths. Plain lists
+  because at mlp-tiny a step lasts tens of microseconds and builds a dozen of them: CPython 3.11
+  specializes indexing and ``append`` for exact lists only, and a list with a shape attribute
+  costs a constructor call; in a throwaway prototype the step ran about 10% faster with plain
+  lists between the layers (studies/loops_floor.py times the result).
+- **RowsTensor**: a list of rows with a ``shape``, for the 1-D and 2-D tensors that cross the
+  trainer's boundary (weights, biases and batch norm's parameters, their gradients and velocity,
+  a batch): there a shape must be known, and a 1-D tensor is held as one row. The tensor *is* that
+  list, so the layers read it as rows; the update indexes its rows in place.
 
-Both answer ``shape``, ``data`` (flat, row-major), ``rows()`` (a list of rows over the last axis)
-and ``is_rows``. Each is the only copy of its values: ``data`` of a RowsTensor, and ``rows()`` of a
-FlatTensor, build a new copy on every call, so an in-place update (the SGD step) of the one copy
-can never leave a stale other behind. Code that updates a tensor in place uses ``is_rows`` to pick.
+FlatTensor and RowsTensor answer ``shape``, ``data`` (flat, row-major), ``rows()`` (a list of rows
+over the last axis) and ``is_rows``; ``shape_of`` and ``flat_values`` answer for all three kinds.
+Each is the only copy of its values: ``data`` of a RowsTensor, and ``rows()`` of a FlatTensor,
+build a new copy on every call, so an in-place update (the SGD step) of the one copy can never
+leave a stale other behind. Code that updates a tensor in place uses ``is_rows`` to pick.
 """
 
 from __future__ import annotations
@@ -124,8 +127,27 @@ def from_numpy(values):
     return FlatTensor(array("d", contiguous.tobytes()), tuple(contiguous.shape))
 
 
+def shape_of(tensor) -> tuple[int, ...]:
+    """The shape of a tensor of any kind; a plain list: (len,) of floats, (len, len(row)) of rows."""
+    if type(tensor) is list:
+        return (len(tensor), len(tensor[0])) if tensor and type(tensor[0]) is list else (len(tensor),)
+    return tuple(tensor.shape)
+
+
+def flat_values(tensor) -> array:
+    """A flat, row-major ``array('d')`` of a tensor of any kind (a new one, but a FlatTensor's own)."""
+    if type(tensor) is not list:
+        return tensor.data
+    if tensor and type(tensor[0]) is list:
+        flat = array("d")
+        for row in tensor:
+            flat.extend(row)
+        return flat
+    return array("d", tensor)
+
+
 def to_numpy(tensor):
-    """Copy a FlatTensor or RowsTensor back into a float64 NumPy array of its shape."""
+    """Copy a tensor of any kind back into a float64 NumPy array of its shape."""
     import numpy as np  # noqa: PLC0415
 
-    return np.frombuffer(tensor.data.tobytes(), dtype=np.float64).reshape(tensor.shape).copy()
+    return np.frombuffer(flat_values(tensor).tobytes(), dtype=np.float64).reshape(shape_of(tensor)).copy()

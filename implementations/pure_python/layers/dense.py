@@ -24,7 +24,7 @@ from array import array
 from math import exp, log
 from operator import add, mul
 
-from ..tensor import FlatTensor, RowsTensor
+from ..tensor import FlatTensor, RowsTensor, rows_tensor
 
 
 # The weight gradient dW = d^T x has two loop orders. By columns: one dot product per weight over
@@ -33,8 +33,9 @@ from ..tensor import FlatTensor, RowsTensor
 # multiply-adds, so short columns (small batches) favour rows and short rows favour columns. The
 # costs below (ns, measured on the 2-core AMD machine with CPython 3.11: studies/loops_floor.py)
 # pick the cheaper order per shape.
-_CALL_NS, _MAC_NS = 250.0, 15.0  # one sum(map(mul, a, b)) call; one multiply-add within it
-_PASS_NS, _ELEMENT_NS = 600.0, 30.0  # one row pass (list(map(add, acc, map(g.__mul__, row)))); one element of it
+# Integers: the choice is made at every call, and int arithmetic makes no float objects.
+_CALL_NS, _MAC_NS = 250, 15  # one sum(map(mul, a, b)) call; one multiply-add within it
+_PASS_NS, _ELEMENT_NS = 600, 30  # one row pass (list(map(add, acc, map(g.__mul__, row)))); one element of it
 
 
 def weight_gradient_by_rows(n: int, fan_in: int) -> bool:
@@ -45,94 +46,84 @@ def weight_gradient_by_rows(n: int, fan_in: int) -> bool:
 def linear_forward(x, w, b):
     """``out = x @ w.T + b``.
 
-    x: (N, in); w: (out, in); b: (out,); each a RowsTensor (the parameters always are: from_numpy)
-    or a FlatTensor. Returns out (N, out), a RowsTensor, and the cache for the backward.
+    x: (N, in) as rows (a plain list of row lists, as the layers pass activations; ResNet's pooled
+    features too) or a RowsTensor; w: (out, in) and b: (out,), RowsTensors (parameters always are:
+    from_numpy). Returns out (N, out) as rows, and the cache for the backward.
     """
-    n, fan_in = x.shape
-    fan_out = w.shape[0]
-    if w.shape[1] != fan_in:
-        raise ValueError(f"linear: input has {fan_in} features, weight expects {w.shape[1]}")
-    x_rows = x if x.is_rows else x.rows()
-    w_rows = w if w.is_rows else w.rows()
-    pairs = list(zip(w_rows, (b if b.is_rows else b.rows())[0]))
-    out = RowsTensor()
-    for x_row in x_rows:
+    if len(x[0]) != len(w[0]):
+        raise ValueError(f"linear: input has {len(x[0])} features, weight expects {len(w[0])}")
+    pairs = list(zip(w, b[0]))
+    out = []
+    for x_row in x:
         row = []
         for w_row, b_o in pairs:
             row.append(sum(map(mul, x_row, w_row), b_o))
         out.append(row)
-    out.shape = (n, fan_out)
-    return out, (x_rows, w_rows)
+    return out, (x, w)
 
 
-def _products(rows, cols) -> RowsTensor:
+def _products(rows, cols) -> list[list[float]]:
     """Every row's dot product with every column: ``out[r][c] = sum(rows[r][k] * cols[c][k])``,
-    (len(rows), len(cols)); a matrix product with the second factor given by columns."""
-    out = RowsTensor()
+    (len(rows), len(cols)) as rows; a matrix product with the second factor given by columns."""
+    out = []
     for row in rows:
         products = []
         for col in cols:
             products.append(sum(map(mul, row, col)))
         out.append(products)
-    out.shape = (len(rows), len(cols))
     return out
 
 
 def linear_backward(dout, cache, need_dx: bool = True):
     """Gradients of ``linear_forward``.
 
-    dout: (N, out). Returns dx (N, in) or None when ``need_dx`` is false, dw (out, in), db (out,);
-    all RowsTensors.
+    dout: (N, out) as rows or a RowsTensor. Returns dx (N, in) as rows, or None when ``need_dx`` is
+    false; dw (out, in) as rows and db (out,) as one row, as the bias is held.
     """
     x_rows, w_rows = cache
-    n, fan_out = dout.shape
     fan_in = len(w_rows[0])
-    d_rows = dout if dout.is_rows else dout.rows()
-    d_cols = list(zip(*d_rows))  # (out, N): one column of dout per output unit
-    if weight_gradient_by_rows(n, fan_in):
-        dw = RowsTensor()
+    d_cols = list(zip(*dout))  # (out, N): one column of dout per output unit
+    if weight_gradient_by_rows(len(dout), fan_in):
+        dw = []
         for d_col in d_cols:
             acc = [0.0] * fan_in
             for g, x_row in zip(d_col, x_rows):
                 acc = list(map(add, acc, map(g.__mul__, x_row)))
             dw.append(acc)
-        dw.shape = (fan_out, fan_in)
     else:
         dw = _products(d_cols, list(zip(*x_rows)))  # dout's columns by x's columns (in, N)
-    db = RowsTensor((list(map(sum, d_cols)),))
-    db.shape = (fan_out,)
-    dx = _products(d_rows, list(zip(*w_rows))) if need_dx else None  # by w's columns (in, out)
-    return dx, dw, db
+    dx = _products(dout, list(zip(*w_rows))) if need_dx else None  # by w's columns (in, out)
+    return dx, dw, [list(map(sum, d_cols))]
 
 
 def relu_forward(x):
     """Elementwise ``max(x, 0)``; any shape, of ``x``'s kind. The cache is the output."""
-    if x.is_rows:
-        out = RowsTensor()
-        for row in x:
-            out_row = []
-            for v in row:
-                out_row.append(v if v > 0.0 else 0.0)
-            out.append(out_row)
-        out.shape = x.shape
-    else:
+    if type(x) is FlatTensor:
         out = FlatTensor(array("d", [v if v > 0.0 else 0.0 for v in x.data]), x.shape)
+        return out, out
+    out = []
+    for row in x:
+        out_row = []
+        for v in row:
+            out_row.append(v if v > 0.0 else 0.0)
+        out.append(out_row)
+    if type(x) is not list:  # a RowsTensor (from the boundary: a test's input): keep its kind and shape
+        out = rows_tensor(out, x.shape)
     return out, out
 
 
 def relu_backward(dout, cache):
     """Pass the gradient where the output was positive."""
-    if dout.is_rows:
-        out = RowsTensor()
-        for d_row, c_row in zip(dout, cache if cache.is_rows else cache.rows()):
-            row = d_row.copy()
-            for i in range(len(row)):
-                if not c_row[i] > 0.0:
-                    row[i] = 0.0
-            out.append(row)
-        out.shape = dout.shape
-        return out
-    return FlatTensor(array("d", [g if v > 0.0 else 0.0 for g, v in zip(dout.data, cache.data)]), dout.shape)
+    if type(dout) is FlatTensor:
+        return FlatTensor(array("d", [g if v > 0.0 else 0.0 for g, v in zip(dout.data, cache.data)]), dout.shape)
+    out = []
+    for d_row, c_row in zip(dout, cache):  # rows both: the cache is the forward's output, of dout's kind
+        row = d_row.copy()
+        for i in range(len(row)):
+            if not c_row[i] > 0.0:
+                row[i] = 0.0
+        out.append(row)
+    return out if type(dout) is list else rows_tensor(out, dout.shape)
 
 
 def _sigmoid(v: float) -> float:
@@ -145,40 +136,40 @@ def _sigmoid(v: float) -> float:
 
 def sigmoid_forward(x):
     """Elementwise logistic function; any shape, of ``x``'s kind. The cache is the output."""
-    if x.is_rows:
-        out = RowsTensor()
-        for row in x:
-            out.append(list(map(_sigmoid, row)))
-        out.shape = x.shape
-    else:
+    if type(x) is FlatTensor:
         out = FlatTensor(array("d", map(_sigmoid, x.data)), x.shape)
+        return out, out
+    out = []
+    for row in x:
+        out.append(list(map(_sigmoid, row)))
+    if type(x) is not list:  # a RowsTensor (from the boundary: a test's input): keep its kind and shape
+        out = rows_tensor(out, x.shape)
     return out, out
 
 
 def sigmoid_backward(dout, cache):
     """``dout * s * (1 - s)`` with ``s`` the forward output."""
-    if dout.is_rows:
-        out = RowsTensor()
-        for d_row, c_row in zip(dout, cache if cache.is_rows else cache.rows()):
-            row = []
-            for g, s in zip(d_row, c_row):
-                row.append(g * s * (1.0 - s))
-            out.append(row)
-        out.shape = dout.shape
-        return out
-    return FlatTensor(array("d", [g * s * (1.0 - s) for g, s in zip(dout.data, cache.data)]), dout.shape)
+    if type(dout) is FlatTensor:
+        return FlatTensor(array("d", [g * s * (1.0 - s) for g, s in zip(dout.data, cache.data)]), dout.shape)
+    out = []
+    for d_row, c_row in zip(dout, cache):
+        row = []
+        for g, s in zip(d_row, c_row):
+            row.append(g * s * (1.0 - s))
+        out.append(row)
+    return out if type(dout) is list else rows_tensor(out, dout.shape)
 
 
 def softmax_cross_entropy(logits, labels: list[int]):
     """Mean softmax cross-entropy over the batch and its gradient.
 
-    logits: (N, C); labels: N ints in [0, C). Returns (loss: float, dlogits: (N, C), a RowsTensor).
+    logits: (N, C) as rows or a RowsTensor; labels: N ints in [0, C). Returns (loss: float,
+    dlogits: (N, C) as rows).
     """
-    n, classes = logits.shape
     total = 0.0
-    grad = RowsTensor()
-    inv_n = 1.0 / n
-    for row, label in zip(logits if logits.is_rows else logits.rows(), labels):
+    grad = []
+    inv_n = 1.0 / len(logits)
+    for row, label in zip(logits, labels):
         peak = max(row)  # shift by the max so that exp cannot overflow
         exps = []
         for v in row:
@@ -191,7 +182,6 @@ def softmax_cross_entropy(logits, labels: list[int]):
             probs.append(e * scale)
         probs[label] -= inv_n
         grad.append(probs)
-    grad.shape = (n, classes)
     return total * inv_n, grad
 
 
@@ -211,29 +201,35 @@ def sgd_momentum_update(params, grads, velocity, lr: float, momentum: float, wei
     rows, in place. A flat one runs over slices of 64K numbers, so that its
     boxed-float lists stay a few MB even for ResNet-50's largest tensors (2.4M numbers; 25.5M in
     all) instead of a copy of each tensor. At mlp-tiny the whole update is four tensors of 2-12
-    numbers, so what it costs there is what it does per tensor and per row: short rows are updated
-    in this function's own loop (no call per tensor), with an ``enumerate`` loop per row.
+    numbers and no weight decay, so what it costs there is what it does per tensor and per row:
+    short rows without decay are updated in this function's own loop (no call per tensor), with an
+    ``enumerate`` loop per row, and nothing else is asked of them.
     """
+    if decay_names:  # ResNet-50: every tensor is long, and the update lasts milliseconds
+        for name, grad in grads.items():
+            _update_tensor(params[name], velocity[name], grad, lr, momentum,
+                           weight_decay if name in decay_names else 0.0)
+        return
     for name, grad in grads.items():
         param = params[name]
-        decay = weight_decay if name in decay_names else 0.0
-        if param.is_rows:  # its velocity is a RowsTensor too (zeros_like); the gradient may not be
-            p_rows, v_rows, g_rows = param, velocity[name], grad if grad.is_rows else grad.rows()
-            if param.shape[-1] >= _SHORT:  # the rows' length
-                _update_long(p_rows, v_rows, g_rows, lr, momentum, decay)
-                continue
-        elif len(param.data) < _SHORT:  # in the arrays themselves, as one short row
-            p_rows, v_rows, g_rows = (param.data,), (velocity[name].data,), (grad.data,)
-        else:
-            _update_flat(param.data, velocity[name].data, grad.data, lr, momentum, decay)
+        if not param.is_rows or param.shape[-1] >= _SHORT:  # flat, or rows of 32 numbers or more
+            _update_tensor(param, velocity[name], grad, lr, momentum, 0.0)
             continue
-        for p, v, g in zip(p_rows, v_rows, g_rows):  # short rows: an index loop, here and not in a call
-            if decay:
-                g = [gi + decay * pi for gi, pi in zip(g, p)]  # from p before this step changes it
+        # rows as the dense layers return them, or a RowsTensor (itself), or a FlatTensor (batch norm's)
+        for p, v, g in zip(param, velocity[name], grad if type(grad) is list else grad.rows()):
             for i, gi in enumerate(g):
                 vi = momentum * v[i] + gi
                 v[i] = vi
                 p[i] -= lr * vi
+
+
+def _update_tensor(param, velocity, grad, lr: float, momentum: float, decay: float) -> None:
+    """One SGD-with-momentum step of one tensor of any kind, in place: a RowsTensor in its rows
+    (each rebuilt by comprehensions), a FlatTensor over slices of its array."""
+    if param.is_rows:
+        _update_long(param, velocity, grad if type(grad) is list else grad.rows(), lr, momentum, decay)
+    else:
+        _update_flat(param.data, velocity.data, grad.data, lr, momentum, decay)
 
 
 def _update_flat(p_all: array, v_all: array, g_all: array, lr: float, momentum: float, decay: float) -> None:
@@ -248,8 +244,8 @@ def _update_flat(p_all: array, v_all: array, g_all: array, lr: float, momentum: 
 
 
 def _update_long(p_rows, v_rows, g_rows, lr: float, momentum: float, decay: float) -> None:
-    """One SGD-with-momentum step of long rows (lists), in place: each row rebuilt by
-    comprehensions and assigned back into the same list."""
+    """One SGD-with-momentum step of rows (lists), in place: each row rebuilt by comprehensions and
+    assigned back into the same list. Any length; the cheaper way from 32 numbers a row."""
     for p, v, g in zip(p_rows, v_rows, g_rows):
         if decay:
             v[:] = [momentum * vi + (gi + decay * pi) for vi, gi, pi in zip(v, g, p)]

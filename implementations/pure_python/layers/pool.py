@@ -5,7 +5,7 @@ from __future__ import annotations
 from array import array
 from math import prod
 
-from ..tensor import FlatTensor
+from ..tensor import FlatTensor, flat_values, shape_of
 
 _NEG_INF = float("-inf")
 
@@ -69,24 +69,28 @@ def maxpool2d_backward(dout: FlatTensor, cache) -> FlatTensor:
 
 
 def global_avgpool_forward(x: FlatTensor):
-    """Mean over each channel's H*W values. x: (N, C, H, W). Returns out (N, C) and the cache (x's shape)."""
+    """Mean over each channel's H*W values. x: (N, C, H, W). Returns out (N, C) as rows (what the
+    classifier, a dense layer, reads) and the cache (x's shape)."""
     if len(x.shape) != 4:
         raise ValueError(f"global_avgpool: x must be (N, C, H, W), got {x.shape}")
     n, channels, height, width = x.shape
     plane_size = height * width
     data = x.data
-    out = array("d", [sum(data[start:start + plane_size]) / plane_size for start in range(0, len(data), plane_size)])
-    return FlatTensor(out, (n, channels)), x.shape
+    image_size = channels * plane_size
+    out = [[sum(data[start:start + plane_size]) / plane_size for start in range(first, first + image_size, plane_size)]
+           for first in range(0, len(data), image_size)]
+    return out, x.shape
 
 
-def global_avgpool_backward(dout: FlatTensor, cache) -> FlatTensor:
-    """Spread each (N, C) gradient evenly over its H*W inputs. Returns dx (N, C, H, W)."""
+def global_avgpool_backward(dout, cache) -> FlatTensor:
+    """Spread each (N, C) gradient evenly over its H*W inputs. dout: (N, C), rows (the classifier's
+    input gradient) or a tensor. Returns dx (N, C, H, W)."""
     x_shape = cache
     n, channels, height, width = x_shape
-    if tuple(dout.shape) != (n, channels):
-        raise ValueError(f"global_avgpool_backward: dout has shape {dout.shape}, expected {(n, channels)}")
+    if shape_of(dout) != (n, channels):
+        raise ValueError(f"global_avgpool_backward: dout has shape {shape_of(dout)}, expected {(n, channels)}")
     plane_size = height * width
     dx = array("d")
-    for grad in dout.data:
+    for grad in flat_values(dout):
         dx.extend([grad / plane_size] * plane_size)
     return FlatTensor(dx, x_shape)
