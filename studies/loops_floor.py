@@ -1,6 +1,6 @@
 """Is ``loops`` at least as fast as the textbook code (tests/textbook_*.py)? Timed interleaved.
 
-    python -m studies.loops_floor [--repeats 15] [--out results/floor/<machine>.parquet]
+    python -m studies.loops_floor [--repeats 15] [--shapes NAME ...] [--out results/floor/<machine>.parquet]
 
 For each MLP shape, one process times a ``loops`` step and a textbook step from the same weights
 and batch, and for a ResNet-50 layer (the 3x3 convolution of layer1.0 in ``resnet50-32`` at batch
@@ -85,11 +85,17 @@ def _block(step, calls: int) -> tuple[float, float]:
     return wall / calls, cpu / calls
 
 
-def study(repeats: int) -> pd.DataFrame:
+def study(repeats: int, shapes: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``repeats`` block pairs of each of ``shapes`` (names from SHAPES and LAYERS; all when empty).
+
+    One shape with more pairs narrows its interval: at mlp-tiny a pair lasts 0.4 s, and 15 of them
+    on a busy machine spanned 0.85-1.10."""
     out = []
     machine = describe_machine()
     for (name, sizes, batch), build in [*((shape, _steps) for shape in SHAPES),
                                         *((layer, _conv_steps) for layer in LAYERS)]:
+        if shapes and name not in shapes:
+            continue
         loops, textbook = build(sizes, batch)
         calls = {}
         for side, step in (("loops", loops), ("textbook", textbook)):
@@ -123,9 +129,11 @@ def summary(frame: pd.DataFrame, resamples: int = 4000, seed: int = 0) -> list[s
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--shapes", nargs="+", default=(), choices=[name for name, _, _ in (*SHAPES, *LAYERS)],
+                        help="only these shapes (default: all)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    frame = study(args.repeats)
+    frame = study(args.repeats, tuple(args.shapes))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(args.out, index=False)
