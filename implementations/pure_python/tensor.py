@@ -3,16 +3,17 @@
 - **FlatTensor**: one row-major ``array('d')`` (``data``). 8 bytes a number against about 32 for
   a list of boxed floats: what lets a ResNet-50 step at 224x224 fit in memory in pure Python. Every
   tensor of more than two dimensions is flat (feature maps, convolution weights), and what the
-  layers compute from them (batch norm's statistics and gradients, pooled outputs).
-- **rows**: a plain ``list`` of rows, each a list of floats, (N, features): what the dense layers
-  pass each other (activations and their gradients). The shape is the lists' lengths. Plain lists
-  because at mlp-tiny a step lasts tens of microseconds and builds a dozen of them: CPython 3.11
-  specializes indexing and ``append`` for exact lists only, and a list with a shape attribute
-  costs a constructor call; in a throwaway prototype the step ran about 10% faster with plain
-  lists between the layers (studies/loops_floor.py times the result).
+  layers compute from them (batch norm's statistics and gradients, max pooling's outputs).
+- **rows**: a plain ``list`` of rows, each a list of floats: what the dense layers pass each other
+  (activations (N, features), from global average pooling's output on, and their gradients) and
+  the weight and bias gradients they return (a bias's as one row, as the bias is held). The shape is the lists' lengths. Plain lists because at mlp-tiny a
+  step lasts tens of microseconds and builds a dozen of them: CPython 3.11 specializes indexing and
+  ``append`` for exact lists only, and a list with a shape attribute costs a constructor call. With
+  this and a leaner update mlp-tiny's step went from 0.90x to 0.97x of the textbook's speed
+  (studies/loops_floor.py, README).
 - **RowsTensor**: a list of rows with a ``shape``, for the 1-D and 2-D tensors that cross the
-  trainer's boundary (weights, biases and batch norm's parameters, their gradients and velocity,
-  a batch): there a shape must be known, and a 1-D tensor is held as one row. The tensor *is* that
+  trainer's boundary (weights, biases and batch norm's parameters, their velocity, a
+  batch): there a shape must be known, and a 1-D tensor is held as one row. The tensor *is* that
   list, so the layers read it as rows; the update indexes its rows in place.
 
 FlatTensor and RowsTensor answer ``shape``, ``data`` (flat, row-major), ``rows()`` (a list of rows

@@ -8,14 +8,14 @@ over doubles, which would make this backend vectorized code in disguise.
 Lists of rows are built with loops and ``append`` (or ``map``), not nested comprehensions: in
 CPython 3.11 every comprehension is a function call, one per row, which at mlp-tiny's rows of 2-4
 numbers costs more than the row's arithmetic; at 128 numbers a row the two idioms cost about the
-same. With biases held as a row and the update a tensor at a time, this took mlp-tiny's step
-from 0.60x to 0.80x of the textbook's speed; RowsTensors built in place, and an update whose short
-rows run in its own loop, took it to 0.87x with GC on (0.90x with GC off, as the harness
-times; studies/loops_floor.py, README). What is left
-at 4-3-2 is the layered step itself: relu as its own pass over the activations (the textbook
-folds it into its loops as one comparison), a call and a tensor per layer, an update per tensor.
-It costs about the textbook's instructions but twice its instruction-cache misses and three times
-its data-cache misses (studies/loops_footprint.py): more code and more kinds of object per step.
+same. The layers pass each other plain lists of rows (tensor.py), and the update's no-decay path
+asks little of each short tensor. Measured as the harness times (GC off; studies/loops_floor.py,
+README), mlp-tiny's step runs at 0.97x of the textbook's speed on a quiet machine (0.90x before
+the plain lists) and 0.89x on a busier one. What is left at 4-3-2 is the layered step itself:
+relu as its own pass over the activations (the textbook folds it into its loops as one
+comparison), a call per layer, an update per tensor. It runs fewer instructions than the textbook
+but misses the instruction cache 1.8 times as often and the data cache 2.7 times
+(studies/loops_footprint.py): more code and more kinds of object per step.
 """
 
 from __future__ import annotations
