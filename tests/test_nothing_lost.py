@@ -20,9 +20,16 @@ from tests.test_report import base_row
 RUN = ["run", "--profile", "quick", "--models", "mlp-tiny", "--backends", "loops", "numpy", "--no-progress"]
 
 
+def _as_in_a_terminal() -> None:
+    # A job a non-interactive shell starts in the background (`cmd &`, as a CI script or nohup may
+    # run the tests) starts with SIGINT ignored, and its children inherit that, as POSIX wants: the
+    # run would then finish as if never interrupted. The runs here stand for a run in a terminal.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def bench(*args, **kwargs):
     return subprocess.Popen([sys.executable, "-m", "bench", *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_as_in_a_terminal, **kwargs)
 
 
 def test_two_runs_started_together_into_one_file_keep_both(tmp_path):
