@@ -105,9 +105,15 @@ class HandwrittenTrainer:
         return float(loss), self._grads_to_numpy(grads)
 
     def _grads_to_numpy(self, grads) -> dict[str, np.ndarray]:
-        """Each gradient as a NumPy array of its parameter's shape: a backend may hold a gradient
-        as its parameter is held rather than in its shape (loops: a bias's gradient as one row)."""
-        return {name: self._kit.to_numpy(g).reshape(self._params[name].shape) for name, g in grads.items()}
+        """Each gradient as a NumPy array. A 1-D parameter's gradient held as one row (loops holds
+        a bias's that way, as it holds the bias) comes back 1-D; any other shape is left as the
+        backend gave it, so that a wrongly shaped gradient still fails the checks on shapes."""
+        arrays = {}
+        for name, g in grads.items():
+            value = self._kit.to_numpy(g)
+            shape = tuple(self._params[name].shape)
+            arrays[name] = value.reshape(shape) if value.shape == (1, *shape) and len(shape) == 1 else value
+        return arrays
 
     def state_dict(self):
         return {name: np.array(value, dtype=np.int64) if name in self._counters else self._kit.to_numpy(value)

@@ -89,7 +89,7 @@ def study(repeats: int, shapes: tuple[str, ...] = ()) -> pd.DataFrame:
     """``repeats`` block pairs of each of ``shapes`` (names from SHAPES and LAYERS; all when empty).
 
     One shape with more pairs narrows its interval: at mlp-tiny a pair lasts 0.4 s, and 15 of them
-    on a busy machine spanned 0.85-1.10."""
+    on a busy machine left a 95% interval of 0.85-1.10."""
     out = []
     machine = describe_machine()
     for (name, sizes, batch), build in [*((shape, _steps) for shape in SHAPES),

@@ -1,7 +1,7 @@
 """The hand-written backends' ResNet-50 layers against PyTorch float64 and against finite differences.
 
 Each shared test runs on every hand-written backend: "loops" (``implementations.pure_python.layers``
-over ``FlatTensor`` and ``RowsTensor``), "numpy" (``implementations.numpy_vectorized.layers`` over ``numpy.ndarray``) and
+over ``FlatTensor``, ``RowsTensor`` and plain lists of rows), "numpy" (``implementations.numpy_vectorized.layers`` over ``numpy.ndarray``) and
 "numba" (``implementations.compiled_loops.layers``, compiled loops over ``numpy.ndarray``; skipped,
 saying why, where numba is not installed).
 Every forward is compared with ``torch.nn.functional`` in float64; every backward with torch
@@ -426,14 +426,15 @@ def test_sgd_momentum_update_matches_torch_over_several_steps(backend, decay):
     native, numpy_ = backend.to_native, backend.to_numpy
     rng = _rng(9)
     # Every way loops holds and updates a tensor, with and without decay: flat in one 64K slice, flat
-    # over two slices, flat and short, as rows long and short, 1-D as a row; with no name decayed,
-    # the short rows take the update's own loop (the MLPs' case), with gradients of every kind.
+    # over two slices, flat and short, as rows long and short, 1-D as a row; gradients as plain lists
+    # too, decayed or not; with no name decayed the short rows take the update's own loop (the MLPs').
     shapes = {"conv.weight": (4, 3, 3, 3), "wide.weight": (2, 1, 1, 40001), "tiny.weight": (1, 2, 2, 2),
               "conv2.weight": (2, 2, 3, 3), "tiny2.weight": (1, 1, 2, 2), "bn.weight": (4,), "big.bias": (40,),
               "fc.weight": (2, 40001), "small.weight": (3, 4), "small.bias": (3,), "rows.weight": (2, 3),
-              "rows.bias": (2,)}
+              "rows.bias": (2,), "head.weight": (3, 40), "head.bias": (3,)}
     params = {name: rng.standard_normal(shape) for name, shape in shapes.items()}
-    decayed = {"conv.weight", "wide.weight", "tiny.weight", "fc.weight", "small.weight", "small.bias"}
+    decayed = {"conv.weight", "wide.weight", "tiny.weight", "fc.weight", "small.weight", "small.bias", "rows.weight",
+               "head.weight"}
     decay_names = decayed if decay else set()
     lr, momentum, weight_decay = 0.05, 0.9, 1e-2
 
@@ -450,9 +451,11 @@ def test_sgd_momentum_update_matches_torch_over_several_steps(backend, decay):
         native_grads = {name: native(g) for name, g in grads.items()}
         if backend.name == "loops":  # batch norm's gradients are flat, its parameters RowsTensors
             native_grads["bn.weight"] = FlatTensor(array("d", grads["bn.weight"].tolist()), shapes["bn.weight"])
-            # the dense layers' gradients: plain lists of rows, a bias's as one row
-            native_grads["rows.weight"] = grads["rows.weight"].tolist()
-            native_grads["rows.bias"] = [grads["rows.bias"].tolist()]
+            # the dense layers' gradients: plain lists of rows, a bias's as one row (ResNet's classifier:
+            # decayed, rows of 2048)
+            for layer in ("rows", "head"):
+                native_grads[f"{layer}.weight"] = grads[f"{layer}.weight"].tolist()
+                native_grads[f"{layer}.bias"] = [grads[f"{layer}.bias"].tolist()]
         backend.layers.sgd_momentum_update(native_params, native_grads, velocity, lr, momentum, weight_decay, decay_names)
         for name, g in grads.items():
             torch_params[name].grad = torch.from_numpy(g)

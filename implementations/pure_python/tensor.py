@@ -100,8 +100,8 @@ def _same_values(a, b) -> bool:
 
 
 def rows_tensor(rows, shape: tuple[int, ...]) -> RowsTensor:
-    """A RowsTensor of ``shape`` over ``rows`` (the row lists themselves, not copies). For code
-    outside the timed layers; the layers build theirs in place (see RowsTensor)."""
+    """A RowsTensor of ``shape`` over ``rows`` (the row lists themselves, not copies): at the
+    boundary, and where a layer keeps the kind of a RowsTensor input (relu, sigmoid)."""
     tensor = RowsTensor(rows)
     tensor.shape = tuple(shape)
     return tensor

@@ -1,4 +1,5 @@
-"""Pure-Python layers, each a ``*_forward`` / ``*_backward`` pair over FlatTensor and RowsTensor.
+"""Pure-Python layers, each a ``*_forward`` / ``*_backward`` pair over FlatTensor, RowsTensor and the
+plain lists of rows the dense layers pass each other (tensor.py).
 
 The names and signatures match ``implementations.numpy_vectorized.layers`` one for one.
 """

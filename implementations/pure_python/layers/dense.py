@@ -205,7 +205,7 @@ def sgd_momentum_update(params, grads, velocity, lr: float, momentum: float, wei
     short rows without decay are updated in this function's own loop (no call per tensor), with an
     ``enumerate`` loop per row, and nothing else is asked of them.
     """
-    if decay_names:  # ResNet-50: every tensor is long, and the update lasts milliseconds
+    if decay_names:  # ResNet-50: its update lasts milliseconds, so one path for every tensor
         for name, grad in grads.items():
             _update_tensor(params[name], velocity[name], grad, lr, momentum,
                            weight_decay if name in decay_names else 0.0)
