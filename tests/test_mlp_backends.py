@@ -166,7 +166,8 @@ def test_second_seed_article_784_128_layer():
     dx, dw, db = loops_layers.linear_backward(from_numpy(dout), cache)
     assert np.allclose(to_numpy(dw), dout.T @ x, rtol=1e-12, atol=1e-12)
     assert np.allclose(to_numpy(dx), dout @ params["fc1.weight"], rtol=1e-12, atol=1e-12)
-    assert len(db) == 1 and np.allclose(to_numpy(db)[0], dout.sum(axis=0), rtol=1e-12, atol=1e-12)  # one row, as the bias
+    assert len(db) == 1  # one row, as the bias is held
+    assert np.allclose(to_numpy(db)[0], dout.sum(axis=0), rtol=1e-12, atol=1e-12)
     # between the layers, exact lists: what CPython specializes indexing and append for
     assert type(out) is list and type(dx) is list and type(dw) is list and type(db) is list
 

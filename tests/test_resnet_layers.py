@@ -1,9 +1,10 @@
 """The hand-written backends' ResNet-50 layers against PyTorch float64 and against finite differences.
 
 Each shared test runs on every hand-written backend: "loops" (``implementations.pure_python.layers``
-over ``FlatTensor``, ``RowsTensor`` and plain lists of rows), "numpy" (``implementations.numpy_vectorized.layers`` over ``numpy.ndarray``) and
-"numba" (``implementations.compiled_loops.layers``, compiled loops over ``numpy.ndarray``; skipped,
-saying why, where numba is not installed).
+over ``FlatTensor``, ``RowsTensor`` and plain lists of rows), "numpy"
+(``implementations.numpy_vectorized.layers`` over ``numpy.ndarray``) and "numba"
+(``implementations.compiled_loops.layers``, compiled loops over ``numpy.ndarray``; skipped, saying
+why, where numba is not installed).
 Every forward is compared with ``torch.nn.functional`` in float64; every backward with torch
 autograd (relative error <= 1e-8) and with centred finite differences (<= 3e-6, see
 ``tests/gradient_check.py``). Shapes are small and non-square (H != W) so that a swapped axis cannot

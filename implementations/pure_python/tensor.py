@@ -6,11 +6,11 @@
   layers compute from them (batch norm's statistics and gradients, max pooling's outputs).
 - **rows**: a plain ``list`` of rows, each a list of floats: what the dense layers pass each other
   (activations (N, features), from global average pooling's output on, and their gradients) and
-  the weight and bias gradients they return (a bias's as one row, as the bias is held). The shape is the lists' lengths. Plain lists because at mlp-tiny a
-  step lasts tens of microseconds and builds a dozen of them: CPython 3.11 specializes indexing and
-  ``append`` for exact lists only, and a list with a shape attribute costs a constructor call. With
-  this and a leaner update mlp-tiny's step went from 0.90x to 0.97x of the textbook's speed
-  (studies/loops_floor.py, README).
+  the weight and bias gradients they return (a bias's as one row, as the bias is held). The shape
+  is the lists' lengths. Plain lists because at mlp-tiny a step lasts tens of microseconds and
+  builds a dozen of them: CPython 3.11 specializes indexing and ``append`` for exact lists only,
+  and a list with a shape attribute costs a constructor call. With this and a leaner update
+  mlp-tiny's step went from 0.90x to 0.97x of the textbook's speed (studies/loops_floor.py, README).
 - **RowsTensor**: a list of rows with a ``shape``, for the 1-D and 2-D tensors that cross the
   trainer's boundary (weights, biases and batch norm's parameters, their velocity, a
   batch): there a shape must be known, and a 1-D tensor is held as one row. The tensor *is* that
@@ -75,10 +75,7 @@ class RowsTensor(list):
     @property
     def data(self) -> array:
         """A new flat, row-major copy of the values."""
-        flat = array("d")
-        for row in self:
-            flat.extend(row)
-        return flat
+        return _flat_rows(self)
 
     def rows(self) -> RowsTensor:
         """The tensor itself: it is its list of rows."""
@@ -92,6 +89,14 @@ class RowsTensor(list):
 
     def __repr__(self) -> str:
         return f"RowsTensor(shape={getattr(self, 'shape', 'not set')})"
+
+
+def _flat_rows(rows) -> array:
+    """A new flat, row-major ``array('d')`` of a list of rows."""
+    flat = array("d")
+    for row in rows:
+        flat.extend(row)
+    return flat
 
 
 def _same_values(a, b) -> bool:
@@ -139,12 +144,7 @@ def flat_values(tensor) -> array:
     """A flat, row-major ``array('d')`` of a tensor of any kind (a new one, but a FlatTensor's own)."""
     if type(tensor) is not list:
         return tensor.data
-    if tensor and type(tensor[0]) is list:
-        flat = array("d")
-        for row in tensor:
-            flat.extend(row)
-        return flat
-    return array("d", tensor)
+    return _flat_rows(tensor) if tensor and type(tensor[0]) is list else array("d", tensor)
 
 
 def to_numpy(tensor):
