@@ -91,7 +91,8 @@ class HandwrittenTrainer:
         layers = self._layers
         loss, grads = self._architecture.forward_backward(layers, self._spec, self._params, x, y)
         self._last = (loss, grads)
-        layers.sgd_momentum_update(self._params, grads, self._velocity, *self._sgd_terms)
+        lr, momentum, weight_decay, decay_names = self._sgd_terms
+        layers.sgd_momentum_update(self._params, grads, self._velocity, lr, momentum, weight_decay, decay_names)
         return loss
 
     def loss_and_grads(self, batch):

@@ -212,5 +212,5 @@ def forward_backward(layers, spec: MLPSpec, params, x, y):
         linear_cache, act_cache = caches[index]
         if act_cache is not None:
             dh = act_backward(dh, act_cache)
-        dh, grads[weight], grads[bias] = layers.linear_backward(dh, linear_cache, need_dx=index > 0)
+        dh, grads[weight], grads[bias] = layers.linear_backward(dh, linear_cache, index > 0)
     return loss, grads

@@ -211,12 +211,11 @@ def sgd_momentum_update(params, grads, velocity, lr: float, momentum: float, wei
                            weight_decay if name in decay_names else 0.0)
         return
     for name, grad in grads.items():
-        param = params[name]
-        if not param.is_rows or param.shape[-1] >= _SHORT:  # flat, or rows of 32 numbers or more
-            _update_tensor(param, velocity[name], grad, lr, momentum, 0.0)
+        if type(grad) is not list or len(grad[0]) >= _SHORT:  # flat, a RowsTensor, or rows of 32 numbers or more
+            _update_tensor(params[name], velocity[name], grad, lr, momentum, 0.0)
             continue
-        # rows as the dense layers return them, or a RowsTensor (itself), or a FlatTensor (batch norm's)
-        for p, v, g in zip(param, velocity[name], grad if type(grad) is list else grad.rows()):
+        # short rows as the dense layers return them; the parameter and its velocity are rows too
+        for p, v, g in zip(params[name], velocity[name], grad):
             for i, gi in enumerate(g):
                 vi = momentum * v[i] + gi
                 v[i] = vi
