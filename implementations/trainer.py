@@ -53,7 +53,8 @@ class HandwrittenTrainer:
     ``kit`` is a backend module (``pure_python.backend``, ``compiled_loops.backend`` or
     ``numpy_vectorized.backend``) with its ``layers`` and array conversions; ``architecture`` composes
     those layers into the model. A kit with a ``compile(dtype)`` hook (numba) compiles here, before
-    any step: ``compile_seconds`` is what that took (NaN for a kit that compiles nothing).
+    any step: ``compile_seconds`` is what that took (NaN for a kit that compiles nothing). A kit
+    with ``gradient_to_numpy(grad, param)`` (loops) converts gradients with it.
     """
 
     def __init__(self, kit, architecture, spec, params: dict[str, np.ndarray], dtype: str, sgd: SGDConfig):
@@ -106,15 +107,13 @@ class HandwrittenTrainer:
         return float(loss), self._grads_to_numpy(grads)
 
     def _grads_to_numpy(self, grads) -> dict[str, np.ndarray]:
-        """Each gradient as a NumPy array. A 1-D parameter's gradient held as one row (loops holds
-        a bias's that way, as it holds the bias) comes back 1-D; any other shape is left as the
-        backend gave it, so that a wrongly shaped gradient still fails the checks on shapes."""
-        arrays = {}
-        for name, g in grads.items():
-            value = self._kit.to_numpy(g)
-            shape = tuple(self._params[name].shape)
-            arrays[name] = value.reshape(shape) if value.shape == (1, *shape) and len(shape) == 1 else value
-        return arrays
+        """Each gradient as a NumPy array: through the kit's ``gradient_to_numpy(grad, param)`` where
+        it has one (a backend that holds a gradient otherwise than its parameter: loops), else its
+        ``to_numpy``."""
+        convert = getattr(self._kit, "gradient_to_numpy", None)
+        if convert is None:
+            return {name: self._kit.to_numpy(g) for name, g in grads.items()}
+        return {name: convert(g, self._params[name]) for name, g in grads.items()}
 
     def state_dict(self):
         return {name: np.array(value, dtype=np.int64) if name in self._counters else self._kit.to_numpy(value)

@@ -1,7 +1,8 @@
 """The loops backend's tensor kinds (implementations/pure_python/tensor.py): what each holds, that
 FlatTensor and RowsTensor answer ``shape``, ``data``, ``rows()`` and equality alike, that each is
 the only copy of its values (the in-place SGD update relies on it), and that the plain lists the
-dense layers pass each other have a shape and values as well."""
+dense layers pass each other have a shape and values as well; and how the trainer gets a gradient
+back as a NumPy array of its parameter's shape."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from array import array
 import numpy as np
 import pytest
 
+from implementations.pure_python.backend import gradient_to_numpy
 from implementations.pure_python.tensor import (FlatTensor, RowsTensor, flat_values, from_numpy, rows_tensor, shape_of,
                                                 to_numpy, zeros_like)
 
@@ -86,3 +88,19 @@ def test_rows_tensor_shares_the_rows_it_is_given():
     rows = [[1.0, 2.0], [3.0, 4.0]]
     tensor = rows_tensor(rows, (2, 2))
     assert tensor[0] is rows[0] and tensor.shape == (2, 2) and repr(tensor) == "RowsTensor(shape=(2, 2))"
+
+
+def test_a_one_row_gradient_of_a_1d_parameter_comes_back_1d_and_a_misshapen_one_as_it_is():
+    """The trainer converts loops' gradients with ``backend.gradient_to_numpy``: a bias is held as
+    one row and so is its gradient, which must come back of the bias's shape; any other mismatch
+    must come back as it is, so that the trainer's shape checks still see it."""
+    bias = from_numpy(np.zeros(3))
+    weight = from_numpy(np.zeros((2, 3)))
+    one_row = gradient_to_numpy([[1.0, 2.0, 3.0]], bias)
+    assert one_row.shape == (3,) and one_row.tolist() == [1.0, 2.0, 3.0]
+    rows = gradient_to_numpy([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], weight)
+    assert rows.shape == (2, 3) and rows.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    # six numbers, as the weight has, but as three rows of two, or as one row: not reshaped
+    assert gradient_to_numpy([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], weight).shape == (3, 2)
+    assert gradient_to_numpy([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]], weight).shape == (1, 6)
+    assert gradient_to_numpy([[1.0, 2.0], [3.0, 4.0]], from_numpy(np.zeros(4))).shape == (2, 2)
