@@ -41,9 +41,36 @@ def git_commit() -> str:
     return commit + ("-dirty" if dirty else "")
 
 
+# The fields py-cpuinfo reads the brand from in /proc/cpuinfo, in its order (``brand_raw``).
+_BRAND_FIELDS = ("model name", "cpu", "processor", "uarch")
+
+
+def brand_from_proc_cpuinfo(text: str) -> str | None:
+    """The CPU brand in a /proc/cpuinfo ``text``, as py-cpuinfo reads it on Linux: the value of the
+    first line whose field is one of ``_BRAND_FIELDS`` and whose value is not empty and not a number
+    (x86's ``processor : 0`` lines are numbers). None where no line has one."""
+    for line in text.splitlines():
+        if ":" not in line:
+            continue
+        field, value = (part.strip() for part in line.split(":", 1))
+        if field.lower() in _BRAND_FIELDS and value and not value.isdigit():
+            return value
+    return None
+
+
 def _cpu_brand() -> str:
+    """The CPU's brand, part of the machine kind that baselines are filed by
+    (``bench.measurement.MachineKey``). Read from /proc/cpuinfo where there is one, as py-cpuinfo
+    would read it: py-cpuinfo itself starts a process to ask, which cost every ``bench`` command
+    1.2 s on the 2-core AMD machine."""
     try:
-        import cpuinfo  # noqa: PLC0415  (py-cpuinfo; slow, so only asked once)
+        brand = brand_from_proc_cpuinfo(Path("/proc/cpuinfo").read_text(errors="replace"))
+    except OSError:
+        brand = None
+    if brand:
+        return brand
+    try:
+        import cpuinfo  # noqa: PLC0415  (py-cpuinfo: slow, so only where /proc/cpuinfo cannot answer)
 
         return cpuinfo.get_cpu_info().get("brand_raw") or platform.processor() or "unknown"
     except Exception:  # noqa: BLE001  (cpuinfo shells out; any failure just means we cannot name the CPU)

@@ -411,6 +411,40 @@ def test_a_copy_of_the_tree_without_git_records_the_commit_it_is_told(tmp_path):
     assert (told.stdout.strip(), untold.stdout.strip()) == ("abc123-copy", "unknown")
 
 
+X86_CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 17
+model name\t: AMD EPYC 9654 96-Core Processor
+stepping\t: 1
+
+processor\t: 1
+model name\t: AMD EPYC 9654 96-Core Processor
+"""
+POWER_CPUINFO = "processor\t: 0\ncpu\t\t: POWER9 (architected), altivec supported\nclock\t\t: 2750.000000MHz\n"
+ARM_CPUINFO = "processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd\nCPU implementer\t: 0x41\n"
+
+
+@pytest.mark.parametrize("text, brand", [(X86_CPUINFO, "AMD EPYC 9654 96-Core Processor"),
+                                         (POWER_CPUINFO, "POWER9 (architected), altivec supported"),
+                                         (ARM_CPUINFO, None), ("", None)])
+def test_the_cpu_brand_is_read_from_proc_cpuinfo_as_py_cpuinfo_reads_it(text, brand):
+    """The brand files baselines by machine kind, so the fast reading must name a CPU as py-cpuinfo
+    did when the committed baselines were measured: x86's numbered ``processor`` lines are skipped,
+    POWER's ``cpu`` line counts, and where no line names one (ARM) py-cpuinfo is asked instead."""
+    from bench.machine import brand_from_proc_cpuinfo  # noqa: PLC0415
+
+    assert brand_from_proc_cpuinfo(text) == brand
+
+
+def test_the_cpu_brand_here_is_the_one_py_cpuinfo_gives():
+    import cpuinfo  # noqa: PLC0415
+
+    from bench.machine import _cpu_brand  # noqa: PLC0415
+
+    assert _cpu_brand() == cpuinfo.get_cpu_info()["brand_raw"]
+
+
 @pytest.mark.parametrize("enabled_before", [True, False])
 def test_a_timed_block_runs_with_gc_off_and_leaves_it_as_it_found_it(enabled_before):
     """A collection landing in one round and not another is noise: every call of a block, warm-up
