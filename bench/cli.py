@@ -35,8 +35,8 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)} (default: default)")
     run.add_argument("--models", nargs="+", metavar="MODEL_OR_CONFIG",
                      help="models (mlp, resnet50) or config names (mlp-mnist, mlp-width-64, ...)")
-    run.add_argument("--backends", nargs="+", metavar="BACKEND", help="loops, numpy, torch-cpu, torch-cuda, torch-cuda-amp, torch-cuda-compile "
-                     "(default: the profile's, else all)")
+    run.add_argument("--backends", nargs="+", metavar="BACKEND", help="backends, as `python -m bench list` names them (plug-ins "
+                     "included; default: the profile's, else all)")
     run.add_argument("--out", metavar="PATH", help="results .parquet file; appended to if it exists "
                      "(default: results/<time>-<host>-<profile>.parquet)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
