@@ -212,5 +212,7 @@ def forward_backward(layers, spec: MLPSpec, params, x, y):
         linear_cache, act_cache = caches[index]
         if act_cache is not None:
             dh = act_backward(dh, act_cache)
+        # need_dx by position: in CPython 3.11 a keyword argument takes the generic call path, and
+        # a mlp-tiny step is mostly calls (studies/loops_footprint.py)
         dh, grads[weight], grads[bias] = layers.linear_backward(dh, linear_cache, index > 0)
     return loss, grads
