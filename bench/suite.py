@@ -146,18 +146,22 @@ class Profile:
     without_loops: tuple[str, ...] = ()
     # (config, backend) pairs this profile runs at one thread only
     one_thread: tuple[tuple[str, str], ...] = ()
+    # (backend, configs) pairs: this profile runs that backend on those configs only
+    only_on: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 _PROFILES = {
-    # CI's profile (the regression check): every backend but numba on the MLPs; ResNet-50 at 32 px on the
-    # vectorized backends (a loops step there takes 47 s; the default profile times it).
+    # CI's profile (the regression check): every backend on the MLPs, ResNet-50 at 32 px on the
+    # vectorized backends and numba (a loops step there takes 47 s; the default profile times it).
+    # numba on two configs at one thread: mlp-width-256 (its dense kernels; its time moved by 1% between
+    # runs, mlp-mnist's float64 by 15%) and resnet50-32 (convolution, batch norm, pooling); its
+    # threaded twins give the one-thread numbers bit for bit (tests), and its 2-thread times on the
+    # shared cores moved by a third between runs. About 15 s of CI's fifteen minutes.
     "quick": Profile("quick", ("mlp-tiny", "mlp-mnist", "mlp-width-64", "mlp-width-256", "resnet50-32"),
                      TimingBudget(repeats=6, block_time=0.05, min_time=0.002, min_rounds=3, slow_budget=4.0,
                                   warmup_time=0.01), (512,), without_loops=("resnet50-32",),
-                     # numba has no A/A baseline to be judged against yet, and its first compile in a
-                     # clean clone would cost CI about 20 s of its fifteen minutes: the default profile
-                     # times it
-                     backends=tuple(b for b in BACKENDS if b != "numba")),
+                     one_thread=(("mlp-width-256", "numba"), ("resnet50-32", "numba")),
+                     only_on=(("numba", ("mlp-width-256", "resnet50-32")),)),
     # The default profile must finish within 25 minutes on a 2-core machine whose pure-Python
     # ResNet-50 step at 224 takes 11-12 of them. So ResNet-50 at 224 batch 8 and 32 (throughput of
     # the vectorized backends) are in the full profile only: with their float64 oracles (torch and
@@ -222,8 +226,9 @@ def thread_counts(backend: str, cores: int) -> list[int]:
 def select_configs(profile: Profile, models: list[str] | None) -> list[ModelConfig]:
     """``models`` may name models (all of the profile's configs of that model) or configs.
 
-    A config the profile runs without loops (``Profile.without_loops``), or with a backend at one
-    thread only (``Profile.one_thread``), keeps that restriction.
+    A config the profile runs without loops (``Profile.without_loops``), without a backend it runs
+    on other configs only (``Profile.only_on``), or with a backend at one thread only
+    (``Profile.one_thread``), keeps that restriction.
     """
     if not models:
         return [_in_profile(profile, name) for name in profile.configs]
@@ -246,6 +251,9 @@ def _in_profile(profile: Profile, name: str) -> ModelConfig:
     config = get_config(name)
     if name in profile.without_loops:
         config = replace(config, without=(*config.without, "loops"))
+    elsewhere = tuple(backend for backend, names in profile.only_on if name not in names)
+    if elsewhere:
+        config = replace(config, without=(*config.without, *elsewhere))
     one_thread = tuple(backend for config_name, backend in profile.one_thread if config_name == name)
     if one_thread:
         config = replace(config, one_thread=(*config.one_thread, *one_thread))
