@@ -463,3 +463,20 @@ def test_a_timed_block_runs_with_gc_off_and_leaves_it_as_it_found_it(enabled_bef
         gc.enable()
     assert len(seen) >= 7 and not any(seen)
     assert after is enabled_before
+
+
+def test_a_backend_a_profile_runs_on_some_configs_only_is_left_out_of_the_others():
+    """``Profile.only_on``: the quick profile (CI's) runs numba on two configs at one thread; a
+    config named with --models keeps the restriction."""
+    profile = suite.Profile("p", ("mlp-tiny", "mlp-mnist"), suite.get_profile("quick").budget,
+                            only_on=(("numpy", ("mlp-mnist",)),))
+    cases = suite.expand_cases(suite.select_configs(profile, None), ["loops", "numpy"], cores=2)
+    assert sorted(c.label for c in cases) == ["mlp-mnist loops float64 1t", "mlp-mnist numpy float32 1t",
+                                              "mlp-mnist numpy float32 2t", "mlp-mnist numpy float64 1t",
+                                              "mlp-mnist numpy float64 2t", "mlp-tiny loops float64 1t"]
+    named = suite.expand_cases(suite.select_configs(profile, ["mlp-tiny"]), ["loops", "numpy"], cores=2)
+    assert [c.label for c in named] == ["mlp-tiny loops float64 1t"]
+    quick = suite.get_profile("quick")
+    numba = suite.expand_cases(suite.select_configs(quick, None), ["numba"], cores=2)
+    assert [c.label for c in numba] == ["mlp-width-256 numba float32 1t", "mlp-width-256 numba float64 1t",
+                                        "resnet50-32 numba float32 1t", "resnet50-32 numba float64 1t"]
