@@ -260,10 +260,15 @@ def report(baseline: list[Measurement], current: list[Measurement], thresholds: 
     print(file=out)
     print(format_table(verdicts), file=out)
     print(file=out)
-    missing = sorted({m.key.label for m in baseline if m.ok} - {m.key.label for m in current if m.ok})
+    base_labels, current_labels = {m.key.label for m in baseline if m.ok}, {m.key.label for m in current if m.ok}
+    missing = sorted(base_labels - current_labels)
     if missing:
         print(f"not in the results: {len(missing)} baseline case(s): " + ", ".join(missing[:5])
               + (", ..." if len(missing) > 5 else ""), file=out)
+    unmeasured = sorted(current_labels - base_labels)  # e.g. a backend newer than this machine's baseline
+    if unmeasured:
+        print(f"not in the baseline, not compared: {len(unmeasured)} case(s): " + ", ".join(unmeasured[:5])
+              + (", ..." if len(unmeasured) > 5 else ""), file=out)
     untimed: dict[tuple[str, str], list[str]] = {}
     for m in current:
         if not m.ok:

@@ -156,7 +156,7 @@ _PROFILES = {
     # numba on two configs at one thread: mlp-width-256 (its dense kernels; its time moved by 1% between
     # runs, mlp-mnist's float64 by 15%) and resnet50-32 (convolution, batch norm, pooling); its
     # threaded twins give the one-thread numbers bit for bit (tests), and its 2-thread times on the
-    # shared cores moved by a third between runs. About 15 s of CI's fifteen minutes.
+    # shared cores moved by a third between runs. About 20 s of CI's fifteen minutes.
     "quick": Profile("quick", ("mlp-tiny", "mlp-mnist", "mlp-width-64", "mlp-width-256", "resnet50-32"),
                      TimingBudget(repeats=6, block_time=0.05, min_time=0.002, min_rounds=3, slow_budget=4.0,
                                   warmup_time=0.01), (512,), without_loops=("resnet50-32",),

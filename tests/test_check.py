@@ -117,6 +117,20 @@ def test_runs_of_the_same_distribution_pass(tmp_path, capsys):
     assert set(_verdicts(out).values()) == {"ok"}
 
 
+def test_cases_on_one_side_only_are_named_and_not_compared(tmp_path, capsys):
+    """A backend newer than the machine's baseline (numba on the Intel kind) is named, not judged;
+    so is a baseline case the results lack."""
+    base = [row for row in _run("base", seed=1) if row["backend"] != "numpy"]
+    current = [row for row in _run("cur", seed=2) if row["backend"] != "loops"]
+    code, out = _check(tmp_path, base, current, capsys)
+    assert code == check.EXIT_OK
+    numpy_cases = sorted(_label(b, d) for b, d in BACKENDS if b == "numpy")
+    loops_cases = sorted(_label(b, d) for b, d in BACKENDS if b == "loops")
+    assert f"not in the baseline, not compared: {len(numpy_cases)} case(s): {', '.join(numpy_cases)}" in out
+    assert f"not in the results: {len(loops_cases)} baseline case(s): {', '.join(loops_cases)}" in out
+    assert not any("numpy" in label for label in _verdicts(out))
+
+
 @pytest.mark.parametrize("slowed", ["loops", "numpy", "torch-cpu"])
 def test_a_one_and_a_half_fold_slower_backend_is_a_regression_named(tmp_path, capsys, slowed):
     code, out = _check(tmp_path, _run("base", seed=1), _run("cur", seed=2, factors={slowed: 1.5}), capsys)
