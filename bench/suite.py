@@ -151,8 +151,8 @@ class Profile:
 
 
 _PROFILES = {
-    # CI's profile (the regression check): every backend on the MLPs, ResNet-50 at 32 px on the
-    # vectorized backends and numba (a loops step there takes 47 s; the default profile times it).
+    # CI's profile (the regression check): every backend but numba on the MLPs, ResNet-50 at 32 px
+    # on the vectorized backends (a loops step there takes 47 s; the default profile times it).
     # numba on two configs at one thread: mlp-width-256 (its dense kernels) and resnet50-32
     # (convolution, batch norm, pooling). Its 2-thread times on the shared cores moved by a third
     # between runs, and its threaded twins give the one-thread numbers bit for bit (tests). Its A/A
