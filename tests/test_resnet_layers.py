@@ -428,7 +428,8 @@ def test_sgd_momentum_update_matches_torch_over_several_steps(backend, decay):
     rng = _rng(9)
     # Every way loops holds and updates a tensor, with and without decay: flat in one 64K slice, flat
     # over two slices, flat and short, as rows long and short, 1-D as a row; gradients as plain lists
-    # too, decayed or not; with no name decayed the short rows take the update's own loop (the MLPs').
+    # too, decayed or not; with no name decayed the short plain-list rows take the update's own loop
+    # (the MLPs'), every other tensor the per-tensor path.
     shapes = {"conv.weight": (4, 3, 3, 3), "wide.weight": (2, 1, 1, 40001), "tiny.weight": (1, 2, 2, 2),
               "conv2.weight": (2, 2, 3, 3), "tiny2.weight": (1, 1, 2, 2), "bn.weight": (4,), "big.bias": (40,),
               "fc.weight": (2, 40001), "small.weight": (3, 4), "small.bias": (3,), "rows.weight": (2, 3),

@@ -20,7 +20,8 @@ FlatTensor and RowsTensor answer ``shape``, ``data`` (flat, row-major), ``rows()
 over the last axis) and ``is_rows``; ``shape_of`` and ``flat_values`` answer for all three kinds.
 Each is the only copy of its values: ``data`` of a RowsTensor, and ``rows()`` of a FlatTensor,
 build a new copy on every call, so an in-place update (the SGD step) of the one copy can never
-leave a stale other behind. Code that updates a tensor in place uses ``is_rows`` to pick.
+leave a stale other behind. Code that updates a tensor in place uses ``is_rows`` to pick (the
+update's no-decay path for the MLPs picks by the gradient's kind: a plain list of rows).
 """
 
 from __future__ import annotations

@@ -202,8 +202,9 @@ def sgd_momentum_update(params, grads, velocity, lr: float, momentum: float, wei
     boxed-float lists stay a few MB even for ResNet-50's largest tensors (2.4M numbers; 25.5M in
     all) instead of a copy of each tensor. At mlp-tiny the whole update is four tensors of 2-12
     numbers and no weight decay, so what it costs there is what it does per tensor and per row:
-    short rows without decay are updated in this function's own loop (no call per tensor), with an
-    ``enumerate`` loop per row, and nothing else is asked of them.
+    without decay, a gradient the dense layers returned (a plain list of rows) shorter than 32 is
+    updated in this function's own loop (no call per tensor), with an ``enumerate`` loop per row,
+    and nothing else is asked of it; every other gradient goes through ``_update_tensor``.
     """
     if decay_names:  # ResNet-50: its update lasts milliseconds, so one path for every tensor
         for name, grad in grads.items():
