@@ -267,7 +267,7 @@ def report(baseline: list[Measurement], current: list[Measurement], thresholds: 
               + (", ..." if len(missing) > 5 else ""), file=out)
     unmeasured = sorted(current_labels - base_labels)  # e.g. a backend newer than this machine's baseline
     if unmeasured:
-        print(f"not in the baseline, not compared: {len(unmeasured)} case(s): " + ", ".join(unmeasured[:5])
+        print(f"no baseline time, not compared: {len(unmeasured)} case(s): " + ", ".join(unmeasured[:5])
               + (", ..." if len(unmeasured) > 5 else ""), file=out)
     untimed: dict[tuple[str, str], list[str]] = {}
     for m in current:
