@@ -432,17 +432,25 @@ def test_the_cpu_brand_is_read_from_proc_cpuinfo_as_py_cpuinfo_reads_it(text, br
     """The brand files baselines by machine kind, so the fast reading must name a CPU as py-cpuinfo
     did when the committed baselines were measured: x86's numbered ``processor`` lines are skipped,
     POWER's ``cpu`` line counts, and where no line names one (ARM) py-cpuinfo is asked instead."""
+    from cpuinfo import cpuinfo  # noqa: PLC0415
+
     from bench.machine import brand_from_proc_cpuinfo  # noqa: PLC0415
 
     assert brand_from_proc_cpuinfo(text) == brand
+    # and as py-cpuinfo's own reader of /proc/cpuinfo (9.0.0, pinned) reads the same text
+    assert cpuinfo._get_field(True, text, None, None, "model name", "cpu", "processor", "uarch") == brand
 
 
-def test_the_cpu_brand_here_is_the_one_py_cpuinfo_gives():
+def test_the_cpu_brand_here_is_the_one_py_cpuinfo_gives(monkeypatch):
     import cpuinfo  # noqa: PLC0415
 
-    from bench.machine import _cpu_brand  # noqa: PLC0415
+    import bench.machine as machine  # noqa: PLC0415
 
-    assert _cpu_brand() == cpuinfo.get_cpu_info()["brand_raw"]
+    assert machine._cpu_brand() == cpuinfo.get_cpu_info().get("brand_raw")
+    # where /proc/cpuinfo names no brand (ARM), py-cpuinfo is asked
+    monkeypatch.setattr(machine, "brand_from_proc_cpuinfo", lambda text: None)
+    monkeypatch.setattr(cpuinfo, "get_cpu_info", lambda: {"brand_raw": "Neoverse-N1 (asked)"})
+    assert machine._cpu_brand() == "Neoverse-N1 (asked)"
 
 
 @pytest.mark.parametrize("enabled_before", [True, False])
