@@ -154,9 +154,10 @@ _PROFILES = {
     # CI's profile (the regression check): every backend but numba on the MLPs, ResNet-50 at 32 px
     # on the vectorized backends (a loops step there takes 47 s; the default profile times it).
     # numba on two configs at one thread: mlp-width-256 (its dense kernels) and resnet50-32
-    # (convolution, batch norm, pooling). Its 2-thread times on the shared cores moved by a third
-    # between runs, and its threaded twins give the one-thread numbers bit for bit (tests). Its A/A
-    # study gates the backend and resnet50-32's float32 case (README). About 20 s of CI's fifteen minutes.
+    # (convolution, batch norm, pooling). One thread: the A/A study gates no 2-thread MLP case of any
+    # backend on the 2 shared cores, and numba's threaded twins give the one-thread numbers bit for
+    # bit (tests). The study gates numba and resnet50-32's float32 case (README). About 20 s of CI's
+    # fifteen minutes.
     "quick": Profile("quick", ("mlp-tiny", "mlp-mnist", "mlp-width-64", "mlp-width-256", "resnet50-32"),
                      TimingBudget(repeats=6, block_time=0.05, min_time=0.002, min_rounds=3, slow_budget=4.0,
                                   warmup_time=0.01), (512,), without_loops=("resnet50-32",),
