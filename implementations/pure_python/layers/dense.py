@@ -14,8 +14,8 @@ README), mlp-tiny's step runs at 0.97x of the textbook's speed on a quiet machin
 the plain lists) and 0.89x on a busier one. What is left at 4-3-2 is the layered step itself:
 relu as its own pass over the activations (the textbook folds it into its loops as one
 comparison), a call per layer, an update per tensor. It runs fewer instructions than the textbook
-but misses the instruction cache 1.8 times as often and the data cache 2.7 times
-(studies/loops_footprint.py): more code and more kinds of object per step.
+but misses the instruction cache about 1.5 times as often and the data cache about 2.4 times
+(studies/loops_footprint.py, README): more code and more kinds of object per step.
 """
 
 from __future__ import annotations
