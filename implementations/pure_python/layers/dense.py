@@ -3,19 +3,18 @@
 Every product of two vectors is ``sum(map(mul, a, b))`` over lists of floats: the idiom a careful
 Python programmer reaches for, one boxed float multiply and one add per multiply-add, with no
 interpreted per-element bytecode. ``math.sumprod`` is deliberately not used: it is a C dot product
-over doubles, which would make this backend vectorized code in disguise.
+over doubles, which would make this backend vectorized code in disguise. Where a layer's rows and
+columns are all short (at most 16 numbers: mlp-tiny's), a call per dot product costs more than
+its arithmetic, and the linear layer is written out per shape instead (written_out.py).
 
 Lists of rows are built with loops and ``append`` (or ``map``), not nested comprehensions: in
-CPython 3.11 every comprehension is a function call, one per row, which at mlp-tiny's rows of 2-4
-numbers costs more than the row's arithmetic; at 128 numbers a row the two idioms cost about the
-same. The layers pass each other plain lists of rows (tensor.py), and the update's no-decay path
-asks little of each short tensor. Measured as the harness times (GC off; studies/loops_floor.py,
-README), mlp-tiny's step runs at 0.97x of the textbook's speed on a quiet machine (0.90x before
-the plain lists) and 0.89x on a busier one. What is left at 4-3-2 is the layered step itself:
-relu as its own pass over the activations (the textbook folds it into its loops as one
-comparison), a call per layer, an update per tensor. It runs fewer instructions than the textbook
-but misses the instruction cache about 1.5 times as often and the data cache about 2.4 times
-(studies/loops_footprint.py, README): more code and more kinds of object per step.
+CPython 3.11 every comprehension is a function call, one per row, which at rows of 2-4 numbers
+costs more than the row's arithmetic; at 128 numbers a row the two idioms cost about the same. The
+layers pass each other plain lists of rows (tensor.py), and the update's no-decay path asks little
+of each short tensor. Measured as the harness times (GC off; studies/loops_floor.py, README), the
+layered step with dot products everywhere ran mlp-tiny at 0.97x of the textbook's speed on a quiet
+machine and about 0.9x on a busy one; with the written-out linear layer it is faster than the
+textbook there too.
 """
 
 from __future__ import annotations
@@ -25,6 +24,8 @@ from math import exp, log
 from operator import add, mul
 
 from ..tensor import FlatTensor, RowsTensor, rows_tensor
+from .written_out import backward_kernel, forward_kernel
+from .written_out import fits as fits_written_out
 
 
 # The weight gradient dW = d^T x has two loop orders. By columns: one dot product per weight over
@@ -44,14 +45,17 @@ def weight_gradient_by_rows(n: int, fan_in: int) -> bool:
 
 
 def linear_forward(x, w, b):
-    """``out = x @ w.T + b``.
+    """``out = x @ w.T + b``; written out per shape where the weight is at most 16 by 16 (written_out.py).
 
     x: (N, in) as rows (a plain list of row lists, as the layers pass activations; ResNet's pooled
     features too) or a RowsTensor; w: (out, in) and b: (out,), RowsTensors (parameters always are:
     from_numpy). Returns out (N, out) as rows, and the cache for the backward.
     """
-    if len(x[0]) != len(w[0]):
-        raise ValueError(f"linear: input has {len(x[0])} features, weight expects {len(w[0])}")
+    fan_out, fan_in = len(w), len(w[0])
+    if len(x[0]) != fan_in:
+        raise ValueError(f"linear: input has {len(x[0])} features, weight expects {fan_in}")
+    if fits_written_out(fan_out, fan_in):
+        return forward_kernel(fan_out, fan_in)(x, w, b)
     pairs = list(zip(w, b[0]))
     out = []
     for x_row in x:
@@ -75,13 +79,15 @@ def _products(rows, cols) -> list[list[float]]:
 
 
 def linear_backward(dout, cache, need_dx: bool = True):
-    """Gradients of ``linear_forward``.
+    """Gradients of ``linear_forward``; written out per shape as it is (written_out.py).
 
     dout: (N, out) as rows or a RowsTensor. Returns dx (N, in) as rows, or None when ``need_dx`` is
     false; dw (out, in) as rows and db (out,) as one row, as the bias is held.
     """
     x_rows, w_rows = cache
-    fan_in = len(w_rows[0])
+    fan_out, fan_in = len(w_rows), len(w_rows[0])
+    if fits_written_out(fan_out, fan_in):
+        return backward_kernel(fan_out, fan_in)(dout, cache, need_dx)
     d_cols = list(zip(*dout))  # (out, N): one column of dout per output unit
     if weight_gradient_by_rows(len(dout), fan_in):
         dw = []
