@@ -4,7 +4,8 @@ first-level cache misses per step, under cachegrind.
     python -m studies.loops_footprint [--repeats 3] [--out results/floor/footprint-<machine>.parquet]
 
 The loops floor study (studies/loops_floor.py) times ``loops`` against the textbook MLP step; at
-mlp-tiny (4-3-2, batch 5) loops is the slower. This study says why, without a clock: each side
+mlp-tiny (4-3-2, batch 5), where the step is all calls, a clock says little about why one side is
+faster (until 1e8f11c loops was the slower there). This study counts it, without a clock: each side
 runs its step (built by the floor study's own ``_steps``) in a process of its own under ``valgrind
 --tool=cachegrind --cache-sim=yes``, once for ``LOW`` steps and once for ``HIGH``; the difference
 over the extra steps is what one step costs, without the interpreter's start, the imports and the

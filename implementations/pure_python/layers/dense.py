@@ -3,9 +3,10 @@
 Every product of two vectors is ``sum(map(mul, a, b))`` over lists of floats: the idiom a careful
 Python programmer reaches for, one boxed float multiply and one add per multiply-add, with no
 interpreted per-element bytecode. ``math.sumprod`` is deliberately not used: it is a C dot product
-over doubles, which would make this backend vectorized code in disguise. Where a layer's rows and
-columns are all short (at most 16 numbers: mlp-tiny's), a call per dot product costs more than
-its arithmetic, and the linear layer is written out per shape instead (written_out.py).
+over doubles, which would make this backend vectorized code in disguise. The exception is a linear
+layer whose rows and columns are all short (``written_out.MAX_WRITTEN_OUT``, 16; mlp-tiny's):
+there a call per dot product costs more than its arithmetic, and the layer is written out per
+shape instead (written_out.py).
 
 Lists of rows are built with loops and ``append`` (or ``map``), not nested comprehensions: in
 CPython 3.11 every comprehension is a function call, one per row, which at rows of 2-4 numbers
@@ -24,8 +25,7 @@ from math import exp, log
 from operator import add, mul
 
 from ..tensor import FlatTensor, RowsTensor, rows_tensor
-from .written_out import backward_kernel, forward_kernel
-from .written_out import fits as fits_written_out
+from .written_out import backward_kernel, forward_kernel, writes_out
 
 
 # The weight gradient dW = d^T x has two loop orders. By columns: one dot product per weight over
@@ -45,7 +45,7 @@ def weight_gradient_by_rows(n: int, fan_in: int) -> bool:
 
 
 def linear_forward(x, w, b):
-    """``out = x @ w.T + b``; written out per shape where the weight is at most 16 by 16 (written_out.py).
+    """``out = x @ w.T + b``; written out per shape where ``writes_out(out, in)`` (written_out.py).
 
     x: (N, in) as rows (a plain list of row lists, as the layers pass activations; ResNet's pooled
     features too) or a RowsTensor; w: (out, in) and b: (out,), RowsTensors (parameters always are:
@@ -54,7 +54,7 @@ def linear_forward(x, w, b):
     fan_out, fan_in = len(w), len(w[0])
     if len(x[0]) != fan_in:
         raise ValueError(f"linear: input has {len(x[0])} features, weight expects {fan_in}")
-    if fits_written_out(fan_out, fan_in):
+    if writes_out(fan_out, fan_in):
         return forward_kernel(fan_out, fan_in)(x, w, b)
     pairs = list(zip(w, b[0]))
     out = []
@@ -86,7 +86,7 @@ def linear_backward(dout, cache, need_dx: bool = True):
     """
     x_rows, w_rows = cache
     fan_out, fan_in = len(w_rows), len(w_rows[0])
-    if fits_written_out(fan_out, fan_in):
+    if writes_out(fan_out, fan_in):
         return backward_kernel(fan_out, fan_in)(dout, cache, need_dx)
     d_cols = list(zip(*dout))  # (out, N): one column of dout per output unit
     if weight_gradient_by_rows(len(dout), fan_in):

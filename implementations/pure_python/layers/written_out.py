@@ -10,13 +10,17 @@ per weight gradient. The loop over the batch stays a loop, so one function serve
 
 Still pure Python with no C loop in the timed path: the generated code is bytecode over boxed
 floats, one multiply and one add per multiply-add, as in dense.py. It adds in the textbook's order
-(tests/textbook_mlp.py), which is dense.py's: a bias first, then the products in index order; a
-gradient over the batch in sample order. tests/test_loops_written_out.py holds it to index loops
-in that order, exactly.
+(tests/textbook_mlp.py): a bias first, then the products in index order; a gradient over the batch
+in sample order. tests/test_loops_written_out.py holds it to index loops in that order: equal
+values (an input gradient's sum starts from its first product, not from 0.0, so where every
+product is -0.0 it is -0.0 rather than 0.0). dense.py adds in the same order, and under CPython
+3.11 it gives the same values; from 3.12 ``sum()`` adds with compensation, so its last bits may
+differ.
 
-Why 16: up to there the written-out layer was faster than dense.py's at every shape tried, at
-batch 5 and 32, and no config of the width sweep reaches it (its narrowest layer is 32 wide), so
-the sweep's loops line is one code path throughout. Today only mlp-tiny's layers are written out.
+Why 16: it covers mlp-tiny (4-3-2), where the layered step with a call per dot product tied the
+textbook at best (README), and stays below the width sweep's narrowest layer (32 wide), so that
+the sweep's loops line is one code path throughout. A shape's source has fan_out * fan_in lines of
+accumulation, 256 at most. Today only mlp-tiny's layers are written out.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ from functools import cache
 MAX_WRITTEN_OUT = 16  # rows and columns up to this long; at most 256 weights, as many accumulators
 
 
-def fits(fan_out: int, fan_in: int) -> bool:
-    """Whether a (fan_out, fan_in) weight gets the written-out layer."""
+def writes_out(fan_out: int, fan_in: int) -> bool:
+    """Whether a layer with a (fan_out, fan_in) weight is written out here (else dense.py's dot products)."""
     return fan_out <= MAX_WRITTEN_OUT and fan_in <= MAX_WRITTEN_OUT
 
 
@@ -38,6 +42,7 @@ def _weights_target(fan_out: int, fan_in: int) -> str:
 
 
 def _vector(prefix: str, length: int) -> str:
+    """``[d0, d1, d2]``: a list of ``length`` numbered names, as a target or as a value."""
     return "[" + ", ".join(f"{prefix}{k}" for k in range(length)) + "]"
 
 
@@ -80,6 +85,7 @@ def backward_source(fan_out: int, fan_in: int) -> str:
 
 
 def _compiled(source: str, name: str, fan_out: int, fan_in: int):
+    """The function ``name`` defined by ``source``, compiled under a file name that says its shape."""
     filename = f"<vecbench {name} {fan_out}x{fan_in}>"
     # A traceback through generated code shows its lines, as it would a file's.
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
