@@ -34,11 +34,12 @@ def numba_skip_reason() -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``loops_resnet`` (the loops backend's whole-step ResNet faults, about 3 minutes)
-    run only when asked for by name (``-m loops_resnet``); otherwise they skip, saying so."""
+    """Tests marked ``loops_resnet`` (the loops backend's whole-step ResNet faults and its full
+    ResNet-50 step, about 4 minutes) run only when asked for by name (``-m loops_resnet``);
+    otherwise they skip, saying so."""
     if "loops_resnet" in (config.option.markexpr or ""):
         return
-    skip = pytest.mark.skip(reason="loops ResNet faults take minutes: run them with -m loops_resnet")
+    skip = pytest.mark.skip(reason="loops ResNet whole-step tests take minutes: run them with -m loops_resnet")
     for item in items:
         if "loops_resnet" in item.keywords:
             item.add_marker(skip)
