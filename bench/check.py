@@ -46,7 +46,7 @@ import numpy as np
 
 from . import stats
 from .errors import UsageError
-from .formatting import seconds
+from .formatting import first_names, seconds
 from .measurement import CaseKey, MachineKey, Measurement, machines, measurements, pool
 from .results import read_results
 from .suspect import suspects
@@ -263,12 +263,10 @@ def report(baseline: list[Measurement], current: list[Measurement], thresholds: 
     base_labels, current_labels = {m.key.label for m in baseline if m.ok}, {m.key.label for m in current if m.ok}
     missing = sorted(base_labels - current_labels)
     if missing:
-        print(f"not in the results: {len(missing)} baseline case(s): " + ", ".join(missing[:5])
-              + (", ..." if len(missing) > 5 else ""), file=out)
+        print(f"not in the results: {len(missing)} baseline case(s): {first_names(missing)}", file=out)
     unmeasured = sorted(current_labels - base_labels)  # e.g. a backend newer than this machine's baseline
     if unmeasured:
-        print(f"no baseline time, not compared: {len(unmeasured)} case(s): " + ", ".join(unmeasured[:5])
-              + (", ..." if len(unmeasured) > 5 else ""), file=out)
+        print(f"no baseline time, not compared: {len(unmeasured)} case(s): {first_names(unmeasured)}", file=out)
     untimed: dict[tuple[str, str], list[str]] = {}
     for m in current:
         if not m.ok:

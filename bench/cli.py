@@ -134,6 +134,7 @@ def _cmd_run(args) -> int:
 
 def _cmd_verify(args) -> int:
     from . import suite, verify  # noqa: PLC0415
+    from .formatting import first_names  # noqa: PLC0415
     from .runner import _precision_fields  # noqa: PLC0415
     from implementations import get_backend, is_cuda_backend, make_trainer  # noqa: PLC0415
 
@@ -166,7 +167,7 @@ def _cmd_verify(args) -> int:
             blind = [] if verifier.oracle.error else verifier.blind_spots(case.dtype, precision)
             if blind:
                 print(f"{'':<16} note: bounds of 1% or more (a 1% fault would pass) on {len(blind)} tensors: "
-                      f"{', '.join(blind[:5])}{', ...' if len(blind) > 5 else ''}")
+                      f"{first_names(blind)}")
     return 1 if mismatches else 0
 
 

@@ -1,4 +1,5 @@
-"""One number formatter for every reader: seconds with a unit, multipliers with a sign of scale."""
+"""One number formatter for every reader: seconds with a unit, multipliers with a sign of scale; and
+long lists of case names cut short alike."""
 
 from __future__ import annotations
 
@@ -28,3 +29,8 @@ def number(value: float) -> str:
 def times(value: float, sign: str = "×") -> str:
     """A multiplier: a number (three significant digits, thousands separators from 1000) and its sign."""
     return number(value) + (sign if math.isfinite(value) else "")
+
+
+def first_names(names: list[str], shown: int = 5) -> str:
+    """The first ``shown`` names, comma-separated, and ", ..." where there are more."""
+    return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bench.formatting import number, seconds, times
+from bench.formatting import first_names, number, seconds, times
 from bench.measurement import CaseKey, MachineKey
 
 
@@ -26,6 +26,13 @@ def test_a_multiplier_is_a_number_with_its_sign():
                                          (1234.0, "1,234 s")])
 def test_a_time_has_a_unit_a_reader_takes_in(value, text):
     assert seconds(value) == text
+
+
+def test_a_long_list_of_names_shows_five_and_says_there_are_more():
+    names = [f"case{k}" for k in range(7)]
+    assert first_names(names[:5]) == "case0, case1, case2, case3, case4"
+    assert first_names(names) == "case0, case1, case2, case3, case4, ..."
+    assert first_names(names, shown=2) == "case0, case1, ..." and first_names([]) == ""
 
 
 def test_a_machine_is_named_by_its_cpu_and_a_gpu_machine_by_its_gpu_first():
