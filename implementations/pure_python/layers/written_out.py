@@ -36,21 +36,22 @@ def writes_out(fan_out: int, fan_in: int) -> bool:
     return fan_out <= MAX_WRITTEN_OUT and fan_in <= MAX_WRITTEN_OUT
 
 
-def _weights_target(fan_out: int, fan_in: int) -> str:
-    """``[[w0_0, w0_1], [w1_0, w1_1]]``: unpacks a weight's rows into one local per weight."""
-    return "[" + ", ".join("[" + ", ".join(f"w{j}_{i}" for i in range(fan_in)) + "]" for j in range(fan_out)) + "]"
-
-
 def _vector(prefix: str, length: int) -> str:
     """``[d0, d1, d2]``: a list of ``length`` numbered names, as a target or as a value."""
     return "[" + ", ".join(f"{prefix}{k}" for k in range(length)) + "]"
+
+
+def _matrix(prefix: str, rows: int, cols: int) -> str:
+    """``[[w0_0, w0_1], [w1_0, w1_1]]``: one numbered name per entry, row by row; as a target it
+    unpacks a weight into one local per weight, as a value it builds the weight gradient's rows."""
+    return "[" + ", ".join(_vector(f"{prefix}{j}_", cols) for j in range(rows)) + "]"
 
 
 def forward_source(fan_out: int, fan_in: int) -> str:
     """Source of ``linear_forward(x, w, b)`` for a (fan_out, fan_in) weight."""
     outputs = ", ".join(" + ".join([f"b{j}", *(f"x{i} * w{j}_{i}" for i in range(fan_in))]) for j in range(fan_out))
     return (f"def linear_forward(x, w, b):\n"
-            f"    {_weights_target(fan_out, fan_in)} = w\n"
+            f"    {_matrix('w', fan_out, fan_in)} = w\n"
             f"    {_vector('b', fan_out)} = b[0]\n"
             f"    out = []\n"
             f"    for {_vector('x', fan_in)} in x:\n"
@@ -67,14 +68,13 @@ def backward_source(fan_out: int, fan_in: int) -> str:
     accumulate = [*(f"    g{j}_{i} += d{j} * x{i}" for j in range(fan_out) for i in range(fan_in)),
                   *(f"    db{j} += d{j}" for j in range(fan_out))]
     dx_row = ", ".join(" + ".join(f"d{j} * w{j}_{i}" for j in range(fan_out)) for i in range(fan_in))
-    weight_grad = "[" + ", ".join(_vector(f"g{j}_", fan_in) for j in range(fan_out)) + "]"
-    returned = f"{weight_grad}, [{_vector('db', fan_out)}]"
+    returned = f"{_matrix('g', fan_out, fan_in)}, [{_vector('db', fan_out)}]"
     body = [
         "x, w = cache",
         " = ".join(gradients) + " = 0.0",
         "if not need_dx:",
         *("    " + line for line in (loop, *accumulate, f"return None, {returned}")),
-        f"{_weights_target(fan_out, fan_in)} = w",
+        f"{_matrix('w', fan_out, fan_in)} = w",
         "dx = []",
         loop,
         *accumulate,
