@@ -19,6 +19,10 @@ Version 4 added ``part`` (``ADDED_IN_V4``): what of the step a row times. ``step
 training step) is what every row of older files timed; a ResNet case also gets one row per part of
 one instrumented step (``stem forward`` .. ``stem backward``, ``update``; timing_mode
 ``instrumented``), the per-stage breakdown. Only ``step`` rows are rounds of a measurement.
+
+Version 5 added ``capture_seconds`` (``ADDED_IN_V5``): what making the ``torch-cuda-graphs`` rung's
+CUDA graph cost, kept out of ``seconds`` as ``compile_seconds`` is; ``backend`` takes that rung's
+name. Rows of older files read it as NaN.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import pyarrow.parquet as pq
 
 from .errors import UsageError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # column -> (pandas dtype, meaning). The README's schema table is generated from the same words.
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -45,8 +49,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "model": ("string", "mlp, resnet50, or the harness's own: peak (machine peak GEMM or copy), noop (harness overhead)"),
     "config": ("string", "named configuration, e.g. mlp-mnist, resnet50-224, gemm-float32-2048, gemm-tf32-8192, "
                          "copy-1024MiB"),
-    "backend": ("string", "loops, numba, numpy, torch-cpu, torch-cuda, torch-cuda-amp, torch-cuda-compile, or a "
-                          "plug-in's name (noop: none)"),
+    "backend": ("string", "loops, numba, numpy, torch-cpu, torch-cuda, torch-cuda-amp, torch-cuda-compile, "
+                          "torch-cuda-graphs, or a plug-in's name (noop: none)"),
     "dtype": ("string", "float32 or float64 (the master weights' dtype); peaks also bfloat16"),
     "threads": ("int64", "threads the case ran with (BLAS via threadpoolctl, torch.set_num_threads, numba.set_num_threads)"),
     "batch_size": ("int64", "samples per training step"),
@@ -103,16 +107,23 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "part": ("string", "what `seconds` times: step (the whole training step: every round of a measurement), or a "
                        "part of one instrumented ResNet step: '<stage> forward', '<stage> backward' (stages stem, "
                        "layer1..layer4, head) or update"),
+    # -- added in schema_version 5 (NaN in rows of older files) --
+    "capture_seconds": ("float64", "seconds of making a CUDA graph of the whole step, kept out of `seconds`: the "
+                                   "warm-up steps before capture (less the first compiled call, `compile_seconds`), "
+                                   "saving and restoring the weights and momentum they changed, and the capture "
+                                   "(torch-cuda-graphs; off the GPU the warm-up and restore alone); NaN otherwise"),
 }
 ADDED_IN_V2 = ("precision", "tf32_matmul", "tf32_cudnn", "cudnn_benchmark", "warmup_steps", "compile_seconds", "bytes")
 ADDED_IN_V3 = ("repeat", "cpu_seconds", "run_wait", "steal", "contended")
 ADDED_IN_V4 = ("part",)
+ADDED_IN_V5 = ("capture_seconds",)
 # the columns a file of each version must have
 REQUIRED_BY_VERSION = {
-    1: tuple(c for c in COLUMNS if c not in ADDED_IN_V2 + ADDED_IN_V3 + ADDED_IN_V4),
-    2: tuple(c for c in COLUMNS if c not in ADDED_IN_V3 + ADDED_IN_V4),
-    3: tuple(c for c in COLUMNS if c not in ADDED_IN_V4),
-    4: tuple(COLUMNS),
+    1: tuple(c for c in COLUMNS if c not in ADDED_IN_V2 + ADDED_IN_V3 + ADDED_IN_V4 + ADDED_IN_V5),
+    2: tuple(c for c in COLUMNS if c not in ADDED_IN_V3 + ADDED_IN_V4 + ADDED_IN_V5),
+    3: tuple(c for c in COLUMNS if c not in ADDED_IN_V4 + ADDED_IN_V5),
+    4: tuple(c for c in COLUMNS if c not in ADDED_IN_V5),
+    5: tuple(COLUMNS),
 }
 WHOLE_STEP = "step"  # the ``part`` of a round that times the whole training step
 REQUIRED = REQUIRED_BY_VERSION[SCHEMA_VERSION]

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 from tqdm import tqdm
 
-from implementations import architecture, get_backend, hooks, is_cuda_backend, make_trainer
+from implementations import CaseUnsupported, architecture, get_backend, hooks, is_cuda_backend, make_trainer
 
 from . import stages, verify
 from .machine import available_cores, describe_machine
@@ -195,7 +195,7 @@ class Runner:
             "timing_mode": "", "verification": "none", "verified_max_rel_error": math.nan,
             "tolerance": math.nan, "loss": math.nan, "status": "ok", "error": "",
             "precision": "", "tf32_matmul": None, "tf32_cudnn": None, "cudnn_benchmark": None, "warmup_steps": 0,
-            "compile_seconds": math.nan, "bytes": 0,
+            "compile_seconds": math.nan, "capture_seconds": math.nan, "bytes": 0,
             "repeat": None, "cpu_seconds": math.nan, "run_wait": math.nan, "steal": math.nan, "contended": None,
             "part": WHOLE_STEP,
         }
@@ -257,6 +257,8 @@ class Runner:
         try:
             with thread_limit(case.threads):
                 return self._verify(case, base)
+        except CaseUnsupported as exc:
+            return CaseOutcome(case.label, "skipped", str(exc), [dict(base, status="skipped", error=str(exc))])
         except verify.VerificationError as exc:
             return CaseOutcome(case.label, "failed", str(exc), [dict(base, status="failed", error=str(exc),
                                                                       verification="before")])
@@ -300,9 +302,11 @@ class Runner:
         elif step <= WARMUP_MAX_STEP:
             calls, step = warm_up(target, self.budget.warmup_time, 3)  # steps with the update, as timed
             first_warmup = calls
-        # compiling (torch.compile's first call, numba's kernels when the trainer was built) is
-        # recorded apart and never in `seconds`; read once every untimed step has run
-        base = dict(base, compile_seconds=getattr(trainer, "compile_seconds", math.nan))
+        # compiling (torch.compile's first call, numba's kernels when the trainer was built) and
+        # capturing a CUDA graph are recorded apart and never in `seconds`; read once every untimed
+        # step has run
+        base = dict(base, compile_seconds=getattr(trainer, "compile_seconds", math.nan),
+                    capture_seconds=getattr(trainer, "capture_seconds", math.nan))
         timed = self._plan(case, base, target, outcome, step, first_warmup)
         timed.trainer = trainer if parts else None
         return timed

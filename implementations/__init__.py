@@ -4,7 +4,8 @@
 and ``torch-cuda`` (PyTorch autograd) all build their models from one architecture description per model and compute the same numbers
 from the same weights. ``torch-cuda-amp`` (bfloat16 autocast, channels_last) and
 ``torch-cuda-compile`` (the same through ``torch.compile``) are the same torch trainer with other
-options (``torch_autograd.variant``), float32 master weights.
+options (``torch_autograd.variant``), float32 master weights; ``torch-cuda-graphs`` is the compiled
+step captured whole in a CUDA graph and replayed (``torch_autograd.captured``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from .models import MODELS, architecture
 from .registry import Backend, backend_names, get_backend, register
 from .torch_autograd.variant import TORCH_BACKENDS, TorchVariant
-from .trainer import HandwrittenTrainer, SGDConfig, Trainer
+from .trainer import CaseUnsupported, HandwrittenTrainer, SGDConfig, Trainer
 
 # name -> the package holding the backend's kit (``backend``: its layers and array conversions),
 # in ladder order: pure Python, compiled loops, vectorized. The package itself names the dtypes,
@@ -53,7 +54,10 @@ def _cuda_unavailable() -> str | None:
 def _torch(name: str, own_device: str, variant: TorchVariant) -> Backend:
     def build(model, spec, params, dtype, sgd, device=None):
         from .models import torch_module_builder  # noqa: PLC0415
-        from .torch_autograd.trainer import TorchTrainer  # noqa: PLC0415  (torch loads only when asked for)
+        if variant.cuda_graph:
+            from .torch_autograd.captured import CapturedTorchTrainer as TorchTrainer  # noqa: PLC0415
+        else:
+            from .torch_autograd.trainer import TorchTrainer  # noqa: PLC0415  (torch loads only when asked for)
 
         return TorchTrainer(torch_module_builder(model)(spec), name, params, dtype, device or own_device, sgd,
                             architecture(model).weight_decay_names(spec), variant)
@@ -127,6 +131,6 @@ def loss_and_grads(backend: str, model: str, params: dict[str, np.ndarray], x: n
     return trainer.loss_and_grads(trainer.prepare_batch(x, y))
 
 
-__all__ = ["BACKENDS", "CUDA_BACKENDS", "MODELS", "Backend", "SGDConfig", "Trainer", "architecture", "backend_dtypes",
+__all__ = ["BACKENDS", "CUDA_BACKENDS", "MODELS", "Backend", "CaseUnsupported", "SGDConfig", "Trainer", "architecture", "backend_dtypes",
            "backend_names", "check_backend", "get_backend", "is_cuda_backend", "loss_and_grads", "make_trainer",
            "register"]

@@ -26,6 +26,11 @@ class SGDConfig:
     weight_decay: float = 0.0
 
 
+class CaseUnsupported(Exception):
+    """A backend cannot run this case at all (e.g. a model its CUDA graph capture refuses): the case
+    is recorded as skipped, with this message as the reason, not as failed."""
+
+
 class Trainer(Protocol):
     backend: str
     dtype: str

@@ -1,4 +1,4 @@
-"""The GPU rungs (torch-cuda-amp, torch-cuda-compile) and their harness, checked on the CPU.
+"""The GPU rungs (torch-cuda-amp, torch-cuda-compile, torch-cuda-graphs) and their harness, checked on the CPU.
 
 The rungs are options of the one torch trainer; ``make_trainer(..., device="cpu")`` runs their
 exact code here (CPU autocast supports bfloat16, torch.compile works with gcc). Tests marked
@@ -15,7 +15,7 @@ import torch
 from bench import results, suite, verify
 from bench.errors import UsageError
 from bench.peaks import GPU_COPY_BYTES, GPU_GEMM_N, PeakCase, gpu_peak_cases
-from bench.results import ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, REQUIRED_BY_VERSION, ResultsWriter, read_results
+from bench.results import ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, ADDED_IN_V5, REQUIRED_BY_VERSION, ResultsWriter, read_results
 from bench.runner import Runner
 from bench.suite import Case, TimingBudget, get_config
 from implementations import BACKENDS, CUDA_BACKENDS, backend_dtypes, make_trainer
@@ -52,9 +52,10 @@ def resnet_inputs(seed=0):
 
 # -- registration -------------------------------------------------------------------------------
 def test_gpu_rungs_are_backends_with_float32_masters():
-    assert BACKENDS[-3:] == ("torch-cuda", "torch-cuda-amp", "torch-cuda-compile")
-    assert CUDA_BACKENDS == ("torch-cuda", "torch-cuda-amp", "torch-cuda-compile")
-    assert backend_dtypes("torch-cuda-amp") == backend_dtypes("torch-cuda-compile") == ("float32",)
+    assert BACKENDS[-4:] == ("torch-cuda", "torch-cuda-amp", "torch-cuda-compile", "torch-cuda-graphs")
+    assert CUDA_BACKENDS == ("torch-cuda", "torch-cuda-amp", "torch-cuda-compile", "torch-cuda-graphs")
+    assert (backend_dtypes("torch-cuda-amp") == backend_dtypes("torch-cuda-compile")
+            == backend_dtypes("torch-cuda-graphs") == ("float32",))
     assert backend_dtypes("torch-cuda") == ("float32", "float64")
     spec, params, _, _ = mlp_inputs("mlp-tiny")
     with pytest.raises(ValueError, match="torch-cuda-amp does not support dtype float64; accepted: float32"):
@@ -168,14 +169,15 @@ def test_gpu_rungs_are_skipped_with_their_reason(tmp_path):
     frame = read_results([path])
     assert list(frame["backend"]) == list(CUDA_BACKENDS)
     assert set(frame["status"]) == {"skipped"} and frame["error"].str.startswith("no CUDA GPU is available").all()
-    assert list(frame["precision"]) == ["float32", "bfloat16", "bfloat16"]
-    assert list(frame["tolerance"]) == [1e-4, 0.2, 0.2]
+    assert list(frame["precision"]) == ["float32", "bfloat16", "bfloat16", "bfloat16"]
+    assert list(frame["tolerance"]) == [1e-4, 0.2, 0.2, 0.2]
     assert frame["tf32_matmul"].isna().all() and frame["compile_seconds"].isna().all()
+    assert frame["capture_seconds"].isna().all()
     assert (frame[frame["model"] == "peak"]).empty  # no GPU peaks without a GPU
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
-@pytest.mark.parametrize("args", [["--backends", "torch-cuda-amp"], ["--profile", "gpu"],
+@pytest.mark.parametrize("args", [["--backends", "torch-cuda-amp"], ["--profile", "gpu", "--backends", "torch-cuda-graphs"],
                                   ["--backends", "torch-cuda-compile", "torch-cuda"]])
 def test_gpu_rungs_alone_without_gpu_exit_2_with_one_line(args, capsys):
     from bench import cli
@@ -222,17 +224,26 @@ def test_gpu_rungs_run_at_all_cores_only_and_the_gpu_profile():
         assert suite.thread_counts(backend, 16) == [16]
     assert suite.thread_counts("torch-cpu", 16) == [1, 16]
     profile = suite.get_profile("gpu")
-    assert "gpu" in suite.PROFILES and profile.backends == CUDA_BACKENDS
-    assert {"mlp-tiny", "mlp-mnist", "mlp-wide", "resnet50-224@1", "resnet50-224@32",
+    assert "gpu" in suite.PROFILES and profile.backends == ()  # the GPU machine's whole ladder
+    assert {"mlp-tiny", "mlp-mnist", "mlp-wide", "resnet50-32", "resnet50-224@1", "resnet50-224@32",
             "resnet50-224@256"} <= set(profile.configs)
     assert {f"mlp-width-{n}" for n in suite.WIDTH_SWEEP} <= set(profile.configs)
-    known = [n for n in profile.configs if n.split("@")[0] in suite.config_names()]
-    cases = suite.expand_cases([get_config(n) for n in known], list(CUDA_BACKENDS), cores=16)
-    assert {c.threads for c in cases} == {16}
+    cases = suite.expand_cases(suite.select_configs(profile, None), list(BACKENDS), cores=16)
+    gpu = [c for c in cases if c.backend in CUDA_BACKENDS]
+    assert {c.threads for c in gpu} == {16}
     for name in ("resnet50-224@1", "resnet50-224@32", "resnet50-224@256"):
-        if name in known:  # the lead engineer's ResNet-50 configs
-            mine = {(c.backend, c.dtype) for c in cases if c.config.key == name}
-            assert {(b, "float32") for b in CUDA_BACKENDS} <= mine
+        mine = {(c.backend, c.dtype) for c in gpu if c.config.key == name}
+        assert {(b, "float32") for b in CUDA_BACKENDS} <= mine
+    # the host's CPU rungs where they meet the GPU at the same config; loops not where a step takes minutes
+    where = {b: {c.config.key for c in cases if c.backend == b} for b in ("loops", "numba", "numpy", "torch-cpu")}
+    assert where["loops"] == {"mlp-tiny@5", "mlp-mnist@32", "resnet50-32@4"}
+    for backend in ("numba", "numpy", "torch-cpu"):
+        assert where[backend] == {"mlp-tiny@5", "mlp-mnist@32", "mlp-wide@128", "resnet50-32@4"}, backend
+        assert {c.threads for c in cases if c.backend == backend} == {1, 16}
+    # a selection keeps the restriction: ResNet-50 at 224 px is the GPU rungs' alone
+    chosen = suite.expand_cases(suite.select_configs(profile, ["resnet50-224@1", "mlp-tiny"]), list(BACKENDS), cores=16)
+    assert {c.backend for c in chosen if c.config.name == "resnet50-224"} == set(CUDA_BACKENDS)
+    assert {"loops", "numpy", "torch-cpu"} <= {c.backend for c in chosen if c.config.name == "mlp-tiny"}
 
 
 # -- schema versions -----------------------------------------------------------------------------
@@ -240,7 +251,7 @@ def _v1_frame():
     from tests.test_report import base_row  # noqa: PLC0415  (a complete row, as the report's tests build it)
 
     row = base_row("lab-a")
-    frame = results.to_frame([row]).drop(columns=list(ADDED_IN_V2 + ADDED_IN_V3 + ADDED_IN_V4))
+    frame = results.to_frame([row]).drop(columns=list(ADDED_IN_V2 + ADDED_IN_V3 + ADDED_IN_V4 + ADDED_IN_V5))
     assert set(frame.columns) == set(REQUIRED_BY_VERSION[1])
     return frame.assign(schema_version=pd.Series([1], dtype="int64"))
 
@@ -263,7 +274,7 @@ def test_version_1_files_still_read_with_nulls_in_the_new_columns(tmp_path):
     assert sorted(both["schema_version"]) == [1, 2] and both["tf32_matmul"].tolist()[1] is True
 
 
-def test_version_2_files_need_the_new_columns_and_version_5_is_refused(tmp_path):
+def test_version_2_files_need_the_new_columns_and_version_6_is_refused(tmp_path):
     path = tmp_path / "v2-partial.parquet"
     _v1_frame().assign(schema_version=pd.Series([2], dtype="int64")).to_parquet(path, index=False)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) precision, tf32_matmul"):
@@ -273,12 +284,20 @@ def test_version_2_files_need_the_new_columns_and_version_5_is_refused(tmp_path)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) repeat, run_wait"):
         read_results([v3])
     v4 = tmp_path / "v4-partial.parquet"
-    results.to_frame([dict(base_row_v3(), schema_version=4)]).drop(columns=["part"]).to_parquet(v4)
+    results.to_frame([dict(base_row_v3(), schema_version=4)]).drop(columns=["part", "capture_seconds"]).to_parquet(v4)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) part"):
         read_results([v4])
-    newer = tmp_path / "v5.parquet"
-    results.to_frame([]).assign(schema_version=pd.Series([5], dtype="int64")).to_parquet(newer)
-    with pytest.raises(UsageError, match="schema_version 5, newer than this vecbench reads \\(up to 4\\)"):
+    v5 = tmp_path / "v5-partial.parquet"
+    results.to_frame([dict(base_row_v3(), schema_version=5)]).drop(columns=["capture_seconds"]).to_parquet(v5)
+    with pytest.raises(UsageError, match="lacks required column\\(s\\) capture_seconds"):
+        read_results([v5])
+    # a version-4 file (no capture_seconds) reads, NaN there
+    v4_whole = tmp_path / "v4.parquet"
+    results.to_frame([dict(base_row_v3(), schema_version=4)]).drop(columns=["capture_seconds"]).to_parquet(v4_whole)
+    assert read_results([v4_whole])["capture_seconds"].isna().all()
+    newer = tmp_path / "v6.parquet"
+    results.to_frame([]).assign(schema_version=pd.Series([6], dtype="int64")).to_parquet(newer)
+    with pytest.raises(UsageError, match="schema_version 6, newer than this vecbench reads \\(up to 5\\)"):
         read_results([newer])
 
 
@@ -295,7 +314,7 @@ def test_version_2_files_read_as_one_repeat_per_case(tmp_path):
     path = tmp_path / "v2.parquet"
     rows = [dict(base_row_v3(), round=i, seconds=1.0 + i / 10) for i in range(5)]
     results.to_frame(rows).drop(columns=list(ADDED_IN_V3 + ADDED_IN_V4)).assign(
-        schema_version=pd.Series([2] * 5, dtype="int64")).to_parquet(path, index=False)
+        schema_version=pd.Series([2] * 5, dtype="int64")).drop(columns=list(ADDED_IN_V5)).to_parquet(path, index=False)
     (case,) = measurements(read_results([path]))
     assert case.repeat_count == 1 and case.rounds == 5 and not case.contended.any()
     assert case.time == pytest.approx(1.2)
@@ -334,7 +353,7 @@ def test_the_gpu_bounds_hold_every_error_measured_on_an_h100_with_margin():
 # -- on the GPU ------------------------------------------------------------------------------------
 @pytest.mark.cuda
 @pytest.mark.skipif(cuda_skip_reason() is not None, reason=str(cuda_skip_reason()))
-@pytest.mark.parametrize("backend", ["torch-cuda", "torch-cuda-amp", "torch-cuda-compile"])
+@pytest.mark.parametrize("backend", ["torch-cuda", "torch-cuda-amp", "torch-cuda-compile", "torch-cuda-graphs"])
 @pytest.mark.parametrize("model", ["mlp", "resnet50"])
 def test_gpu_rung_matches_float64_on_the_gpu(backend, model):
     if model == "mlp":
@@ -363,9 +382,11 @@ def test_gpu_run_records_warmup_compile_time_peaks_and_flags(tmp_path):
     cases = frame[frame["model"] == "mlp"]
     assert set(cases["status"]) == {"ok"}, cases[["backend", "error"]]
     assert (cases["warmup_steps"] > 0).all() and cases["tf32_cudnn"].notna().all()
-    compiled = cases[cases["backend"] == "torch-cuda-compile"]
+    compiled = cases[cases["backend"].isin(["torch-cuda-compile", "torch-cuda-graphs"])]
     assert (compiled["compile_seconds"] > 0).all()
-    assert cases[cases["backend"] != "torch-cuda-compile"]["compile_seconds"].isna().all()
+    assert cases[~cases["backend"].isin(["torch-cuda-compile", "torch-cuda-graphs"])]["compile_seconds"].isna().all()
+    graphed = cases["backend"] == "torch-cuda-graphs"
+    assert (cases[graphed]["capture_seconds"] > 0).all() and cases[~graphed]["capture_seconds"].isna().all()
     peaks = frame[frame["model"] == "peak"]
     assert {c.config for c in gpu_peak_cases(1)} <= set(peaks["config"])
     assert (peaks[peaks["config"] == f"gemm-tf32-{GPU_GEMM_N}"]["tf32_matmul"]).all()

@@ -6,7 +6,8 @@ loops at their fastest, set against numba float64 1 thread] -> numpy float64 1 t
 (vectorization and BLAS, set against numba float64 1 thread) ->
 numpy float32 1 thread (precision) -> numpy float32 all cores (threads)
 -> torch-cpu float32 all cores (library) -> torch-cuda float32 (GPU) -> torch-cuda-amp (bfloat16
-autocast, channels_last) -> torch-cuda-compile (torch.compile) -> backends added later, by name.
+autocast, channels_last) -> torch-cuda-compile (torch.compile) -> torch-cuda-graphs (the step in one
+CUDA graph) -> backends added later, by name.
 So the factor from pure-Python loops to vectorized code splits into what the interpreter costs (loops
 to numba) and what vectorization and BLAS add (numba to numpy). The first three rungs are the loop
 baselines; "the best rung" is the fastest of the others. Every rung uses the same batch size and
@@ -128,6 +129,7 @@ def _pick(candidates: list[Case], spec: RungSpec, all_cores: int) -> Case | None
 LATER_CHANGES = {
     "torch-cuda-amp": "bfloat16 autocast, channels_last",
     "torch-cuda-compile": "torch.compile",
+    "torch-cuda-graphs": "whole step in one CUDA graph, fused SGD",
 }
 
 

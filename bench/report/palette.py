@@ -6,7 +6,7 @@ import zlib
 
 KNOWN_BACKENDS = ("loops", "numba", "numpy", "torch-cpu", "torch-cuda")
 # The GPU rungs above torch-cuda, in ladder order (the ladder adds them as later rungs when measured).
-GPU_RUNGS = ("torch-cuda-amp", "torch-cuda-compile")
+GPU_RUNGS = ("torch-cuda-amp", "torch-cuda-compile", "torch-cuda-graphs")
 COLOURS = {
     "loops": "#7f7f7f",
     "numba": "#9467bd",
@@ -15,6 +15,7 @@ COLOURS = {
     "torch-cuda": "#2ca02c",
     "torch-cuda-amp": "#006d2c",
     "torch-cuda-compile": "#74c476",
+    "torch-cuda-graphs": "#00441b",
 }
 # Backends added later take a colour from here chosen by
 # a hash of their name, so one backend keeps its colour across figures and reports.

@@ -78,7 +78,7 @@ class TorchTrainer:
         groups = [{"params": plain, "weight_decay": 0.0}]
         if decayed:
             groups.append({"params": decayed, "weight_decay": sgd.weight_decay})
-        self.optimizer = torch.optim.SGD(groups, lr=sgd.lr, momentum=sgd.momentum)
+        self.optimizer = torch.optim.SGD(groups, lr=sgd.lr, momentum=sgd.momentum, **self._optimizer_options())
         self._sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
         self._last_loss = None
         self._forward_loss = self._make_forward_loss()
@@ -86,6 +86,10 @@ class TorchTrainer:
         # NaN for eager variants and until the first call
         self.compile_seconds = math.nan
         self._reporting = False
+
+    def _optimizer_options(self) -> dict:
+        """Extra ``torch.optim.SGD`` options: none, so PyTorch picks its default implementation."""
+        return {}
 
     def _make_forward_loss(self):
         module, device_type, amp_dtype = self.module, self.device.type, self._amp_dtype

@@ -19,13 +19,17 @@ class TorchVariant:
     convolutions want; no effect on an MLP). ``compile``: the forward and loss through
     ``torch.compile`` (backward compiled with them by AOTAutograd; the SGD update stays eager).
     ``cudnn_benchmark``: let cuDNN time its convolution algorithms on the first call of each shape
-    (``torch.backends.cudnn.benchmark``; PyTorch's default is off).
+    (``torch.backends.cudnn.benchmark``; PyTorch's default is off). ``cuda_graph``: the whole step
+    (forward, loss, backward and the SGD update, fused: ``torch.optim.SGD(fused=True)``) captured
+    once in a CUDA graph and replayed, so that the host launches one graph instead of hundreds of
+    kernels (``torch_autograd.captured``); off the GPU the same step runs uncaptured.
     """
 
     amp_dtype: str | None = None
     channels_last: bool = False
     compile: bool = False
     cudnn_benchmark: bool = False
+    cuda_graph: bool = False
 
     @property
     def dtypes(self) -> tuple[str, ...]:
@@ -36,6 +40,7 @@ class TorchVariant:
 PLAIN = TorchVariant()
 AMP = TorchVariant(amp_dtype="bfloat16", channels_last=True, cudnn_benchmark=True)
 COMPILED = TorchVariant(amp_dtype="bfloat16", channels_last=True, compile=True, cudnn_benchmark=True)
+GRAPHED = TorchVariant(amp_dtype="bfloat16", channels_last=True, compile=True, cudnn_benchmark=True, cuda_graph=True)
 
 # backend -> (device, variant). torch-cuda is float32 as PyTorch runs it by default (TF32 for cuDNN
 # convolutions, not for matmuls, unless the process changed the flags: each row records them).
@@ -44,4 +49,5 @@ TORCH_BACKENDS: dict[str, tuple[str, TorchVariant]] = {
     "torch-cuda": ("cuda", PLAIN),
     "torch-cuda-amp": ("cuda", AMP),
     "torch-cuda-compile": ("cuda", COMPILED),
+    "torch-cuda-graphs": ("cuda", GRAPHED),
 }
