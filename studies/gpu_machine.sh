@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The GPU machine's measurements in one command, for the device tool's short lease: the gpu
-# profile's configs named in MODELS (every rung the machine can run, its CPU's included, and the
-# CPU's and GPU's peaks) into $OUT/<gpu-name>.parquet, then `pytest -m cuda` with the time left.
+# The GPU machine's measurements in one command, for the device tool's short lease: `pytest -m
+# cuda` (a minute; it checks the code before it is measured), then the gpu profile's configs named
+# in MODELS (every rung the machine can run, its CPU's included, and the CPU's and GPU's peaks)
+# into $OUT/<gpu-name>.parquet with the time left.
 # Everything it prints goes to $OUT/<gpu-name>.log beside the machine's description, so that a
 # run cut short still brings back what it finished (each config's rows are on disk as it ends).
 #
@@ -30,18 +31,15 @@ log="$out/$name.log"
     free -g
     uptime
     "$py" -c "import sys, torch, numpy; print(sys.version.split()[0], 'torch', torch.__version__, 'numpy', numpy.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version())"
-    echo "## bench run --profile gpu --models $models"
 } >"$log" 2>&1
+echo "## pytest -m cuda" >>"$log"
 start=$SECONDS
+timeout "$(left)" "$py" -m pytest -m cuda -q -p no:cacheprovider >>"$log" 2>&1
+echo "## pytest -m cuda: exit $?, $((SECONDS - start)) s" >>"$log"
+echo "## bench run --profile gpu --models $models" >>"$log"
+start=$SECONDS
+# SIGINT: bench run keeps every finished case and says so
 # shellcheck disable=SC2086  # MODELS is a list of config names
-timeout "$(left)" "$py" -m bench run --profile gpu --models $models --out "$results" --no-progress >>"$log" 2>&1
+timeout --signal=INT "$(left)" "$py" -m bench run --profile gpu --models $models --out "$results" --no-progress >>"$log" 2>&1
 echo "## bench run: exit $?, $((SECONDS - start)) s" >>"$log"
-if [ "$(left)" -gt 60 ]; then
-    echo "## pytest -m cuda" >>"$log"
-    start=$SECONDS
-    timeout "$(left)" "$py" -m pytest -m cuda -q -p no:cacheprovider >>"$log" 2>&1
-    echo "## pytest -m cuda: exit $?, $((SECONDS - start)) s" >>"$log"
-else
-    echo "## pytest -m cuda: not run, $(left) s left" >>"$log"
-fi
 date -u >>"$log"
