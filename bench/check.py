@@ -39,12 +39,13 @@ import math
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import stats
+from . import paired, stats
 from .errors import UsageError
 from .formatting import first_names, seconds
 from .measurement import CaseKey, MachineKey, Measurement, machines, measurements, pool
@@ -349,50 +350,83 @@ def _git(args: list[str], cwd: Path) -> str:
         raise UsageError(f"git {' '.join(args)}: {exc}") from None
 
 
-def run_against(rev: str, run_args: list[str], pairs: int = 2, thresholds: str | Path | None = None,
-                keep: str | Path | None = None, out=None) -> int:
-    """Time revision ``rev`` and the working tree in alternating runs (ABBA), then judge every case.
+PAIRED_THRESHOLDS_DIR = Path("results/ab")
 
-    run_args: arguments for ``bench run`` (profile, models, backends). Each side's runs are
-    pooled: its repeats from every run.
+
+def run_against(rev: str, run_args: list[str], pairs: int = 6, thresholds: str | Path | None = None,
+                keep: str | Path | None = None, budget: float = math.inf, out=None) -> int:
+    """Time revision ``rev`` and the working tree in alternating runs (ABBA), then judge the pairs
+    (``bench.paired``). While a gated quantity has too few usable pairs (a contended machine), one
+    more pair is run, as long as it can start within ``budget`` seconds of the start.
+
+    run_args: arguments for ``bench run`` (profile, models, backends).
     """
     out = out or sys.stdout
-    if pairs < 1:
-        raise UsageError(f"--pairs {pairs}: must be at least 1")
+    if pairs < paired.MIN_PAIRS:
+        raise UsageError(f"--pairs {pairs}: must be at least {paired.MIN_PAIRS}")
     root = Path(__file__).resolve().parent.parent
     commit = _git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], root)
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="vecbench-against-"))
     folder.mkdir(parents=True, exist_ok=True)
+    if any(folder.glob("*-*.parquet")):
+        raise UsageError(f"{folder}: holds results of another check already; --keep takes a new or empty folder")
     worktree = Path(tempfile.mkdtemp(prefix="vecbench-rev-")) / "tree"
     _git(["worktree", "add", "--detach", str(worktree), commit], root)
-    failed_runs = []
+    start = time.monotonic()
+    notes = []
     try:
         sides = {"base": worktree, "head": root}
-        for pair in range(pairs):
-            order = ["base", "head"] if pair % 2 == 0 else ["head", "base"]
+        done_pairs, verdicts, thresholds_found = 0, None, None
+        while True:
+            order = ["base", "head"] if done_pairs % 2 == 0 else ["head", "base"]
             for side in order:
-                target = folder / f"{side}-{pair}.parquet"
-                print(f"run {pair + 1}/{pairs}: {side} ({commit[:12] if side == 'base' else 'working tree'})",
-                      file=out, flush=True)
-                done = subprocess.run([sys.executable, "-m", "bench", "run", *run_args, "--no-progress",
-                                       "--out", str(target.resolve())], cwd=sides[side], stdout=subprocess.DEVNULL)
-                if done.returncode not in (0,):
-                    failed_runs.append(f"{side} run {pair + 1} exited {done.returncode}")
-                    if done.returncode == 2:
-                        raise UsageError(f"bench run {' '.join(run_args)} refused its input in the {side} tree")
+                target = folder / f"{side}-{done_pairs}.parquet"
+                print(f"pair {done_pairs + 1}: {side} ({commit[:12] if side == 'base' else 'working tree'}), "
+                      f"{time.monotonic() - start:.0f} s in", file=out, flush=True)
+                ran = subprocess.run([sys.executable, "-m", "bench", "run", *run_args, "--no-progress",
+                                      "--out", str(target.resolve())], cwd=sides[side], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
+                if ran.returncode == 2:
+                    raise UsageError(f"bench run {' '.join(run_args)} refused its input in the {side} tree: "
+                                     f"{ran.stderr.strip().splitlines()[-1] if ran.stderr.strip() else ''}")
+                if ran.returncode != 0:
+                    notes.append(f"{side} run of pair {done_pairs + 1} exited {ran.returncode}")
+            done_pairs += 1
+            if done_pairs < pairs:
+                continue
+            measured = paired.read_pairs(folder)
+            if thresholds_found is None:
+                thresholds_found = paired.load_paired_thresholds(thresholds or PAIRED_THRESHOLDS_DIR, measured.machine)
+            verdicts = paired.judge(measured, thresholds_found)
+            per_pair = (time.monotonic() - start) / done_pairs
+            if not paired.cannot_say(verdicts) or time.monotonic() - start + per_pair > budget:
+                break
+            print(f"{len(paired.cannot_say(verdicts))} gated quantities have too few uncontended pairs: one more pair",
+                  file=out, flush=True)
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=root, capture_output=True)
-    notes = [f"against {rev} ({commit[:12]}): {pairs} pair(s) of runs, alternating; results in {folder}"]
-    notes += [f"warning: {f}" for f in failed_runs]
-    code = compare_runs(sorted(folder.glob("base-*.parquet")), sorted(folder.glob("head-*.parquet")),
-                        thresholds or THRESHOLDS_DIR, out, tuple(notes))
-    return EXIT_CONTENDED if code == EXIT_OK and failed_runs else code
+    print(f"against {rev} ({commit[:12]}): {done_pairs} pairs of runs, alternating, in {time.monotonic() - start:.0f} s;"
+          f" results in {folder}", file=out)
+    print(f"thresholds: {thresholds_found.source} ({thresholds_found.machine}; A/A study, {thresholds_found.pairs} "
+          f"pairs in CI)", file=out)
+    print("a regression: a quantity's change (the median over pairs of head / base) beyond its A/A threshold, or a "
+          "case that ran on the known-good side and not here; rounds contended by other work do not count", file=out)
+    for note in notes:
+        print(f"note: {note}", file=out)
+    print(file=out)
+    print(paired.format_verdicts(verdicts), file=out)
+    print(file=out)
+    if measured.new:
+        print(f"not on the known-good side, not compared: {len(measured.new)} case(s): {first_names(measured.new)}",
+              file=out)
+    print(paired.summary(verdicts), file=out)
+    return paired.exit_code(verdicts)
 
 
 def compare_runs(base_runs: list[Path], head_runs: list[Path], thresholds: str | Path, out=None,
                  notes: tuple[str, ...] = ()) -> int:
     """Judge runs timed alternately on one machine: each side's runs pooled per case (every repeat
-    of every run), against the A/A ``thresholds`` of that machine kind."""
+    of every run), against the A/A ``thresholds`` of that machine kind (the stored-baseline rule)."""
     head_frame = read_results(head_runs)
     machine = _one_machine(head_frame, "results")
     base = _pooled(measurements(read_results(base_runs), newest=False))

@@ -65,16 +65,24 @@ def _build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--skip-unknown-machine", action="store_true",
                      help="with --baseline: exit 0 with one line when this machine kind has no baseline or A/A "
                           "thresholds (CI on a machine kind not measured yet)")
-    chk.add_argument("--profile", default="quick", help="with --against: the profile both sides run (default: quick)")
+    chk.add_argument("--profile", default="ci", help="with --against: the profile both sides run (default: ci)")
     chk.add_argument("--models", nargs="+", metavar="MODEL_OR_CONFIG", help="with --against: the models or configs")
     chk.add_argument("--backends", nargs="+", metavar="BACKEND", help="with --against: the backends")
-    chk.add_argument("--pairs", type=int, default=2, help="with --against: runs per side, alternating (default: 2)")
+    chk.add_argument("--pairs", type=int, default=6, help="with --against: runs per side, alternating (default: 6, "
+                     "what CI runs and the A/A study sized)")
+    chk.add_argument("--budget", type=float, default=float("inf"), metavar="SECONDS",
+                     help="with --against: while a gated quantity has too few uncontended pairs, run one more pair "
+                          "if it can end within SECONDS of the start (default: no limit)")
     chk.add_argument("--keep", metavar="DIR", help="with --against: keep both sides' results files in DIR")
 
     noi = sub.add_parser("noise", help="A/A study of repeated runs: per-case spread, check thresholds, false alarms, "
                                        "interval coverage")
     noi.add_argument("results", nargs="+", metavar="RESULTS", help="results files or folders of repeated runs")
     noi.add_argument("--write", metavar="FILE", help="save the per-case thresholds `bench check` reads (.json)")
+    noi.add_argument("--paired", action="store_true", help="RESULTS are folders that `bench check --against REV "
+                     "--keep DIR` left with REV the working tree's own commit (an A/A study of CI's check): write the "
+                     "paired thresholds")
+    noi.add_argument("--ci-pairs", type=int, default=6, help="with --paired: the pairs CI runs (default: 6)")
 
     sub.add_parser("list", help="print the accepted models, configs, backends and profiles")
     return parser
@@ -196,7 +204,8 @@ def _cmd_check(args) -> int:
             run_args += ["--models", *args.models]
         if args.backends:
             run_args += ["--backends", *args.backends]
-        return run_against(args.against, run_args[1:], pairs=args.pairs, thresholds=args.thresholds, keep=args.keep)
+        return run_against(args.against, run_args[1:], pairs=args.pairs, thresholds=args.thresholds, keep=args.keep,
+                           budget=args.budget)
     if not args.results:
         raise UsageError("--baseline needs the RESULTS files or folders of the current run")
     return run_check(args.baseline, args.results, thresholds=args.thresholds,
@@ -204,6 +213,10 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_noise(args) -> int:
+    if args.paired:
+        from .paired import run_paired_study  # noqa: PLC0415
+
+        return run_paired_study(args.results, ci_pairs=args.ci_pairs, write=args.write)
     from .noise import run_noise  # noqa: PLC0415
 
     return run_noise(args.results, write=args.write)

@@ -31,8 +31,10 @@ _TASKS = Path("/proc/self/task")
 # using. A stolen core a case does use shows as a low CPU share, the rule below.)
 CONTENDED_RUN_WAIT = 0.1
 CONTENDED_STEAL = 0.2
-# A 1-thread round whose process CPU time is below this fraction of its wall time did not get its
-# core (a 1-thread step computes all the time it runs).
+# A round whose threads waited (CONTENDED_RUN_WAIT) but kept this fraction of their cores busy had
+# them all the same. CPU over wall time alone never flags a round: a step slowed by an off-CPU wait
+# of its own (a lock, a sleep, I/O) shows a low share on an idle machine, and is a slower step, not
+# contention (issue 29: such a slowdown was excused as "contended").
 CONTENDED_CPU_SHARE = 0.85
 
 
@@ -108,6 +110,4 @@ def is_contended(load: Load, threads: int, seconds: float, cpu_seconds: float) -
     if load.steal > CONTENDED_STEAL:
         return True
     share = cpu_seconds / seconds / threads if seconds > 0 and threads > 0 else float("nan")
-    if share < CONTENDED_CPU_SHARE and threads == 1:
-        return True
     return load.run_wait > CONTENDED_RUN_WAIT and not share >= CONTENDED_CPU_SHARE

@@ -12,7 +12,7 @@ from implementations.architectures import mlp, resnet
 from .errors import UsageError
 from .machine import available_cores
 
-PROFILES = ("quick", "default", "full", "gpu")
+PROFILES = ("quick", "ci", "default", "full", "gpu")
 WIDTH_SWEEP = tuple(2**k for k in range(5, 12))  # 32 .. 2048
 # The default profile's sweep: 64..256 (where fixed per-call costs flatten the vectorized lines),
 # then steps of a quarter octave (2**(1/4)) from 362 to 2048, the widths where the vectorized
@@ -174,6 +174,14 @@ _PROFILES = {
                                   warmup_time=0.01), (512,), without_loops=("resnet50-32",),
                      one_thread=(("mlp-width-256", "numba"), ("resnet50-32", "numba")),
                      only_on=(("numba", ("mlp-width-256", "resnet50-32")),)),
+    # CI's regression check (bench check --against): the quick profile's cases, each run half as long.
+    # The check's verdicts rest on the spread between runs, which cancels the day's drift only when
+    # both sides alternate often, so more, shorter runs (pairs) buy more than longer ones.
+    "ci": Profile("ci", ("mlp-tiny", "mlp-mnist", "mlp-width-64", "mlp-width-256", "resnet50-32"),
+                  TimingBudget(repeats=3, block_time=0.05, min_time=0.002, min_rounds=3, slow_budget=2.0,
+                               warmup_time=0.01), (512,), without_loops=("resnet50-32",),
+                  one_thread=(("mlp-width-256", "numba"), ("resnet50-32", "numba")),
+                  only_on=(("numba", ("mlp-width-256", "resnet50-32")),)),
     # The default profile must finish within 25 minutes on a 2-core machine whose pure-Python
     # ResNet-50 step at 224 takes 11-12 of them. So ResNet-50 at 224 batch 8 and 32 (throughput of
     # the vectorized backends) are in the full profile only: with their float64 oracles (torch and

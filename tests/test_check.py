@@ -477,12 +477,14 @@ def test_against_a_revision_times_both_sides_in_one_job(tmp_path):
     machine = machine_key(describe_machine())
     thresholds = tmp_path / "t.json"
     thresholds.write_text(json.dumps({"machine": {"cpu": machine.cpu, "cores": machine.cores, "gpu": machine.gpu},
-                                      "cases": {}}))
-    code, out, err = _cli("--against", "HEAD", "--models", "mlp-tiny", "--backends", "numpy", "--pairs", "1",
+                                      "sigma": {}, "ci_pairs": 3}))
+    code, out, err = _cli("--against", "HEAD", "--models", "mlp-tiny", "--backends", "numpy", "--pairs", "3",
                           "--keep", tmp_path / "kept", "--thresholds", thresholds)
-    assert code == 0, err  # nothing is gated by an empty study: every case is reported, none can fail
-    assert "against HEAD" in out and "mlp-tiny@5 numpy float32 1t" in out and "not gated" in out
-    assert sorted(p.name for p in (tmp_path / "kept").glob("*.parquet")) == ["base-0.parquet", "head-0.parquet"]
+    assert code == 0, err  # nothing is gated by an empty study: every quantity is reported, none can fail
+    assert "against HEAD" in out and "mlp-tiny@5 numpy float32 1t" in out and "not gated: no A/A spread" in out
+    assert "backend numpy (4 cases)" in out and "harness no-op" in out
+    assert sorted(p.name for p in (tmp_path / "kept").glob("*.parquet")) == [
+        f"{side}-{i}.parquet" for side in ("base", "head") for i in range(3)]
     listed = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout
     assert "vecbench-rev-" not in listed  # the temporary worktree is gone
 

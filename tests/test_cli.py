@@ -24,7 +24,7 @@ def bench_here(capsys, *args) -> tuple[int, str, str]:
 
 
 @pytest.mark.parametrize("args, message", [
-    (["run", "--profile", "fast"], "unknown profile 'fast'; accepted: quick, default, full"),
+    (["run", "--profile", "fast"], "unknown profile 'fast'; accepted: quick, ci, default, full"),
     (["run", "--backends", "julia"], "unknown backend 'julia'; accepted: loops, numba, numpy, torch-cpu, torch-cuda"),
     (["run", "--models", "vgg16"], "unknown model or config 'vgg16'; models: mlp, resnet50; configs: mlp-tiny"),
     (["run", "--models", "resnet18"], "unknown model or config 'resnet18'; models: mlp, resnet50"),
