@@ -80,26 +80,15 @@ def report(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def check(session: nox.Session) -> None:
-    """Run the quick profile and judge every case against results/baseline/ (fails on a regression).
-
-    ``bench check`` exits 3 when the machine was too contended to judge a case: the run is measured
-    once more; contended again, the session passes with a warning (a busy machine is no regression,
-    and no evidence against one either). CI may land on a machine kind with no committed baseline or
-    A/A study: ``--skip-unknown-machine`` says so in one line and passes.
-    """
+    """CI's regression check: the known-good commit (.ci/known-good) and the working tree timed in
+    alternate runs of this job, every case, backend, speedup and the harness judged (README,
+    Checking for regressions). Fails on a regression and on no verdict (exit 3); arguments after
+    -- go to ``bench check`` (e.g. ``-- --pairs 8``)."""
     _install(session)
-    for attempt in (1, 2):
-        if session.posargs:
-            current = list(session.posargs)
-        else:
-            current = [_stamped("quick")]
-            session.run("python", "-m", "bench", "run", "--profile", "quick", "--out", current[0], "--no-progress")
-        out = session.run("python", "-m", "bench", "check", "--baseline", "results/baseline", "--skip-unknown-machine",
-                          *current, success_codes=[0, 3], silent=True)
-        print(out, end="")
-        if "the machine was contended" not in (out or ""):
-            return
-        if session.posargs or attempt == 2:
-            session.warn("bench check could not judge every case: the machine was contended (exit 3); passing")
-            return
-        session.log("the machine was contended: measuring once more")
+    session.run("python", "-m", "bench", "check", "--against", known_good(), *session.posargs)
+
+
+def known_good() -> str:
+    """The commit CI judges against: the first line of .ci/known-good that is not a comment."""
+    lines = [line.strip() for line in Path(".ci/known-good").read_text().splitlines()]
+    return next(line for line in lines if line and not line.startswith("#"))

@@ -27,7 +27,7 @@ HARNESS_MODELS = ("peak", "noop")
 
 
 def device(backend: str) -> str:
-    """``gpu`` for the CUDA rungs (torch-cuda, -amp, -compile), else ``cpu``: results files do not
+    """``gpu`` for the CUDA rungs (torch-cuda, -amp, -compile, -graphs), else ``cpu``: results files do not
     record a device, and a reader may not have the backend registered."""
     return "gpu" if backend.startswith("torch-cuda") else "cpu"
 

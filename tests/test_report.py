@@ -652,3 +652,25 @@ def test_browser_nothing_is_wider_than_the_page(page_report):
 def test_browser_every_in_page_link_resolves(page_report):
     facts, _ = page_report
     assert facts["links"] >= 7 and facts["broken"] == []
+
+
+def test_the_headline_sets_the_gpu_against_the_same_machines_cpu(data, report):
+    """gpu-b timed mlp-mnist on its CPU and its GPU: the headline gives its fastest GPU rung over its
+    fastest CPU rung (from the fixture's own rounds), so a GPU is never set against another machine."""
+    import re  # noqa: PLC0415
+
+    results = data[0]
+    medians = {(backend, dtype, threads): float(np.median(times))
+               for (machine, config, backend, dtype, threads, batch), times in results.seconds.items()
+               if machine == "gpu-b" and config == "mlp-mnist" and backend != "loops"}
+    gpu = min((k for k in medians if k[0].startswith("torch-cuda")), key=medians.get)
+    cpu = min((k for k in medians if not k[0].startswith("torch-cuda")), key=medians.get)
+    assert (gpu[0], cpu[0]) == ("torch-cuda-amp", "torch-cpu")
+    (line,) = [h for h in report.headlines if "Test GPU" in h]
+    found = re.search(r"At mlp-mnist, its fastest GPU rung, (\S+) float32, is ([\d.,]+)× \(95% CI [^)]*\) faster than "
+                      r"its fastest CPU rung, (torch-cpu float32, all cores)\.", line)
+    assert found, line
+    assert found.group(1) == gpu[0]
+    assert float(found.group(2).replace(",", "")) == pytest.approx(medians[cpu] / medians[gpu], rel=0.02)
+    (cpu_only,) = [h for h in report.headlines if "Test GPU" not in h]
+    assert "fastest GPU rung" not in cpu_only

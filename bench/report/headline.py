@@ -4,6 +4,7 @@ figure that decides it; then one sentence or two of speedups per machine, from t
 from __future__ import annotations
 
 from ..formatting import number, times
+from ..measurement import device
 from .claims import Claim, fastest_compiled_loops
 from .efficiency import Efficiency
 from ..stats import RESAMPLES, SEED
@@ -38,6 +39,23 @@ def _mlp_sentence(ladder: Ladder, hardware: str) -> str:
     if not parts:
         return head + f"{ladder.config}: no vectorized backend was measured."
     return head + "; ".join(parts) + "."
+
+
+def _gpu_over_cpu_sentence(ladder: Ladder) -> str | None:
+    """The machine's fastest GPU rung over its own fastest CPU rung at the same config: what a GPU
+    buys on that machine, both sides timed in one run."""
+    measured = [r for r in ladder.rungs if r.measured]
+    gpu = [r for r in measured if device(r.spec.backend) == "gpu"]
+    cpu = [r for r in measured if device(r.spec.backend) == "cpu"]
+    if not gpu or not cpu:
+        return None
+    fast_gpu = min(gpu, key=lambda r: r.case.median)
+    fast_cpu = min(cpu, key=lambda r: r.case.median)
+    over = speedup_between(fast_cpu.case, fast_gpu.case, fast_cpu.spec.name, RESAMPLES, SEED)
+    interval = f" (95% CI {_x(over.low)}-{_x(over.high)})" if over.has_interval else " (one round: no interval)"
+    than = "faster than" if over.value >= 1 else "as fast as (slower than)"
+    return (f"At {ladder.config}, its fastest GPU rung, {fast_gpu.spec.name}, is {_x(over.value)}{interval} "
+            f"{than} its fastest CPU rung, {fast_cpu.spec.name}.")
 
 
 def _resnet_sentence(ladders: list[Ladder], cases) -> str | None:
@@ -98,7 +116,7 @@ def headlines(ladders: list[Ladder], hardware: dict[str, str], lines: list[Throu
             continue
         preferred = [l for l in mine if l.config == "mlp-mnist"] or [l for l in mine if l.loops.measured] or mine
         sentence = _mlp_sentence(preferred[0], hardware.get(machine, machine))
-        extra = [_resnet_sentence(mine, cases),
+        extra = [_gpu_over_cpu_sentence(preferred[0]), _resnet_sentence(mine, cases),
                  _throughput_sentence([l for l in lines if l.machine == machine],
                                       [e for e in effs if e.case.machine == machine])]
         out.append(" ".join([sentence] + [e for e in extra if e]))
