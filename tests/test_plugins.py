@@ -79,7 +79,7 @@ def test_a_plugin_backend_is_listed_and_a_broken_one_is_named(site):
     done = bench(site, "list")
     assert done.returncode == 0
     line = next(l for l in done.stdout.splitlines() if l.startswith("backends:"))
-    assert line.endswith("torch-cuda-compile, tiny-plugin, tiny-plugin-wrong")
+    assert line.endswith("torch-cuda-graphs, tiny-plugin, tiny-plugin-wrong")
     assert "backend plug-in 'broken-plugin' left out: AttributeError" in done.stderr
     assert "Traceback" not in done.stderr
 
