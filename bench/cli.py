@@ -98,7 +98,8 @@ def _cmd_run(args) -> int:
     from .results import ResultsWriter  # noqa: PLC0415
     from .runner import Runner  # noqa: PLC0415
     from .measurement import measurements  # noqa: PLC0415
-    from .summary import format_harness, format_load, format_speedups, format_suspects  # noqa: PLC0415
+    from .summary import (format_blind_spots, format_harness, format_load, format_speedups,  # noqa: PLC0415
+                          format_suspects)
     from implementations import backend_names, get_backend  # noqa: PLC0415
 
     profile = suite.get_profile(args.profile)
@@ -124,7 +125,7 @@ def _cmd_run(args) -> int:
     this_run = frame[frame["run_id"] == runner.run_id]
     print(format_harness(this_run))
     print(format_speedups(this_run))
-    for text in (format_suspects(this_run), format_load(measurements(this_run))):
+    for text in (format_suspects(this_run), format_blind_spots(this_run), format_load(measurements(this_run))):
         if text:
             print(text)
     skipped: dict[str, int] = {}
@@ -166,13 +167,13 @@ def _cmd_verify(args) -> int:
             steps = verify.case_steps(config, case.backend, precision)  # as `bench run` verifies the case
             result = verify.run_steps(trainer, trainer.prepare_batch(reference.x, reference.y), steps)
             try:
-                error, bound = verifier.check(case.dtype, precision, result)
+                error, bound = verifier.check(case.backend, case.dtype, precision, result)
                 verdict = "ok"
             except verify.VerificationError as exc:
                 error, bound, verdict = float("nan"), float("nan"), f"MISMATCH: {exc}"
                 mismatches += 1
             print(f"{config.name:<16} {case.backend:<18} {case.dtype:<8} {error:>14.3e} {bound:>10.1e}  {verdict}")
-            blind = [] if verifier.oracle.error else verifier.blind_spots(case.dtype, precision)
+            blind = [] if verifier.oracle.error else verifier.blind_spots(case.backend, case.dtype, precision)
             if blind:
                 print(f"{'':<16} note: bounds of 1% or more (a 1% fault would pass) on {len(blind)} tensors: "
                       f"{first_names(blind)}")

@@ -41,6 +41,20 @@ def git_commit() -> str:
     return commit + ("-dirty" if dirty else "")
 
 
+# A power study's copy of the tree says here which fault was planted in it (studies/check_power.py
+# writes the file; a real checkout has none): recorded with every row, so that its slowed rounds
+# are never read as vecbench's speed.
+PLANTED_FILE = Path(__file__).resolve().parent.parent / "PLANTED"
+
+
+def planted_fault() -> str:
+    """The fault planted in this tree (``PLANTED_FILE``'s first line), empty where none was."""
+    try:
+        return PLANTED_FILE.read_text().strip().splitlines()[0].strip()
+    except (OSError, IndexError):
+        return ""
+
+
 # The fields py-cpuinfo reads the brand from in /proc/cpuinfo, in its order (``brand_raw``).
 _BRAND_FIELDS = ("model name", "cpu", "processor", "uarch")
 
@@ -90,7 +104,7 @@ def _blas() -> str:
 
 @lru_cache(maxsize=1)
 def describe_machine() -> dict[str, object]:
-    """Columns ``hostname, cpu, cores, gpu, python, numpy, torch, blas, platform, git_commit``."""
+    """Columns ``hostname, cpu, cores, gpu, python, numpy, torch, blas, platform, git_commit, planted``."""
     import numpy  # noqa: PLC0415
     import torch  # noqa: PLC0415  (loaded so that its BLAS shows in threadpoolctl too)
 
@@ -106,4 +120,5 @@ def describe_machine() -> dict[str, object]:
         "blas": _blas(),
         "platform": f"{platform.system()} {platform.release()} {platform.machine()}",
         "git_commit": git_commit(),
+        "planted": planted_fault(),
     }

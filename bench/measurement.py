@@ -111,6 +111,8 @@ class Measurement:
     precision: str = ""
     git_commit: str = ""
     profile: str = ""
+    blind_spots: tuple[str, ...] = ()  # tensors whose verification bound reached 1% (a 1% fault would pass)
+    parameter_shapes: str = ""  # the trainable parameters as the backend held them (bench.verify.parameter_shapes)
     suspect: str = ""  # why the number cannot be trusted (bench.suspect), set by a reader that checked
 
     # -- what the readers ask -------------------------------------------------------------------
@@ -204,6 +206,15 @@ def _text(value) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA else str(value)
 
 
+def read_parameter_shapes(text: str) -> dict[str, tuple[int, ...]]:
+    """``parameter_shapes``'s text back as name -> shape (a scalar's shape is ``()``)."""
+    out = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(";"))):
+        name, _, dims = item.rpartition(" ")
+        out[name if name else dims] = tuple(int(n) for n in dims.split("x")) if name and dims else ()
+    return out
+
+
 def machine_key(row) -> MachineKey:
     return MachineKey(_text(row["cpu"]), int(row["cores"]), _text(row["gpu"]))
 
@@ -267,6 +278,8 @@ def _one(rows: pd.DataFrame) -> Measurement:
         tolerance=float(rows["tolerance"].astype(float).max()), precision=_precision(first),
         bytes=_count(first.get("bytes")),
         git_commit=_text(first["git_commit"]), profile=_text(first["profile"]),
+        parameter_shapes=_text(first.get("parameter_shapes", "")),
+        blind_spots=tuple(name.strip() for name in _text(first.get("blind_spots", "")).split(",") if name.strip()),
     )
 
 

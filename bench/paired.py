@@ -417,6 +417,20 @@ def run_paired_study(folders: list[str | Path], ci_pairs: int, write: str | Path
     print(f"false alarms, in sample (the study's own thresholds): {alarms} of {checks} consecutive checks of "
           f"{ci_pairs} pairs" + (f" ({', '.join(which)})" if which else "")
           + (f"; {rate:.1%} of 1000 checks of {ci_pairs} pairs drawn from the study" if rate == rate else ""), file=out)
+    # Out of sample: each job's pairs judged by the thresholds of the other jobs alone (another
+    # session's), as CI's check of a new day is judged by thresholds from earlier ones.
+    for folder, part in zip(folders, parts) if len(parts) > 1 else ():
+        rest = [p for p in parts if p is not part]
+        pooled = Pairs(part.machine, sum(p.pairs for p in rest),
+                       {n: np.concatenate([p.changes.get(n, np.full(p.pairs, np.nan)) for p in rest]) for n in names},
+                       kinds)
+        others = PairedThresholds(part.machine, {n: (math.nan if v is None else v)
+                                                 for n, v in study(pooled, ci_pairs)["sigma"].items()}, ci_pairs,
+                                  "the other jobs")
+        checks, alarms, which, rate = false_alarms(part, others)
+        print(f"false alarms, out of sample ({Path(folder).name} judged by the other jobs' thresholds): {alarms} of "
+              f"{checks} consecutive checks of {ci_pairs} pairs" + (f" ({', '.join(which)})" if which else "")
+              + (f"; {rate:.1%} of 1000 checks drawn from it" if rate == rate else ""), file=out)
     if write:
         target = Path(write)
         target.parent.mkdir(parents=True, exist_ok=True)

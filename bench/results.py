@@ -23,6 +23,14 @@ one instrumented step (``stem forward`` .. ``stem backward``, ``update``; timing
 Version 5 added ``capture_seconds`` (``ADDED_IN_V5``): what making the ``torch-cuda-graphs`` rung's
 CUDA graph cost, kept out of ``seconds`` as ``compile_seconds`` is; ``backend`` takes that rung's
 name. Rows of older files read it as NaN.
+
+Version 6 added ``planted`` (``ADDED_IN_V6``): the name of a fault planted on purpose in the code
+that ran (``studies/check_power.py`` plants one in a temporary copy, to show that CI's check catches
+it), so that the slowed rounds of a power study can never be read as vecbench's speed. Empty in
+every real run, and in rows of older files. It also added ``parameter_shapes``, the shape of every
+trainable parameter as the backend held it (what the articles' shape claims are decided by), and
+``blind_spots``: the tensors whose
+verification bound reached 1% (a 1% fault in them would have passed), so that the report can say so.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ import pyarrow.parquet as pq
 
 from .errors import UsageError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # column -> (pandas dtype, meaning). The README's schema table is generated from the same words.
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -112,18 +120,26 @@ COLUMNS: dict[str, tuple[str, str]] = {
                                    "warm-up steps before capture (less the first compiled call, `compile_seconds`), "
                                    "saving and restoring the weights and momentum they changed, and the capture "
                                    "(torch-cuda-graphs; off the GPU the warm-up and restore alone); NaN otherwise"),
+    # -- added in schema_version 6 (empty in rows of older files) --
+    "planted": ("string", "the fault planted on purpose in the code that ran (a power study's slowed copy: the "
+                          "tree's PLANTED file, written by studies/check_power.py); these rows measure deliberately "
+                          "broken code. Empty in every real run"),
+    "parameter_shapes": ("string", "every trainable parameter as the backend held it after verification: 'name RxC' "
+                                   "joined by '; ' (e.g. 'fc1.weight 3x4; fc1.bias 3'); empty where not verified"),
+    "blind_spots": ("string", "tensors whose verification bound reached 1% or more, so that a 1% fault in them "
+                              "would pass (bench/verify.py, Verifier.blind_spots), comma-separated; empty where none "
+                              "or not verified"),
 }
 ADDED_IN_V2 = ("precision", "tf32_matmul", "tf32_cudnn", "cudnn_benchmark", "warmup_steps", "compile_seconds", "bytes")
 ADDED_IN_V3 = ("repeat", "cpu_seconds", "run_wait", "steal", "contended")
 ADDED_IN_V4 = ("part",)
 ADDED_IN_V5 = ("capture_seconds",)
-# the columns a file of each version must have
+ADDED_IN_V6 = ("planted", "parameter_shapes", "blind_spots")
+_ADDED = {2: ADDED_IN_V2, 3: ADDED_IN_V3, 4: ADDED_IN_V4, 5: ADDED_IN_V5, 6: ADDED_IN_V6}
+# the columns a file of each version must have: all but those a later version added
 REQUIRED_BY_VERSION = {
-    1: tuple(c for c in COLUMNS if c not in ADDED_IN_V2 + ADDED_IN_V3 + ADDED_IN_V4 + ADDED_IN_V5),
-    2: tuple(c for c in COLUMNS if c not in ADDED_IN_V3 + ADDED_IN_V4 + ADDED_IN_V5),
-    3: tuple(c for c in COLUMNS if c not in ADDED_IN_V4 + ADDED_IN_V5),
-    4: tuple(c for c in COLUMNS if c not in ADDED_IN_V5),
-    5: tuple(COLUMNS),
+    version: tuple(c for c in COLUMNS if not any(c in _ADDED[later] for later in _ADDED if later > version))
+    for version in range(1, SCHEMA_VERSION + 1)
 }
 WHOLE_STEP = "step"  # the ``part`` of a round that times the whole training step
 REQUIRED = REQUIRED_BY_VERSION[SCHEMA_VERSION]
@@ -192,6 +208,9 @@ def read_file(path: Path) -> pd.DataFrame:
     # every row of a file before version 4 timed the whole step
     if "part" not in names:
         frame["part"] = WHOLE_STEP
+    for name in ADDED_IN_V6:
+        if name not in names:
+            frame[name] = ""
     try:
         frame = _with_schema_dtypes(frame)
     except (ValueError, TypeError, OverflowError, pa.ArrowException) as exc:

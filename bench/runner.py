@@ -200,6 +200,9 @@ class Runner:
             "part": WHOLE_STEP,
         }
         row.update(self.machine)
+        if self.slowdowns:  # the test hook's slowed rows say so, beside a planted tree's own mark
+            hook = f"{SLOWDOWN_ENV}={os.environ.get(SLOWDOWN_ENV)}"
+            row["planted"] = "; ".join(filter(None, (row.get("planted", ""), hook)))
         row.update(fields)
         return row
 
@@ -230,6 +233,11 @@ class Runner:
             if self.progress and self._bar is not None:
                 self._bar.write(describe_reference(config, self._verifiers[config.key]))
         return self._verifiers[config.key]
+
+    @staticmethod
+    def _blind_spots(verifier: verify.Verifier, case: Case, base: dict) -> str:
+        """The case's blind spots (tensors whose bound reached 1%), comma-separated, for its rows."""
+        return ", ".join(verifier.blind_spots(case.backend, case.dtype, base["precision"]))
 
     def _case_base(self, case: Case) -> dict:
         config = case.config
@@ -283,9 +291,10 @@ class Runner:
                 block = time_block(clock.wrap(target) if parts else target, iterations=1, rounds=1,
                                    warmup_time=0, warmup_max_calls=0, cores=self.cores)
             result = verify.run_steps(trainer, batch, steps=1, stepped=True)  # a second step: minutes more
-            error, bound = verifier.check(case.dtype, base["precision"], result)
+            error, bound = verifier.check(case.backend, case.dtype, base["precision"], result)
             base = dict(base, verification="timed-round", verified_max_rel_error=error, tolerance=bound,
-                        loss=result.loss)
+                        loss=result.loss, blind_spots=self._blind_spots(verifier, case, base),
+                        parameter_shapes=verify.parameter_shapes(result))
             outcome.rows = self._block_rows(base, block, 0, 0, "pedantic", case.threads)
             outcome.rows += self._part_rows(base, clock.seconds() if parts else None)
             return _Timed(case, base, target, outcome, block.seconds[0], 1, 1, 1, 0, done=1)
@@ -293,8 +302,9 @@ class Runner:
         start = time.perf_counter()
         result = verify.run_steps(trainer, batch, verify.case_steps(config, case.backend, base["precision"]))
         step = (time.perf_counter() - start) / result.steps
-        error, bound = verifier.check(case.dtype, base["precision"], result)
-        base = dict(base, verification="before", verified_max_rel_error=error, tolerance=bound, loss=result.loss)
+        error, bound = verifier.check(case.backend, case.dtype, base["precision"], result)
+        base = dict(base, verification="before", verified_max_rel_error=error, tolerance=bound, loss=result.loss,
+                    blind_spots=self._blind_spots(verifier, case, base), parameter_shapes=verify.parameter_shapes(result))
         if is_cuda_backend(case.backend):
             # compilation and autotuning stay out of the estimate that shapes the rounds
             warm = trainer.warmup(batch, GPU_WARMUP_STEPS)

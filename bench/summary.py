@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from .formatting import seconds, times
+from .formatting import first_names, seconds, times
 from .measurement import Measurement, measurements
 from .suspect import suspects
 
@@ -49,6 +49,13 @@ def format_suspects(frame: pd.DataFrame) -> str:
     reasons = suspects(cases, peaks)
     return "\n".join(f"suspect: {where[2].label}: {'; '.join(why)}" for where, why in sorted(reasons.items(),
                                                                                       key=lambda kv: kv[0][2]))
+
+
+def format_blind_spots(frame: pd.DataFrame) -> str:
+    """One line per verified case with tensors whose bound reached 1% (a 1% fault there would pass)."""
+    return "\n".join(f"blind spots: {m.key.label}: bounds of 1% or more (a 1% fault would pass) on "
+                     f"{len(m.blind_spots)} tensor(s): {first_names(list(m.blind_spots))}"
+                     for m in measurements(frame) if m.ok and m.blind_spots)
 
 
 def format_harness(frame: pd.DataFrame) -> str:

@@ -42,7 +42,7 @@ def _handwritten(name: str, package_name: str) -> Backend:
 
     unavailable = getattr(package, "unavailable", None)
     return Backend(name, "cpu", package.DTYPES, build, single_threaded=getattr(package, "SINGLE_THREADED", False),
-                   **({"unavailable": unavailable} if unavailable else {}))
+                   family="handwritten", **({"unavailable": unavailable} if unavailable else {}))
 
 
 def _cuda_unavailable() -> str | None:
@@ -68,8 +68,9 @@ def _torch(name: str, own_device: str, variant: TorchVariant) -> Backend:
         return dict(tf32_flags("cuda", dtype), cudnn_benchmark=variant.cudnn_benchmark)
 
     if own_device == "cuda":
-        return Backend(name, "cuda", variant.dtypes, build, _cuda_unavailable, variant.amp_dtype, run_flags)
-    return Backend(name, own_device, variant.dtypes, build, amp_dtype=variant.amp_dtype)
+        return Backend(name, "cuda", variant.dtypes, build, _cuda_unavailable, variant.amp_dtype, run_flags,
+                       family="torch")
+    return Backend(name, own_device, variant.dtypes, build, amp_dtype=variant.amp_dtype, family="torch")
 
 
 _BUILT_IN = [_handwritten(name, package) for name, package in _HANDWRITTEN.items()]

@@ -36,7 +36,11 @@ class Backend:
     backend computes in (None: the case's dtype). ``run_flags(dtype)``: the TF32/cuDNN flags a case
     runs under on a GPU, recorded per row (``tf32_matmul``, ``tf32_cudnn``, ``cudnn_benchmark``;
     those it leaves out are recorded null). ``single_threaded``: the step runs on one thread by
-    construction (loops), so the backend is timed at 1 thread only.
+    construction (loops), so the backend is timed at 1 thread only. ``family``: the code a backend
+    shares with others (``torch``: the torch rungs; ``handwritten``: loops, numba and numpy, one
+    trainer and one loss); where a float32 bound is floored by an implementation's own rounding
+    error, that implementation is of another family, so that no backend's bound comes from its own
+    code (empty: a family of its own).
     """
 
     name: str
@@ -47,6 +51,11 @@ class Backend:
     amp_dtype: str | None = None
     run_flags: Callable[[str], dict] = _no_flags
     single_threaded: bool = False
+    family: str = ""
+
+    @property
+    def code_family(self) -> str:
+        return self.family or self.name
 
 
 _REGISTRY: dict[str, Backend] = {}

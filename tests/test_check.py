@@ -466,6 +466,12 @@ def test_a_real_slowdown_of_one_backend_is_caught(power_runs, backend, capsys):
     flagged = [label for label, verdict in _verdicts(out).items() if verdict == "REGRESSION"]
     assert code == check.EXIT_REGRESSION, out
     assert any(f" {backend} " in f" {label} " for label in flagged), out
+    # the slowed runs say so in their rows; the unchanged ones do not
+    from bench.results import read_results
+
+    assert set(read_results(sorted(power_runs.glob(f"{backend}-*.parquet")))["planted"]) == {
+        f"VECBENCH_TEST_SLOWDOWN={backend}:{POWER_FACTOR}"}
+    assert set(read_results(sorted(power_runs.glob("base-*.parquet")))["planted"]) == {""}
 
 
 def test_against_a_revision_times_both_sides_in_one_job(tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,3 +196,122 @@ def test_pairs_need_one_run_of_each_side(tmp_path):
         paired.pair_changes([to_frame(_run("b", seed=1))], [])
     with pytest.raises(UsageError, match="no pair of base-N.parquet and head-N.parquet"):
         paired.read_pairs(tmp_path)
+
+
+# -- power, on the committed study: real runs, the committed thresholds, CI's judge -----------------
+# The rule above on real numbers: the A/A pairs and the planted-fault checks under results/ab, read
+# as CI reads its own pairs (read_pairs) and judged with the thresholds CI uses (thresholds.json),
+# so that loosening a threshold or the rule until a real 1.3x passes fails here.
+STUDY = Path(__file__).resolve().parent.parent / "results" / "ab" / "amd-epyc-2core"
+
+
+def _committed_thresholds(machine: MachineKey) -> paired.PairedThresholds:
+    return paired.load_paired_thresholds(STUDY / "thresholds.json", machine)
+
+
+def _study_frames(folder: str, side: str) -> list:
+    from bench.results import read_results
+
+    files = sorted((STUDY / folder).glob(f"{side}-*.parquet"), key=lambda p: int(p.stem.split("-")[1]))
+    return [read_results([file]) for file in files]
+
+
+def _slowed(frame, backends: tuple[str, ...], factor: float = 1.0, plus: float = 0.0):
+    """``frame`` with every step round of ``backends`` made ``factor`` times as long plus ``plus``
+    seconds, in wall and CPU time alike (a busy slowdown)."""
+    frame = frame.copy()
+    rows = frame["backend"].isin(backends)
+    for column in ("seconds", "cpu_seconds"):
+        frame.loc[rows, column] = frame.loc[rows, column] * factor + plus
+    return frame
+
+
+@pytest.fixture(scope="module")
+def aa_second_session():
+    """The second session's A/A pairs: not the pairs the committed thresholds were first drawn from."""
+    return _study_frames("aa-20261205", "base"), _study_frames("aa-20261205", "head")
+
+
+def test_the_committed_planted_fault_is_caught_by_the_committed_thresholds():
+    """The shared hand-written step 1.3x slower, planted in the code of a copy and timed beside
+    HEAD in one job (studies/check_power.py): its three backends regress, torch-cpu does not."""
+    pairs = paired.read_pairs(next(STUDY.glob("power-handwritten-1.3x-*")))
+    verdicts = paired.judge(pairs, _committed_thresholds(pairs.machine))
+    backends = {v.name.split()[1]: v for v in verdicts if v.kind == "backend"}
+    assert paired.exit_code(verdicts) == 1
+    assert all(backends[b].regression for b in ("loops", "numba", "numpy")), paired.format_verdicts(verdicts)
+    assert not backends["torch-cpu"].regression
+
+
+def test_unchanged_code_passes_in_every_five_pairs_of_the_second_session(aa_second_session):
+    base, head = aa_second_session
+    assert len(base) >= 5
+    for start in range(len(base) - 4):
+        pairs = paired.pair_changes(base[start:start + 5], head[start:start + 5])
+        verdicts = paired.judge(pairs, _committed_thresholds(pairs.machine))
+        assert paired.exit_code(verdicts) == 0, paired.summary(verdicts)
+
+
+@pytest.mark.parametrize("backend", ["loops", "numba", "numpy", "torch-cpu"])
+def test_each_backend_13x_slower_in_real_runs_is_caught(aa_second_session, backend):
+    base, head = aa_second_session
+    pairs = paired.pair_changes(base[:5], [_slowed(frame, (backend,), 1.3) for frame in head[:5]])
+    verdicts = paired.judge(pairs, _committed_thresholds(pairs.machine))
+    flagged = {v.name.split()[1] for v in verdicts if v.kind == "backend" and v.regression}
+    assert flagged == {backend}, paired.summary(verdicts)
+
+
+def test_fifty_microseconds_more_per_hand_written_step_in_real_runs_is_caught(aa_second_session):
+    base, head = aa_second_session
+    handwritten = ("loops", "numba", "numpy")
+    pairs = paired.pair_changes(base[:5], [_slowed(frame, handwritten, plus=50e-6) for frame in head[:5]])
+    verdicts = paired.judge(pairs, _committed_thresholds(pairs.machine))
+    assert paired.exit_code(verdicts) == 1
+    assert any(v.regression and v.kind == "case" and " numpy " in f" {v.name} " for v in verdicts), \
+        paired.summary(verdicts)
+
+
+def test_every_power_fault_plants_into_the_code_and_marks_the_copy(tmp_path, monkeypatch):
+    """studies/check_power.py edits a copy's source (never a harness hook), the edit compiles, and
+    the copy says which fault it holds, so that its rows record it (the results' ``planted``)."""
+    import shutil
+
+    from bench import machine
+    from studies import check_power
+
+    root = Path(__file__).resolve().parent.parent
+    for fault in check_power.FAULTS:
+        tree = tmp_path / fault
+        for path in {edit[0] for edit in check_power.FAULTS[fault]}:
+            (tree / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(root / path, tree / path)
+        check_power.plant(tree, fault)
+        for path in {edit[0] for edit in check_power.FAULTS[fault]}:
+            source = (tree / path).read_text()
+            assert "planted by studies/check_power.py" in source and source != (root / path).read_text()
+            compile(source, path, "exec")
+        monkeypatch.setattr(machine, "PLANTED_FILE", tree / "PLANTED")
+        assert machine.planted_fault() == fault
+    monkeypatch.setattr(machine, "PLANTED_FILE", tmp_path / "nothing-planted")
+    assert machine.planted_fault() == ""
+
+
+def test_the_study_judges_each_session_by_the_others_thresholds(tmp_path, capsys):
+    """With two jobs, each is judged out of sample by the thresholds of the other: a second session
+    whose unchanged code drifted by 1.3x on numpy alone (head side) alarms there, the first does not."""
+    def job(folder, n, seed, head=None):
+        folder.mkdir()
+        for i in range(n):
+            to_frame(_run(f"{folder.name}b{i}", seed=seed + 2 * i)).to_parquet(folder / f"base-{i}.parquet")
+            factors = {b: (head or {}).get(b, 1.0) for b, _ in BACKENDS}
+            to_frame(_run(f"{folder.name}h{i}", seed=seed + 2 * i + 1, factors=factors)).to_parquet(
+                folder / f"head-{i}.parquet")
+        return folder
+
+    first, second = job(tmp_path / "one", 6, 100), job(tmp_path / "two", 6, 500, head={"numpy": 1.3})
+    assert paired.run_paired_study([first, second], ci_pairs=5) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "out of sample" in line]
+    assert len(lines) == 2
+    assert lines[0].startswith("false alarms, out of sample (one judged by the other jobs' thresholds): 0 of 1")
+    assert lines[1].startswith("false alarms, out of sample (two judged by the other jobs' thresholds): 1 of 1")
+    assert "backend numpy" in lines[1]

@@ -20,7 +20,7 @@ from bench.report import build, build_report
 from bench.report.claims import load_claims
 from bench.report.palette import colour
 from bench.stats import SEED, WIDENING, fit_power
-from bench.measurement import MachineKey
+from bench.measurement import MachineKey, measurements
 from bench.results import SCHEMA_VERSION, to_frame
 
 RESAMPLES = 300  # small for speed; the method is the same as the default 10,000
@@ -33,6 +33,11 @@ MACHINES = {
     "gpu-b": dict(hostname="gpu-b", cpu="Test CPU B", cores=8, gpu="Test GPU"),
 }
 MLP_SIZES = {"mlp-tiny": ((4, 3, 2), 5), "mlp-mnist": ((784, 128, 10), 32)}
+
+
+def torch_layout(sizes: tuple[int, ...]) -> str:
+    """``parameter_shapes`` of an MLP held as torch holds it: each weight output x input."""
+    return "; ".join(f"fc{i}.weight {b}x{a}; fc{i}.bias {b}" for i, (a, b) in enumerate(zip(sizes, sizes[1:]), 1))
 # Multiply-adds of one step, counted by hand: forward and weight gradient of every layer (2 products),
 # plus the input gradient of every layer but the first (a third).
 MLP_MACS = {
@@ -72,7 +77,7 @@ class Results:
             self.rows.append(base_row(machine) | dict(
                 model=model, config=config, backend=backend, dtype=dtype, threads=threads, batch_size=batch,
                 resolution=resolution, round=i, seconds=float(t), flops=flops or (2 * macs if macs else 10**9),
-                macs=macs or 0))
+                macs=macs or 0, parameter_shapes=torch_layout(MLP_SIZES[config][0]) if config in MLP_SIZES else ""))
         self.seconds[(machine, config, backend, dtype, threads, batch)] = times
         return times
 
@@ -399,7 +404,8 @@ def test_claims_table(report):
     assert by_id["resnet50-speedup"].verdict == "does not hold"
     # numpy's exponent is 1.7 with a zero-width interval: not O(n)
     assert by_id["complexity"].verdict == "does not hold"
-    assert by_id["shapes-4-3-2"].verdict == "holds"
+    # held as torch holds them, output x input: the article's 4x3 and 3x2 transposed
+    assert by_id["shapes-4-3-2"].verdict == "holds up to a transpose"
     assert by_id["mnist-layer"].verdict == "holds" and "100,352" in by_id["mnist-layer"].measured[0]
     assert by_id["init"].verdict == "not measured"
 
@@ -552,12 +558,6 @@ def test_no_successful_case(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def cli_has_report() -> bool:
-    cli = ROOT / "bench" / "cli.py"
-    return cli.is_file() and "report" in cli.read_text(encoding="utf-8")
-
-
-@pytest.mark.skipif(not cli_has_report(), reason="bench/cli.py has no report subcommand yet")
 def test_cli_exit_code(tmp_path):
     rows = [base_row("lab-a") | dict(status="failed", error="boom", round=None, seconds=float("nan"))]
     path = unusable(tmp_path, rows)
@@ -674,3 +674,30 @@ def test_the_headline_sets_the_gpu_against_the_same_machines_cpu(data, report):
     assert float(found.group(2).replace(",", "")) == pytest.approx(medians[cpu] / medians[gpu], rel=0.02)
     (cpu_only,) = [h for h in report.headlines if "Test GPU" not in h]
     assert "fastest GPU rung" not in cpu_only
+
+
+def test_a_power_studys_planted_results_are_refused(tmp_path):
+    """Rows timed on a copy with a fault planted on purpose (``planted``) are not vecbench's speed."""
+    rows = [base_row("lab-a") | dict(planted="numpy-1.3x")]
+    path = tmp_path / "head-0.parquet"
+    to_frame(rows).to_parquet(path, index=False)
+    done = subprocess.run([sys.executable, "-m", "bench", "report", str(path), "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "fault planted on purpose (numpy-1.3x" in done.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_blind_spots_reach_the_run_summary_and_the_reports_method():
+    from bench.report.model import verification_note
+    from bench.summary import format_blind_spots
+
+    rows = [base_row("lab-a") | dict(blind_spots="layer4.0.bn3.weight, layer4.0.bn3.weight momentum"),
+            base_row("lab-a") | dict(backend="torch-cpu", run_id="run-1")]
+    frame = to_frame(rows)
+    assert format_blind_spots(frame) == ("blind spots: mlp-mnist@32 numpy float64 1t: bounds of 1% or more (a 1% "
+                                         "fault would pass) on 2 tensor(s): layer4.0.bn3.weight, "
+                                         "layer4.0.bn3.weight momentum")
+    note = verification_note(measurements(frame))
+    assert "Blind spots" in note and "mlp-mnist@32 numpy float64 1t (2: layer4.0.bn3.weight" in note
+    assert "No case here had a bound of 1%" in verification_note(measurements(to_frame(rows[1:])))

@@ -11,6 +11,8 @@ not run by default): its ResNet-50 step takes 1.5 minutes here.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -20,6 +22,7 @@ import implementations.pure_python.layers as loops_layers
 from bench import cli, verify
 from implementations.pure_python.tensor import from_numpy, to_numpy
 from implementations.torch_autograd.trainer import TorchTrainer
+from tests.conftest import ROOT, cuda_skip_reason
 
 LAYERS = {"loops": loops_layers, "numpy": numpy_layers}
 
@@ -79,9 +82,20 @@ def resnet_verifier():
 
 @pytest.fixture
 def cached_resnet(monkeypatch, resnet_verifier):
+    """resnet50-32's float64 reference and its oracle, computed once without a fault (the float32
+    faults below leave torch float64 and numpy float64 alone); the float32 floors, which run other
+    float32 code, are measured afresh in each test with its fault in place, so that each test
+    passes or fails on its own."""
     build = verify.Verifier
-    monkeypatch.setattr(verify, "Verifier", lambda config: resnet_verifier if config.name == "resnet50-32"
-                        else build(config))
+
+    def fresh(config):
+        if config.name != "resnet50-32":
+            return build(config)
+        verifier = copy.copy(resnet_verifier)
+        verifier._floors = {}
+        return verifier
+
+    monkeypatch.setattr(verify, "Verifier", fresh)
 
 
 # -- a gradient 1% off ---------------------------------------------------------------------------
@@ -171,6 +185,24 @@ def test_one_batchnorm_gradient_one_percent_off_in_torch_float32_fails_float32_o
     assert code == 1
     assert verdicts["float64"] == "ok"
     assert "MISMATCH: layer4.2.bn3.weight" in verdicts["float32"], verdicts
+
+
+@pytest.mark.parametrize("factor", [1.5, float("nan")])
+def test_a_wrong_float32_loss_in_torch_fails_torch_float32_at_resnet(monkeypatch, capsys, cached_resnet, factor):
+    """torch's cross-entropy 1.5x (or NaN) for float32 inputs only, float64 (the reference)
+    untouched: torch-cpu float32 is judged by numpy float32's error, not its own, and fails."""
+    original = torch.nn.functional.cross_entropy
+
+    def faulty(logits, y, **kwargs):
+        loss = original(logits, y, **kwargs)
+        return loss * factor if logits.dtype == torch.float32 else loss
+
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", faulty)
+    code, verdicts = _verify(capsys, "resnet50-32", "torch-cpu")
+    assert code == 1
+    assert verdicts["float64"] == "ok"
+    assert verdicts["float32"].startswith("MISMATCH: loss holds NaN" if factor != factor else "MISMATCH: loss differs"), \
+        verdicts
 
 
 # -- the update: weight decay dropped, momentum ignored ------------------------------------------
@@ -310,7 +342,7 @@ def test_a_wrong_torch_loss_is_refused_by_the_oracle(monkeypatch, capsys):
 def test_the_unplanted_backends_pass(capsys, cached_resnet):
     """The same commands without a fault: every case ok (the faults above are what fails them)."""
     for model, backend in (("mlp-mnist", "loops"), ("mlp-mnist", "numpy"), ("mlp-mnist", "torch-cpu"),
-                           ("resnet50-32", "numpy")):
+                           ("resnet50-32", "numpy"), ("resnet50-32", "torch-cpu")):
         code, verdicts = _verify(capsys, model, backend)
         assert code == 0 and verdicts and set(verdicts.values()) == {"ok"}, (model, backend, verdicts)
 
@@ -366,3 +398,97 @@ def test_a_torch_fault_only_at_the_full_batch_is_refused_by_the_finite_differenc
     oracle = verify.Verifier(config).oracle
     assert seen["numpy"] == [4]
     assert oracle.error and "finite differences" in oracle.error and "disagree" not in oracle.error, oracle.error
+
+
+# -- low precision: bounds per kind of tensor ----------------------------------------------------
+GPU_STUDY = ROOT / "results" / "gpu-errors" / "nvidia-h100-80gb-hbm3.csv.gz"
+
+
+def test_low_precision_bounds_per_kind_are_sized_from_the_gpu_study():
+    """Each kind's bound is 2-10x the largest error the committed H100 study measured for that kind
+    (sized from it, not from the worst gradient); the per-model bound covers every other kind with
+    room, and stays below 1 so that a zeroed (1) or flipped (2) gradient fails."""
+    import pandas as pd
+
+    study = pd.read_csv(GPU_STUDY)
+    study["kind"] = study["tensor"].map(verify.tensor_kind)
+    for (model, precision), kinds in verify.KIND_TOLERANCES.items():
+        rows = study[(study["model"] == model) & (study["precision"] == precision)]
+        for kind, bound in kinds.items():
+            largest = rows.loc[rows["kind"] == kind, "error"].max()
+            assert 2 * largest <= bound <= 10 * largest, (model, precision, kind, largest, bound)
+    for (model, precision), rows in study.groupby(["model", "precision"]):
+        bound = verify.TOLERANCES[(model, precision)]
+        rest = rows[~rows["kind"].isin([*verify.KIND_TOLERANCES.get((model, precision), {}), "update"])]
+        assert 1.5 * rest["error"].max() <= bound < 1, (model, precision)
+
+
+def test_tensor_kinds_follow_torchs_names():
+    kinds = {key: verify.tensor_kind(key) for key in (
+        "loss", "fc.weight", "fc2.bias", "bn1.weight", "layer1.0.bn3.bias", "layer1.0.downsample.1.weight",
+        "layer1.0.downsample.0.weight", "conv1.weight", "layer2.1.conv2.weight", "bn1.running_var",
+        "layer1.0.downsample.1.running_mean", "fc.weight update", "conv1.weight momentum")}
+    assert kinds == {
+        "loss": "loss", "fc.weight": "fc gradient", "fc2.bias": "fc gradient", "bn1.weight": "batch-norm gradient",
+        "layer1.0.bn3.bias": "batch-norm gradient", "layer1.0.downsample.1.weight": "batch-norm gradient",
+        "layer1.0.downsample.0.weight": "convolution gradient", "conv1.weight": "convolution gradient",
+        "layer2.1.conv2.weight": "convolution gradient", "bn1.running_var": "running statistic",
+        "layer1.0.downsample.1.running_mean": "running statistic", "fc.weight update": "update",
+        "conv1.weight momentum": "momentum"}
+
+
+def _planted(result: verify.StepResult, fault: str) -> verify.StepResult:
+    """A copy of ``result`` with one of the faults a low-precision rung must not pass."""
+    grads, running = dict(result.grads), dict(result.running)
+    loss = result.loss
+    if fault == "loss 10% off":
+        loss = loss * 1.1
+    elif fault == "a batch-norm statistic 5% off":
+        running["layer3.0.bn2.running_var"] = running["layer3.0.bn2.running_var"] * 1.05
+    elif fault == "a gradient zeroed":
+        grads["layer2.0.conv2.weight"] = grads["layer2.0.conv2.weight"] * 0.0
+    elif fault == "a gradient's sign flipped":
+        grads["layer2.0.conv2.weight"] = -grads["layer2.0.conv2.weight"]
+    return verify.StepResult(loss, grads, running, result.after[:1])
+
+
+LOW_PRECISION_FAULTS = ("loss 10% off", "a batch-norm statistic 5% off", "a gradient zeroed",
+                        "a gradient's sign flipped")
+
+
+@pytest.mark.parametrize("precision", ["tf32", "bfloat16"])
+def test_the_low_precision_bounds_fail_the_gpu_faults(resnet_verifier, precision):
+    """The faults a GPU rung must not pass, planted in resnet50-32's reference step itself and
+    judged by the tf32 and bfloat16 bounds (the same faults in a GPU rung: below, on a GPU)."""
+    verifier = copy.copy(resnet_verifier)
+    verifier._floors = {}
+    exact = verify.StepResult(*(getattr(resnet_verifier.reference.result, f) for f in ("loss", "grads", "running")),
+                              resnet_verifier.reference.result.after[:1])
+    assert verifier.check("torch-cuda", "float32", precision, exact)[0] == 0.0
+    for fault in LOW_PRECISION_FAULTS:
+        with pytest.raises(verify.VerificationError):
+            verifier.check("torch-cuda", "float32", precision, _planted(exact, fault))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(cuda_skip_reason() is not None, reason=str(cuda_skip_reason()))
+@pytest.mark.parametrize("backend", ["torch-cuda", "torch-cuda-amp", "torch-cuda-compile"])
+@pytest.mark.parametrize("fault", LOW_PRECISION_FAULTS)
+def test_a_gpu_rung_with_a_planted_fault_fails_verification(monkeypatch, backend, fault):
+    """On the GPU: each fault planted in the rung's own step (its reported loss, running statistics
+    or gradients, as a miscompiled or wrongly cast step would give them) fails its verification."""
+    from bench.runner import _precision_fields
+    from bench.suite import Case, get_config
+    from implementations import make_trainer
+
+    config = get_config("resnet50-224@1")
+    verifier = verify.Verifier(config)
+    reference = verifier.reference
+    trainer = make_trainer(backend, config.model, config.spec, reference.params, "float32")
+    case = Case(config, backend, "float32", 1)
+    precision = _precision_fields(case, on_gpu=True)["precision"]
+    steps = verify.case_steps(config, backend, precision)
+    result = verify.run_steps(trainer, trainer.prepare_batch(reference.x, reference.y), steps)
+    verifier.check(backend, "float32", precision, result)  # unplanted, it passes
+    with pytest.raises(verify.VerificationError):
+        verifier.check(backend, "float32", precision, _planted(result.first(), fault))

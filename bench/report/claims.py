@@ -1,8 +1,11 @@
 """The seed articles' claims, quoted verbatim from ``claims.json``, beside what was measured.
 
 Verdicts: "holds", "does not hold", "inconclusive" or "not measured", with the figure that
-decides. Speed and complexity claims are decided by the timings; shape claims by shape arithmetic
-and by the multiply-adds the harness recorded (``macs``), which follow from those shapes.
+decides. Speed and complexity claims are decided by the timings' intervals: "holds" only when the
+whole interval lies inside the claimed range, "does not hold" only when it lies wholly outside,
+"inconclusive" otherwise. Shape claims are decided by the shapes the backends really held
+(``parameter_shapes``, recorded per case after verification): "holds up to a transpose" where a
+backend held the stated matrix transposed, "does not hold" where any held another size.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from importlib import resources
 import numpy as np
 
 from ..formatting import times
+from ..measurement import read_parameter_shapes
 from .cases import Case
 from ..stats import RESAMPLES, SEED
 from .ladder import Ladder, speedup_between
 from .scaling import SweepLine
 
 HOLDS, FAILS, UNSURE, UNMEASURED = "holds", "does not hold", "inconclusive", "not measured"
+TRANSPOSED = "holds up to a transpose"
 
 
 @dataclass(frozen=True)
@@ -36,12 +41,6 @@ class Claim:
 
 def load_claims() -> dict:
     return json.loads(resources.files(__package__).joinpath("claims.json").read_text(encoding="utf-8"))
-
-
-def step_macs(sizes: tuple[int, ...], batch: int) -> int:
-    """Multiply-adds of one MLP step as the harness counts them: per layer forward and weight
-    gradient, plus the input gradient for every layer but the first."""
-    return sum((3 if i > 0 else 2) * batch * a * b for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
 
 
 def _combine(verdicts: list[str]) -> str:
@@ -68,12 +67,28 @@ def fastest_compiled_loops(cases: list[Case], ladder: Ladder) -> Case | None:
     return min(mine, key=lambda c: c.median, default=None)
 
 
+CLAIMED = (40.0, 100.0)  # the articles' ResNet-50 speedup range
+
+
+def interval_verdict(low: float, high: float, claimed: tuple[float, float] = CLAIMED) -> tuple[str, str]:
+    """Rule: holds when the whole interval [low, high] lies inside ``claimed``; does not hold when it
+    lies wholly outside (all below or all above); inconclusive when it straddles an end. Returns
+    (verdict, where the interval lies, in words)."""
+    lo, hi = claimed
+    if high < lo:
+        return FAILS, f"below {lo:g}×"
+    if low > hi:
+        return FAILS, f"above {hi:g}×"
+    if lo <= low and high <= hi:
+        return HOLDS, f"within {lo:g}-{hi:g}×"
+    return UNSURE, f"straddles {lo:g}-{hi:g}× (the interval is too wide to say)"
+
+
 def _verdict(s) -> tuple[str, str]:
-    """Rule: the claim fails when the whole 95% interval lies outside 40-100x; with one round on a
-    side there is no interval, and the point value decides (the line says so)."""
+    """``interval_verdict`` on the 95% interval; with one round on a side there is no interval, and
+    the point value decides (the line says so)."""
     low, high = (s.low, s.high) if s.has_interval else (s.value, s.value)
-    where = "below 40×" if high < 40 else ("above 100×" if low > 100 else "within or overlapping 40-100×")
-    return (FAILS if high < 40 or low > 100 else HOLDS), where
+    return interval_verdict(low, high)
 
 
 def _resnet(cases: list[Case], ladders: list[Ladder]) -> tuple[list[str], str, str]:
@@ -151,15 +166,40 @@ def _complexity(lines_in: list[SweepLine], flops_exp: dict[str, float]) -> tuple
     return lines, _combine(verdicts), "; ".join(figures)
 
 
-def _macs_check(cases: list[Case], config: str, sizes: tuple[int, ...], batch: int) -> tuple[list[str], bool | None]:
-    """Does every recorded MAC count of ``config`` at ``batch`` equal the shapes' count?"""
-    expected = step_macs(sizes, batch)
-    recorded = sorted({c.macs for c in cases if c.config == config and c.batch_size == batch and c.macs > 0})
-    if not recorded:
-        return [f"{config} batch {batch} not in the results: recorded MACs not checked"], None
-    same = recorded == [expected]
-    return [f"recorded MACs per step of {config} (batch {batch}): {', '.join(f'{m:,}' for m in recorded)}; "
-            f"the shapes {'x'.join(map(str, sizes))} imply {expected:,}"], same
+def _shape(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape))
+
+
+def held_matrices(case: Case) -> list[tuple[int, ...]]:
+    """The weight matrices (2-D parameters) ``case``'s backend held, in layer order."""
+    return [shape for shape in read_parameter_shapes(case.parameter_shapes).values() if len(shape) == 2]
+
+
+def shape_verdict(cases: list[Case], config: str, stated: list[tuple[int, int]]) -> tuple[list[str], str]:
+    """The article's ``stated`` weight-matrix shapes (in layer order: the first ones of the model)
+    against the matrices every verified ``config`` case held. Holds where each backend held exactly
+    those; holds up to a transpose where some held them transposed; does not hold where any held
+    another size or fewer matrices; not measured where no case recorded its shapes."""
+    held = {}
+    for c in cases:
+        if c.ok and c.config == config and c.parameter_shapes:
+            held.setdefault(c.backend, held_matrices(c))
+    if not held:
+        return [f"{config}: no verified case recorded the shapes its backend held"], UNMEASURED
+    wrong, transposed, lines = [], [], []
+    for backend, matrices in sorted(held.items()):
+        first = matrices[:len(stated)]
+        lines.append(f"{backend} held {', '.join(_shape(m) for m in first) or 'no matrix'}")
+        if len(first) < len(stated) or any(m not in (s, s[::-1]) for m, s in zip(first, stated)):
+            wrong.append(backend)
+        elif first != stated:
+            transposed.append(backend)
+    said = f"stated {', '.join(_shape(s) for s in stated)}"
+    if wrong:
+        return [f"{config}: {said}; {'; '.join(lines)}: {', '.join(wrong)} held another size"], FAILS
+    if transposed:
+        return [f"{config}: {said}; {'; '.join(lines)} (output x input, as torch stores them)"], TRANSPOSED
+    return [f"{config}: {said}; {'; '.join(lines)}"], HOLDS
 
 
 def _verification(cases: list[Case]) -> tuple[list[str], bool | None]:
@@ -201,27 +241,23 @@ def evaluate(cases: list[Case], ladders: list[Ladder], lines: list[SweepLine],
                        "grow as width^2 (their exponent is shown beside): vectorization changes the constant "
                        "factor, not how the arithmetic grows")
         elif cid == "shapes-4-3-2":
-            measured, same = _macs_check(cases, "mlp-tiny", (4, 3, 2), 5)
-            measured.insert(0, "4->3 needs 12 weights and 3->2 needs 6; vecbench stores them as torch does, "
-                               "fc1.weight 3x4 and fc2.weight 2x3 (the same matrices transposed)")
-            verdict = HOLDS if same else (FAILS if same is False else UNMEASURED)
-            decided = "shape arithmetic and the mlp-tiny MACs recorded by the harness"
+            measured, verdict = shape_verdict(cases, "mlp-tiny", [(4, 3), (3, 2)])
+            measured.insert(0, "4->3 needs 12 weights and 3->2 needs 6 (rows x columns as the article writes them)")
+            decided = "the weight matrices every mlp-tiny backend held after verification (parameter_shapes)"
         elif cid == "init":
             measured = ["not a speed or shape claim; results files do not record the initialization "
                         "(vecbench's MLP draws He normal weights for relu, Xavier normal for sigmoid)"]
             verdict = UNMEASURED
             decided = "not decidable from results files"
         elif cid == "mnist-layer":
-            measured, same = _macs_check(cases, "mlp-mnist", (784, 128, 10), 32)
+            measured, verdict = shape_verdict(cases, "mlp-mnist", [(128, 784)])
             measured.insert(0, f"128 x 784 = {128 * 784:,} weights (plus 128 biases)")
-            verdict = HOLDS if same else (FAILS if same is False else UNMEASURED)
-            decided = "arithmetic, checked against the recorded MACs of mlp-mnist: not measured without them"
+            decided = "the first weight matrix every mlp-mnist backend held after verification (parameter_shapes)"
         elif cid == "batch-shapes":
-            measured, same = _macs_check(cases, "mlp-mnist", (784, 128, 10), 32)
-            measured.insert(0, f"(32x784)·(784x128) is 32x128 and costs 32·784·128 = {32 * 784 * 128:,} "
-                               "multiply-adds, counted in mlp-mnist's recorded MACs")
-            verdict = HOLDS if same else (FAILS if same is False else UNMEASURED)
-            decided = "shape algebra, checked against the recorded MACs of mlp-mnist: not measured without them"
+            # W^T is 784x128 exactly where W is held 128x784
+            measured, verdict = shape_verdict(cases, "mlp-mnist", [(128, 784)])
+            measured.insert(0, "(32x784)·(784x128) is 32x128; W^T is 784x128 where W is held 128x784")
+            decided = "the first weight matrix every mlp-mnist backend held after verification (parameter_shapes)"
         elif cid == "gradients":
             measured, passed = _verification(cases)
             measured.insert(0, "inputᵀ·d_output is (784x32)·(32x128) = 784x128: the gradient of Wᵀ; with W "

@@ -21,6 +21,10 @@ def load(paths: list[str | Path]) -> pd.DataFrame:
     """Every row of every file, validated; UsageError naming the file for anything unusable."""
     frame = read_results(paths)
     for source, rows in frame.groupby("source_file", sort=True):
+        planted = sorted({str(fault) for fault in rows["planted"].dropna() if str(fault)})
+        if planted:
+            raise UsageError(f"{source}: times code with a fault planted on purpose ({', '.join(planted)}: a power "
+                             "study's slowed copy), not vecbench; leave it out of the report")
         ok = rows[(rows["status"] == "ok") & ~rows["model"].isin(HARNESS_MODELS)]
         if ok.empty:
             raise UsageError(f"{source}: no successful case (status 'ok') to report; "
