@@ -229,7 +229,7 @@ def _slowed(frame, backends: tuple[str, ...], factor: float = 1.0, plus: float =
 @pytest.fixture(scope="module")
 def aa_second_session():
     """The second session's A/A pairs: not the pairs the committed thresholds were first drawn from."""
-    return _study_frames("aa-20261205", "base"), _study_frames("aa-20261205", "head")
+    return _study_frames("aa-20261206", "base"), _study_frames("aa-20261206", "head")
 
 
 def test_the_committed_planted_fault_is_caught_by_the_committed_thresholds():
