@@ -150,6 +150,14 @@ def _cmd_verify(args) -> int:
     profile = suite.get_profile(args.profile)
     configs = suite.select_configs(profile, args.models)
     backends = suite.check_backends(args.backends or list(profile.backends) or None)
+    # A backend the selection never runs would leave "verified" with nothing checked: refuse it
+    # before any work (the profile may run a backend on some configs only).
+    selected = {case.backend for case in suite.expand_cases(configs, backends, cores=1)}
+    idle = [b for b in backends if b not in selected]
+    if idle and args.backends:
+        raise UsageError(f"--backends {', '.join(idle)}: no case of {'it' if len(idle) == 1 else 'them'} at "
+                         f"{', '.join(c.name for c in configs)} in profile {profile.name}; choose other --models "
+                         "or another --profile (e.g. default)")
     mismatches = 0
     print(f"{'config':<16} {'backend':<18} {'dtype':<8} {'max rel error':>14} {'tolerance':>10}  verdict")
     for config in configs:

@@ -63,7 +63,8 @@ class Mutation:
 
 
 def _verify(model: str, backend: str) -> tuple[str, ...]:
-    return ("bench", "verify", "--models", model, "--backends", backend)
+    # the default profile: every backend runs at mlp-mnist there (quick runs numba on two configs)
+    return ("bench", "verify", "--profile", "default", "--models", model, "--backends", backend)
 
 
 _PACKAGES = {"loops": "pure_python", "numba": "compiled_loops", "numpy": "numpy_vectorized"}

@@ -79,6 +79,14 @@ def test_run_twice_into_one_file_appends(tmp_path):
     assert len(frame) > rows and frame["run_id"].nunique() == 2
 
 
+def test_verify_refuses_a_backend_the_selection_never_runs(capsys):
+    """Verifying nothing is not a pass: the quick profile runs numba on two configs only."""
+    code, out, err = bench_here(capsys, "verify", "--models", "mlp-mnist", "--backends", "numba", "numpy")
+    assert code == 2 and out == ""
+    assert err.strip().endswith("--backends numba: no case of it at mlp-mnist in profile quick; choose other "
+                                "--models or another --profile (e.g. default)")
+
+
 def test_verify_prints_each_backends_error_and_passes():
     done = bench("verify", "--models", "mlp-tiny", "mlp-mnist", "--backends", "loops", "numpy", "torch-cpu")
     assert done.returncode == 0, done.stderr
