@@ -15,7 +15,8 @@ import torch
 from bench import results, suite, verify
 from bench.errors import UsageError
 from bench.peaks import GPU_COPY_BYTES, GPU_GEMM_N, PeakCase, gpu_peak_cases
-from bench.results import ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, ADDED_IN_V5, REQUIRED_BY_VERSION, ResultsWriter, read_results
+from bench.results import (ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, ADDED_IN_V5, ADDED_IN_V6, REQUIRED_BY_VERSION,
+                           ResultsWriter, read_results)
 from bench.runner import Runner
 from bench.suite import Case, TimingBudget, get_config
 from implementations import BACKENDS, CUDA_BACKENDS, backend_dtypes, make_trainer
@@ -253,7 +254,8 @@ def _v1_frame():
     from tests.test_report import base_row  # noqa: PLC0415  (a complete row, as the report's tests build it)
 
     row = base_row("lab-a")
-    frame = results.to_frame([row]).drop(columns=list(ADDED_IN_V2 + ADDED_IN_V3 + ADDED_IN_V4 + ADDED_IN_V5))
+    frame = results.to_frame([row]).drop(columns=list(ADDED_IN_V2 + ADDED_IN_V3 + ADDED_IN_V4 + ADDED_IN_V5
+                                                      + ADDED_IN_V6))
     assert set(frame.columns) == set(REQUIRED_BY_VERSION[1])
     return frame.assign(schema_version=pd.Series([1], dtype="int64"))
 
@@ -276,7 +278,7 @@ def test_version_1_files_still_read_with_nulls_in_the_new_columns(tmp_path):
     assert sorted(both["schema_version"]) == [1, 2] and both["tf32_matmul"].tolist()[1] is True
 
 
-def test_version_2_files_need_the_new_columns_and_version_6_is_refused(tmp_path):
+def test_version_2_files_need_the_new_columns_and_version_7_is_refused(tmp_path):
     path = tmp_path / "v2-partial.parquet"
     _v1_frame().assign(schema_version=pd.Series([2], dtype="int64")).to_parquet(path, index=False)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) precision, tf32_matmul"):
@@ -290,16 +292,25 @@ def test_version_2_files_need_the_new_columns_and_version_6_is_refused(tmp_path)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) part"):
         read_results([v4])
     v5 = tmp_path / "v5-partial.parquet"
-    results.to_frame([dict(base_row_v3(), schema_version=5)]).drop(columns=["capture_seconds"]).to_parquet(v5)
+    results.to_frame([dict(base_row_v3(), schema_version=5)]).drop(columns=["capture_seconds", *ADDED_IN_V6]
+                                                                    ).to_parquet(v5)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) capture_seconds"):
         read_results([v5])
+    v6 = tmp_path / "v6-partial.parquet"
+    results.to_frame([dict(base_row_v3(), schema_version=6)]).drop(columns=["blind_spots"]).to_parquet(v6)
+    with pytest.raises(UsageError, match="lacks required column\\(s\\) blind_spots"):
+        read_results([v6])
+    # a version-5 file (none of version 6's columns) reads, each of them empty
+    v5_whole = tmp_path / "v5.parquet"
+    results.to_frame([dict(base_row_v3(), schema_version=5)]).drop(columns=list(ADDED_IN_V6)).to_parquet(v5_whole)
+    assert (read_results([v5_whole])[list(ADDED_IN_V6)] == "").all().all()
     # a version-4 file (no capture_seconds) reads, NaN there
     v4_whole = tmp_path / "v4.parquet"
     results.to_frame([dict(base_row_v3(), schema_version=4)]).drop(columns=["capture_seconds"]).to_parquet(v4_whole)
     assert read_results([v4_whole])["capture_seconds"].isna().all()
-    newer = tmp_path / "v6.parquet"
-    results.to_frame([]).assign(schema_version=pd.Series([6], dtype="int64")).to_parquet(newer)
-    with pytest.raises(UsageError, match="schema_version 6, newer than this vecbench reads \\(up to 5\\)"):
+    newer = tmp_path / "v7.parquet"
+    results.to_frame([]).assign(schema_version=pd.Series([7], dtype="int64")).to_parquet(newer)
+    with pytest.raises(UsageError, match="schema_version 7, newer than this vecbench reads \\(up to 6\\)"):
         read_results([newer])
 
 
