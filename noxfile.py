@@ -54,7 +54,7 @@ def bench(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The whole test suite, slow tests included (pass -m 'not slow' to skip them)."""
     _install(session)
-    session.run("python", "-m", "pytest", "--durations=15", *session.posargs)  # the slowest, for CI's 15 minutes
+    session.run("python", "-m", "pytest", "--durations=15", *session.posargs)  # the slowest, for CI's thirty minutes
 
 
 @nox.session(python=PYTHON)
