@@ -122,13 +122,14 @@ COLUMNS: dict[str, tuple[str, str]] = {
                                    "(torch-cuda-graphs; off the GPU the warm-up and restore alone); NaN otherwise"),
     # -- added in schema_version 6 (empty in rows of older files) --
     "planted": ("string", "the fault planted on purpose in the code that ran (a power study's slowed copy: the "
-                          "tree's PLANTED file, written by studies/check_power.py); these rows measure deliberately "
-                          "broken code. Empty in every real run"),
+                          "tree's PLANTED file, written by studies/check_power.py; or the runner's test hook "
+                          "VECBENCH_TEST_SLOWDOWN); these rows measure deliberately broken code. Empty in every real "
+                          "run"),
     "parameter_shapes": ("string", "every trainable parameter as the backend held it after verification: 'name RxC' "
                                    "joined by '; ' (e.g. 'fc1.weight 3x4; fc1.bias 3'); empty where not verified"),
-    "blind_spots": ("string", "tensors whose verification bound reached 1% or more, so that a 1% fault in them "
-                              "would pass (bench/verify.py, Verifier.blind_spots), comma-separated; empty where none "
-                              "or not verified"),
+    "blind_spots": ("string", "tensors whose verification bound reached 1% or more (a float32 floor, or a low "
+                              "precision's tolerance), so that a 1% fault in them would pass (bench/verify.py, "
+                              "Verifier.blind_spots), comma-separated; empty where none or not verified"),
 }
 ADDED_IN_V2 = ("precision", "tf32_matmul", "tf32_cudnn", "cudnn_benchmark", "warmup_steps", "compile_seconds", "bytes")
 ADDED_IN_V3 = ("repeat", "cpu_seconds", "run_wait", "steal", "contended")

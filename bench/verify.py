@@ -514,12 +514,16 @@ class Verifier:
                          FLOOR_FACTOR * floor.get(key, 0.0)) for key in keys}
 
     def blind_spots(self, backend: str, dtype: str, precision: str | None = None) -> list[str]:
-        """Tensors whose bound for ``backend`` the floor raised to 1% or more: a 1% fault there
-        would pass. (An update's rounding allowance is left out: storing a weight in float32 loses an
-        update far below the weight's size, in every implementation; its gradient and momentum still
-        count.)"""
+        """Tensors whose bound for ``backend`` is 1% or more, from its precision's tolerance (the low
+        precisions': most of their tensors) or a floor: a 1% fault there would pass. (An update's
+        rounding allowance is left out: storing a weight in float32 loses an update far below the
+        weight's size, in every implementation; its gradient and momentum still count.)"""
+        model = self.config.model
         floor = self._floor_for(backend, dtype, precision)[1]
-        return sorted(key for key, error in floor.items() if FLOOR_FACTOR * error >= 0.01)
+        keys = ["loss", *self.reference.grads, *self.reference.result.running,
+                *(name + UPDATE for name in self.reference.grads), *(name + MOMENTUM for name in self.reference.grads)]
+        return sorted(key for key in keys
+                      if max(tolerance(model, dtype, precision, key), FLOOR_FACTOR * floor.get(key, 0.0)) >= 0.01)
 
     def check(self, backend: str, dtype: str, precision: str | None, result: StepResult) -> tuple[float, float]:
         """``(largest error, largest bound)`` of ``result`` (``backend``'s steps from the reference

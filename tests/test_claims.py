@@ -52,3 +52,13 @@ def test_shape_claims_are_decided_by_the_shapes_the_backends_held():
 def test_parameter_shapes_read_back():
     assert read_parameter_shapes(TORCH_LAYOUT + "; step ") == {
         "fc1.weight": (3, 4), "fc1.bias": (3,), "fc2.weight": (2, 3), "fc2.bias": (2,), "step": ()}
+
+
+def test_every_case_of_a_backend_counts_not_its_first():
+    """One numpy case held the right shapes, a later numpy case a wrongly sized one: the claim fails."""
+    wrong = "fc1.weight 3x5; fc1.bias 3; fc2.weight 2x3; fc2.bias 2"
+    rows = [base_row("lab-a") | dict(config="mlp-tiny", backend="numpy", dtype=dtype, run_id=f"run-{dtype}",
+                                     parameter_shapes=shapes)
+            for dtype, shapes in (("float32", TORCH_LAYOUT), ("float64", wrong))]
+    lines, verdict = shape_verdict(measurements(to_frame(rows)), "mlp-tiny", [(4, 3), (3, 2)])
+    assert verdict == FAILS and "numpy held 3x4, 2x3 or 3x5, 2x3" in lines[0]

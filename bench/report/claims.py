@@ -177,22 +177,26 @@ def held_matrices(case: Case) -> list[tuple[int, ...]]:
 
 def shape_verdict(cases: list[Case], config: str, stated: list[tuple[int, int]]) -> tuple[list[str], str]:
     """The article's ``stated`` weight-matrix shapes (in layer order: the first ones of the model)
-    against the matrices every verified ``config`` case held. Holds where each backend held exactly
-    those; holds up to a transpose where some held them transposed; does not hold where any held
-    another size or fewer matrices; not measured where no case recorded its shapes."""
-    held = {}
-    for c in cases:
+    against the matrices every verified ``config`` case held (verification holds a backend to the
+    reference's layout, so this reads what the backends really store). Holds where each held
+    exactly those; holds up to a transpose where some held them transposed; does not hold where any
+    held another size or fewer matrices; not measured where no case recorded its shapes."""
+    held: dict[str, list[list[tuple[int, ...]]]] = {}
+    for c in cases:  # every case of a backend counts, not its first
         if c.ok and c.config == config and c.parameter_shapes:
-            held.setdefault(c.backend, held_matrices(c))
+            matrices = held_matrices(c)[:len(stated)]
+            if matrices not in held.setdefault(c.backend, []):
+                held[c.backend].append(matrices)
     if not held:
         return [f"{config}: no verified case recorded the shapes its backend held"], UNMEASURED
     wrong, transposed, lines = [], [], []
-    for backend, matrices in sorted(held.items()):
-        first = matrices[:len(stated)]
-        lines.append(f"{backend} held {', '.join(_shape(m) for m in first) or 'no matrix'}")
-        if len(first) < len(stated) or any(m not in (s, s[::-1]) for m, s in zip(first, stated)):
+    for backend, layouts in sorted(held.items()):
+        lines.append(f"{backend} held " + " or ".join(", ".join(_shape(m) for m in first) or "no matrix"
+                                                      for first in layouts))
+        if any(len(first) < len(stated) or any(m not in (s, s[::-1]) for m, s in zip(first, stated))
+               for first in layouts):
             wrong.append(backend)
-        elif first != stated:
+        elif any(first != stated for first in layouts):
             transposed.append(backend)
     said = f"stated {', '.join(_shape(s) for s in stated)}"
     if wrong:

@@ -91,13 +91,15 @@ def method_notes(resamples: int, seed: int) -> list[str]:
 def verification_note(cases: list[Measurement]) -> str:
     """What verification could not see: the cases whose bounds reached 1% on some tensor."""
     blind = [c for c in cases if c.blind_spots]
-    text = ("Before it is timed, every case's training step is compared with PyTorch float64 autograd (itself "
+    text = ("Before it is timed (a step of minutes: from its timed step), every case's training step is compared "
+            "with PyTorch float64 autograd (itself "
             "confirmed by the hand-written NumPy float64 step and by finite differences): the loss, every gradient, "
             "the batch-norm running statistics, and each parameter's update and momentum, each within a bound per "
             "precision (README, Verification). Float32 ResNet-50 bounds are raised, per tensor, to ten times the "
             "error of a float32 implementation that shares no code with the case judged.")
     if not blind:
-        return text + " No case here had a bound of 1% or more on any tensor: a 1% fault anywhere would have failed."
+        return text + (" No case here had a bound of 1% or more on any tensor: a 1% fault anywhere would have "
+                       "failed.")
     listed = "; ".join(f"{c.key.label} ({len(c.blind_spots)}: {first_names(list(c.blind_spots), 3)})" for c in blind)
     return text + f" Blind spots, tensors whose bound reached 1% (a 1% fault there would have passed): {listed}."
 
