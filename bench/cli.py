@@ -154,6 +154,9 @@ def _cmd_verify(args) -> int:
     # before any work (the profile may run a backend on some configs only).
     selected = {case.backend for case in suite.expand_cases(configs, backends, cores=1)}
     idle = [b for b in backends if b not in selected]
+    reasons = [get_backend(b).unavailable() for b in backends]
+    if args.backends and all(reasons):  # nothing could be verified: not a pass (as bench run refuses it)
+        raise UsageError(f"{', '.join(backends)} cannot run here: {'; '.join(dict.fromkeys(reasons))}")
     if idle and args.backends:
         raise UsageError(f"--backends {', '.join(idle)}: no case of {'it' if len(idle) == 1 else 'them'} at "
                          f"{', '.join(c.name for c in configs)} in profile {profile.name}; choose other --models "

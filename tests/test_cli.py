@@ -87,6 +87,13 @@ def test_verify_refuses_a_backend_the_selection_never_runs(capsys):
                                 "--models or another --profile (e.g. default)")
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_verify_of_backends_that_cannot_run_here_is_refused(capsys):
+    code, out, err = bench_here(capsys, "verify", "--models", "mlp-mnist", "--backends", "torch-cuda")
+    assert code == 2 and out == ""
+    assert "torch-cuda cannot run here: no CUDA GPU is available" in err
+
+
 def test_verify_prints_each_backends_error_and_passes():
     done = bench("verify", "--models", "mlp-tiny", "mlp-mnist", "--backends", "loops", "numpy", "torch-cpu")
     assert done.returncode == 0, done.stderr
