@@ -93,6 +93,18 @@ def _default_out(profile: str) -> Path:
     return RESULTS_DIR / f"{stamp}-{socket.gethostname()}-{profile}.parquet"
 
 
+def _refuse_if_none_can_run(backends: list[str]) -> None:
+    """UsageError naming why, where no backend of ``backends`` can run here (run and verify alike:
+    every case skipped is not a run, nor a verification)."""
+    from implementations import backend_names, get_backend  # noqa: PLC0415
+
+    reasons = [get_backend(b).unavailable() for b in backends]
+    if all(reasons):
+        can = [b for b in backend_names() if not get_backend(b).unavailable()]
+        raise UsageError(f"{', '.join(backends)} cannot run here: {'; '.join(dict.fromkeys(reasons))}; "
+                         f"backends that can: {', '.join(can)}")
+
+
 def _cmd_run(args) -> int:
     from . import suite  # noqa: PLC0415
     from .results import ResultsWriter  # noqa: PLC0415
@@ -100,16 +112,12 @@ def _cmd_run(args) -> int:
     from .measurement import measurements  # noqa: PLC0415
     from .summary import (format_blind_spots, format_harness, format_load, format_speedups,  # noqa: PLC0415
                           format_suspects)
-    from implementations import backend_names, get_backend  # noqa: PLC0415
+    from implementations import get_backend  # noqa: PLC0415
 
     profile = suite.get_profile(args.profile)
     configs = suite.select_configs(profile, args.models)
     backends = suite.check_backends(args.backends or list(profile.backends) or None)
-    reasons = [get_backend(b).unavailable() for b in backends]
-    if all(reasons):
-        can = [b for b in backend_names() if not get_backend(b).unavailable()]
-        raise UsageError(f"{', '.join(backends)} cannot run here: {'; '.join(dict.fromkeys(reasons))}; "
-                         f"backends that can: {', '.join(can)}")
+    _refuse_if_none_can_run(backends)
     cases = suite.expand_cases(configs, backends)
     if not cases:
         raise UsageError("the selection holds no case to run")
@@ -154,9 +162,8 @@ def _cmd_verify(args) -> int:
     # before any work (the profile may run a backend on some configs only).
     selected = {case.backend for case in suite.expand_cases(configs, backends, cores=1)}
     idle = [b for b in backends if b not in selected]
-    reasons = [get_backend(b).unavailable() for b in backends]
-    if args.backends and all(reasons):  # nothing could be verified: not a pass (as bench run refuses it)
-        raise UsageError(f"{', '.join(backends)} cannot run here: {'; '.join(dict.fromkeys(reasons))}")
+    if args.backends:  # nothing could be verified: not a pass
+        _refuse_if_none_can_run(backends)
     if idle and args.backends:
         raise UsageError(f"--backends {', '.join(idle)}: no case of {'it' if len(idle) == 1 else 'them'} at "
                          f"{', '.join(c.name for c in configs)} in profile {profile.name}; choose other --models "

@@ -382,6 +382,20 @@ def false_alarms(pairs: Pairs, thresholds: PairedThresholds, draws: int = 1000,
         (float(np.mean(drawn)) if drawn else math.nan)
 
 
+def _pooled(parts: list[Pairs]) -> Pairs:
+    """Several jobs' pairs as one study, in job order (a quantity a job lacks is NaN there)."""
+    names = sorted({n for p in parts for n in p.changes})
+    changes = {n: np.concatenate([p.changes.get(n, np.full(p.pairs, np.nan)) for p in parts]) for n in names}
+    kinds = {n: k for p in parts for n, k in p.kinds.items()}
+    return Pairs(parts[0].machine, sum(p.pairs for p in parts), changes, kinds)
+
+
+def _thresholds_of(data: dict, machine: MachineKey, ci_pairs: int, source: str) -> PairedThresholds:
+    """The thresholds ``study`` wrote in ``data``, as the check reads them."""
+    sigmas = {n: (math.nan if v is None else v) for n, v in data["sigma"].items()}
+    return PairedThresholds(machine, sigmas, ci_pairs, source)
+
+
 def run_paired_study(folders: list[str | Path], ci_pairs: int, write: str | Path | None = None, out=None) -> int:
     """``bench noise --paired``: the A/A study of CI's check from the pairs in ``folders`` (each a
     ``bench check --against --keep`` folder of unchanged code, pairs taken in folder order). Prints
@@ -395,13 +409,10 @@ def run_paired_study(folders: list[str | Path], ci_pairs: int, write: str | Path
     parts = [read_pairs(folder) for folder in folders]
     if len({p.machine for p in parts}) != 1:
         raise UsageError("the folders come from more than one machine kind; study one kind at a time")
-    names = sorted({n for p in parts for n in p.changes})
-    changes = {n: np.concatenate([p.changes.get(n, np.full(p.pairs, np.nan)) for p in parts]) for n in names}
-    kinds = {n: k for p in parts for n, k in p.kinds.items()}
-    everything = Pairs(parts[0].machine, sum(p.pairs for p in parts), changes, kinds)
+    everything = _pooled(parts)
+    names, kinds = sorted(everything.changes), everything.kinds
     data = study(everything, ci_pairs)
-    thresholds = PairedThresholds(everything.machine, {n: (math.nan if v is None else v)
-                                                       for n, v in data["sigma"].items()}, ci_pairs, "this study")
+    thresholds = _thresholds_of(data, everything.machine, ci_pairs, "this study")
     gated = set(thresholds.gated_names(ci_pairs))
     z = z_for(len(gated))
     print(f"A/A study of the paired check: {everything.pairs} pairs from {len(parts)} job(s) on {everything.machine}; "
@@ -420,13 +431,8 @@ def run_paired_study(folders: list[str | Path], ci_pairs: int, write: str | Path
     # Out of sample: each job's pairs judged by the thresholds of the other jobs alone (another
     # session's), as CI's check of a new day is judged by thresholds from earlier ones.
     for folder, part in zip(folders, parts) if len(parts) > 1 else ():
-        rest = [p for p in parts if p is not part]
-        pooled = Pairs(part.machine, sum(p.pairs for p in rest),
-                       {n: np.concatenate([p.changes.get(n, np.full(p.pairs, np.nan)) for p in rest]) for n in names},
-                       kinds)
-        others = PairedThresholds(part.machine, {n: (math.nan if v is None else v)
-                                                 for n, v in study(pooled, ci_pairs)["sigma"].items()}, ci_pairs,
-                                  "the other jobs")
+        rest = _pooled([p for p in parts if p is not part])
+        others = _thresholds_of(study(rest, ci_pairs), part.machine, ci_pairs, "the other jobs")
         checks, alarms, which, rate = false_alarms(part, others)
         print(f"false alarms, out of sample ({Path(folder).name} judged by the other jobs' thresholds): {alarms} of "
               f"{checks} consecutive checks of {ci_pairs} pairs" + (f" ({', '.join(which)})" if which else "")

@@ -29,8 +29,8 @@ that ran (``studies/check_power.py`` plants one in a temporary copy, to show tha
 it), so that the slowed rounds of a power study can never be read as vecbench's speed. Empty in
 every real run, and in rows of older files. It also added ``parameter_shapes``, the shape of every
 trainable parameter as the backend held it (what the articles' shape claims are decided by), and
-``blind_spots``: the tensors whose
-verification bound reached 1% (a 1% fault in them would have passed), so that the report can say so.
+``blind_spots``: the tensors whose verification bound reached 1% (a 1% fault in them would have
+passed), so that the report can say so.
 """
 
 from __future__ import annotations

@@ -235,9 +235,13 @@ class Runner:
         return self._verifiers[config.key]
 
     @staticmethod
-    def _blind_spots(verifier: verify.Verifier, case: Case, base: dict) -> str:
-        """The case's blind spots (tensors whose bound reached 1%), comma-separated, for its rows."""
-        return ", ".join(verifier.blind_spots(case.backend, case.dtype, base["precision"]))
+    def _verified(verifier: verify.Verifier, case: Case, base: dict, result: verify.StepResult, how: str) -> dict:
+        """``base`` with what verifying ``result`` (the case's steps; VerificationError where they miss)
+        records in every row: ``how`` it was verified, error and bound, loss, blind spots, shapes."""
+        error, bound = verifier.check(case.backend, case.dtype, base["precision"], result)
+        blind = verifier.blind_spots(case.backend, case.dtype, base["precision"])
+        return dict(base, verification=how, verified_max_rel_error=error, tolerance=bound, loss=result.loss,
+                    blind_spots=", ".join(blind), parameter_shapes=verify.parameter_shapes(result))
 
     def _case_base(self, case: Case) -> dict:
         config = case.config
@@ -291,10 +295,7 @@ class Runner:
                 block = time_block(clock.wrap(target) if parts else target, iterations=1, rounds=1,
                                    warmup_time=0, warmup_max_calls=0, cores=self.cores)
             result = verify.run_steps(trainer, batch, steps=1, stepped=True)  # a second step: minutes more
-            error, bound = verifier.check(case.backend, case.dtype, base["precision"], result)
-            base = dict(base, verification="timed-round", verified_max_rel_error=error, tolerance=bound,
-                        loss=result.loss, blind_spots=self._blind_spots(verifier, case, base),
-                        parameter_shapes=verify.parameter_shapes(result))
+            base = self._verified(verifier, case, base, result, "timed-round")
             outcome.rows = self._block_rows(base, block, 0, 0, "pedantic", case.threads)
             outcome.rows += self._part_rows(base, clock.seconds() if parts else None)
             return _Timed(case, base, target, outcome, block.seconds[0], 1, 1, 1, 0, done=1)
@@ -302,9 +303,7 @@ class Runner:
         start = time.perf_counter()
         result = verify.run_steps(trainer, batch, verify.case_steps(config, case.backend, base["precision"]))
         step = (time.perf_counter() - start) / result.steps
-        error, bound = verifier.check(case.backend, case.dtype, base["precision"], result)
-        base = dict(base, verification="before", verified_max_rel_error=error, tolerance=bound, loss=result.loss,
-                    blind_spots=self._blind_spots(verifier, case, base), parameter_shapes=verify.parameter_shapes(result))
+        base = self._verified(verifier, case, base, result, "before")
         if is_cuda_backend(case.backend):
             # compilation and autotuning stay out of the estimate that shapes the rounds
             warm = trainer.warmup(batch, GPU_WARMUP_STEPS)

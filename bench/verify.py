@@ -90,9 +90,8 @@ def tolerance(model: str, dtype: str, precision: str | None = None, key: str | N
     ``key`` (a ``step_errors`` key), its kind's where KIND_TOLERANCES has one."""
     precision = precision or dtype
     kinds = KIND_TOLERANCES.get((model, precision), {})
-    if key is not None and tensor_kind(key) in kinds:
-        return kinds[tensor_kind(key)]
-    return TOLERANCES[(model, precision)]
+    kind = tensor_kind(key) if key is not None and kinds else None
+    return kinds[kind] if kind in kinds else TOLERANCES[(model, precision)]
 
 
 def relative_error(value, reference) -> float:
@@ -508,10 +507,15 @@ class Verifier:
         implementation that shares no code with ``backend`` (``floor_source``)."""
         rounding = rounding_allowance(self.reference, steps, dtype)
         floor = self._floor_for(backend, dtype, precision)[1]
-        keys = ["loss", *self.reference.grads, *self.reference.result.running, *rounding,
-                *(name + MOMENTUM for name in self.reference.grads)]
         return {key: max(tolerance(self.config.model, dtype, precision, key), rounding.get(key, 0.0),
-                         FLOOR_FACTOR * floor.get(key, 0.0)) for key in keys}
+                         FLOOR_FACTOR * floor.get(key, 0.0)) for key in self._keys()}
+
+    def _keys(self) -> list[str]:
+        """Every key a step is judged on, in the order a step computes them: the loss, each gradient,
+        each running statistic, each parameter's update, each momentum buffer."""
+        grads = self.reference.grads
+        return ["loss", *grads, *self.reference.result.running, *(name + UPDATE for name in grads),
+                *(name + MOMENTUM for name in grads)]
 
     def blind_spots(self, backend: str, dtype: str, precision: str | None = None) -> list[str]:
         """Tensors whose bound for ``backend`` is 1% or more, from its precision's tolerance (the low
@@ -520,9 +524,7 @@ class Verifier:
         weight's size, in every implementation; its gradient and momentum still count.)"""
         model = self.config.model
         floor = self._floor_for(backend, dtype, precision)[1]
-        keys = ["loss", *self.reference.grads, *self.reference.result.running,
-                *(name + UPDATE for name in self.reference.grads), *(name + MOMENTUM for name in self.reference.grads)]
-        return sorted(key for key in keys
+        return sorted(key for key in self._keys()
                       if max(tolerance(model, dtype, precision, key), FLOOR_FACTOR * floor.get(key, 0.0)) >= 0.01)
 
     def check(self, backend: str, dtype: str, precision: str | None, result: StepResult) -> tuple[float, float]:
