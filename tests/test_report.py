@@ -692,8 +692,10 @@ def test_blind_spots_reach_the_run_summary_and_the_reports_method():
     from bench.report.model import verification_note
     from bench.summary import format_blind_spots
 
-    rows = [base_row("lab-a") | dict(blind_spots="layer4.0.bn3.weight, layer4.0.bn3.weight momentum"),
-            base_row("lab-a") | dict(backend="torch-cpu", run_id="run-1")]
+    shapes = "fc1.weight 128x784; fc1.bias 128"
+    rows = [base_row("lab-a") | dict(blind_spots="layer4.0.bn3.weight, layer4.0.bn3.weight momentum",
+                                     parameter_shapes=shapes),
+            base_row("lab-a") | dict(backend="torch-cpu", run_id="run-1", parameter_shapes=shapes)]
     frame = to_frame(rows)
     assert format_blind_spots(frame) == ("blind spots: mlp-mnist@32 numpy float64 1t: bounds of 1% or more (a 1% "
                                          "fault would pass) on 2 tensor(s): layer4.0.bn3.weight, "
@@ -701,3 +703,6 @@ def test_blind_spots_reach_the_run_summary_and_the_reports_method():
     note = verification_note(measurements(frame))
     assert "Blind spots" in note and "mlp-mnist@32 numpy float64 1t (2: layer4.0.bn3.weight" in note
     assert "No case here had a bound of 1%" in verification_note(measurements(to_frame(rows[1:])))
+    # a case recorded before schema 6 (no shapes, no blind spots): the note cannot say "none"
+    old = verification_note(measurements(to_frame([dict(rows[1], parameter_shapes="")])))
+    assert "No case here" not in old and "1 case(s) were recorded before blind spots were" in old
