@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from implementations.registry import on_gpu
+
 from . import stats
 from .contention import Load, is_contended
 from .results import WHOLE_STEP
@@ -27,9 +29,10 @@ HARNESS_MODELS = ("peak", "noop")
 
 
 def device(backend: str) -> str:
-    """``gpu`` for the CUDA rungs (torch-cuda, -amp, -compile, -graphs), else ``cpu``: results files do not
-    record a device, and a reader may not have the backend registered."""
-    return "gpu" if backend.startswith("torch-cuda") else "cpu"
+    """``gpu`` for a backend that describes itself as running on CUDA (``Backend.device``; the
+    harness's GPU peaks are timed by torch-cuda), else ``cpu``, also for a backend not registered
+    here (a plug-in installed elsewhere)."""
+    return "gpu" if on_gpu(backend) else "cpu"
 
 
 @dataclass(frozen=True, order=True)

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from tqdm import tqdm
 
 from implementations import CaseUnsupported, architecture, get_backend, hooks, is_cuda_backend, make_trainer
+from implementations.registry import LOOP_BASELINE, role_of
 
 from . import stages, verify
 from .machine import available_cores, describe_machine
@@ -95,7 +96,7 @@ def _estimated_seconds(case: Case, budget: TimingBudget) -> float:
     """A rough cost of a case over all its repeats, so that the progress bar's ETA is about right."""
     arch = architecture(case.config.model)
     macs = arch.step_macs(case.config.spec, case.config.batch_size, **_size_kwargs(case.config))
-    if case.backend == "loops":
+    if role_of(case.backend) == LOOP_BASELINE:
         step = macs * 40e-9
     else:
         step = macs / (5e9 if case.dtype == "float64" else 10e9) + 1e-4
@@ -356,7 +357,7 @@ class Runner:
         that takes seconds.
         """
         arch = architecture(case.config.model)
-        if not self.progress or case.backend != "loops" or not hasattr(arch, "conv_shapes"):
+        if not self.progress or role_of(case.backend) != LOOP_BASELINE or not hasattr(arch, "conv_shapes"):
             yield
             return
         events = 2 * len(arch.conv_shapes(case.config.spec, case.config.resolution))

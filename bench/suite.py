@@ -7,10 +7,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from implementations import BACKENDS, CUDA_BACKENDS, backend_dtypes, backend_names, get_backend, is_cuda_backend
+from implementations.registry import COMPILED_LOOPS, CONFIRMATION, LOOP_BASELINE, ORACLE, role_of
 from implementations.architectures import mlp, resnet
 
 from .errors import UsageError
 from .machine import available_cores
+
+# The built-in backends the profiles single out, by what they are (``Backend.role``), never by name.
+LOOPS = tuple(b for b in BACKENDS if role_of(b) == LOOP_BASELINE)
+COMPILED = tuple(b for b in BACKENDS if role_of(b) == COMPILED_LOOPS)
+# the CPU rungs above the loop baseline (compiled loops, vectorized, the framework on the CPU)
+CPU_ABOVE_LOOPS = tuple(b for b in BACKENDS if not is_cuda_backend(b) and b not in LOOPS)
 
 PROFILES = ("quick", "ci", "default", "full", "gpu")
 WIDTH_SWEEP = tuple(2**k for k in range(5, 12))  # 32 .. 2048
@@ -67,7 +74,7 @@ def _mlp(name: str, sizes: tuple[int, ...], batch: int, verify_timed_round: tupl
 def _resnet50(name: str, resolution: int, batch: int) -> ModelConfig:
     # A pure-Python ResNet-50 step takes seconds at 32x32 and many minutes at 224x224: time it
     # once and verify that very step, rather than run it twice.
-    return ModelConfig(name, "resnet50", resnet.RESNET50, batch, resolution, verify_timed_round=("loops",))
+    return ModelConfig(name, "resnet50", resnet.RESNET50, batch, resolution, verify_timed_round=LOOPS)
 
 
 def _at_batch(config: ModelConfig, batch: int) -> ModelConfig:
@@ -76,7 +83,7 @@ def _at_batch(config: ModelConfig, batch: int) -> ModelConfig:
     activations of a batch of 32 would not fit in this machine's memory beside NumPy's buffers."""
     config = replace(config, batch_size=batch)
     if config.model == "resnet50" and config.resolution == 224 and batch > 1:
-        config = replace(config, without=(*config.without, "loops"), dtypes=("float32",))
+        config = replace(config, without=(*config.without, *LOOPS), dtypes=("float32",))
     return config
 
 
@@ -86,7 +93,7 @@ _NAMED = {
     # A pure-Python mlp-wide step takes most of a minute: verifying it over two separate steps
     # would triple its cost, so its timed step is the one verified (the loops update and momentum
     # are verified over two steps on every other MLP config; the code is the same).
-    "mlp-wide": lambda: _mlp("mlp-wide", (1024, 1024, 1024, 10), 128, verify_timed_round=("loops",)),
+    "mlp-wide": lambda: _mlp("mlp-wide", (1024, 1024, 1024, 10), 128, verify_timed_round=LOOPS),
     # Batch 4, not 2: at 32 px layer4 is 1x1, so with 2 images its batch norms normalize 2 values
     # per channel, and the step is numerically degenerate (README, "Deviations").
     "resnet50-32": lambda: _resnet50("resnet50-32", 32, 4),
@@ -172,16 +179,16 @@ _PROFILES = {
     "quick": Profile("quick", ("mlp-tiny", "mlp-mnist", "mlp-width-64", "mlp-width-256", "resnet50-32"),
                      TimingBudget(repeats=6, block_time=0.05, min_time=0.002, min_rounds=3, slow_budget=4.0,
                                   warmup_time=0.01), (512,), without_loops=("resnet50-32",),
-                     one_thread=(("mlp-width-256", "numba"), ("resnet50-32", "numba")),
-                     only_on=(("numba", ("mlp-width-256", "resnet50-32")),)),
+                     one_thread=tuple((c, b) for c in ("mlp-width-256", "resnet50-32") for b in COMPILED),
+                     only_on=tuple((b, ("mlp-width-256", "resnet50-32")) for b in COMPILED)),
     # CI's regression check (bench check --against): the quick profile's cases, each run half as long.
     # The check's verdicts rest on the spread between runs, which cancels the day's drift only when
     # both sides alternate often, so more, shorter runs (pairs) buy more than longer ones.
     "ci": Profile("ci", ("mlp-tiny", "mlp-mnist", "mlp-width-64", "mlp-width-256", "resnet50-32"),
                   TimingBudget(repeats=3, block_time=0.05, min_time=0.002, min_rounds=3, slow_budget=2.0,
                                warmup_time=0.01), (512,), without_loops=("resnet50-32",),
-                  one_thread=(("mlp-width-256", "numba"), ("resnet50-32", "numba")),
-                  only_on=(("numba", ("mlp-width-256", "resnet50-32")),)),
+                  one_thread=tuple((c, b) for c in ("mlp-width-256", "resnet50-32") for b in COMPILED),
+                  only_on=tuple((b, ("mlp-width-256", "resnet50-32")) for b in COMPILED)),
     # The default profile must finish within 25 minutes on a 2-core machine whose pure-Python
     # ResNet-50 step at 224 takes 11-12 of them. So ResNet-50 at 224 batch 8 and 32 (throughput of
     # the vectorized backends) are in the full profile only: with their float64 oracles (torch and
@@ -195,7 +202,7 @@ _PROFILES = {
                        without_loops=tuple(f"mlp-width-{n}" for n in DEFAULT_SWEEP if n not in LOOPS_SWEEP),
                        # numba on all cores (about 3 minutes more in all) on the ladder's configs, not
                        # over the sweep, whose exponents are judged at one thread: within 25 minutes
-                       one_thread=tuple((f"mlp-width-{n}", "numba") for n in DEFAULT_SWEEP)),
+                       one_thread=tuple((f"mlp-width-{n}", b) for n in DEFAULT_SWEEP for b in COMPILED)),
     "full": Profile("full", ("mlp-tiny", "mlp-mnist", "mlp-wide", *(f"mlp-width-{n}" for n in WIDTH_SWEEP),
                              "resnet50-32", "resnet50-224", "resnet50-224@8", "resnet50-224@32"),
                     TimingBudget(repeats=8, block_time=0.5, min_time=0.02, min_rounds=5, slow_budget=120.0,
@@ -211,8 +218,8 @@ _PROFILES = {
                            "resnet50-32", "resnet50-224@1", "resnet50-224@32", "resnet50-224@256"),
                    TimingBudget(repeats=5, block_time=0.3, min_time=0.01, min_rounds=5, slow_budget=5.0,
                                 warmup_time=0.05), (2048,),
-                   only_on=(("loops", GPU_MACHINE_LOOPS_CONFIGS),
-                            *((backend, GPU_MACHINE_CPU_CONFIGS) for backend in ("numba", "numpy", "torch-cpu")),
+                   only_on=(*((backend, GPU_MACHINE_LOOPS_CONFIGS) for backend in LOOPS),
+                            *((backend, GPU_MACHINE_CPU_CONFIGS) for backend in CPU_ABOVE_LOOPS),
                             *((backend, GPU_MACHINE_GPU_CONFIGS) for backend in CUDA_BACKENDS))),
 }
 
@@ -276,7 +283,7 @@ def select_configs(profile: Profile, models: list[str] | None) -> list[ModelConf
 def _in_profile(profile: Profile, name: str) -> ModelConfig:
     config = get_config(name)
     if name in profile.without_loops:
-        config = replace(config, without=(*config.without, "loops"))
+        config = replace(config, without=(*config.without, *LOOPS))
     elsewhere = tuple(backend for backend, names in profile.only_on if name not in names)
     if elsewhere:
         config = replace(config, without=(*config.without, *elsewhere))
@@ -314,12 +321,12 @@ def expand_cases(configs: list[ModelConfig], backends: list[str], cores: int | N
 _LOOPS_BYTES_PER_VALUE = 40
 # ResNet-50 at 224 px: peak resident memory of a vectorized float32 training step per image, all
 # included (the whole default run peaked at 7.7 GB in resnet50-224@32); loops: 1 GB for one image.
-_RESNET_BYTES_PER_IMAGE = {"vectorized": 250e6, "loops": 1.0e9}
+_RESNET_BYTES_PER_IMAGE = {"vectorized": 250e6, LOOP_BASELINE: 1.0e9}
 # The float64 reference's step runs before the case's, not beside it: the peak is the larger of the
 # two. Its cost per 224-px image, measured with /usr/bin/time at batch 1, 4 and 16 (the marginal
 # resident memory per image): torch float64 168 MB over the whole batch, numpy float64 (the oracle)
 # 290 MB over at most verify.ORACLE_MAX_IMAGES of them.
-_REFERENCE_BYTES_PER_IMAGE = {"torch": 175e6, "numpy": 300e6}
+_REFERENCE_BYTES_PER_IMAGE = {ORACLE: 175e6, CONFIRMATION: 300e6}  # by Backend.verifies
 _ORACLE_MAX_IMAGES = 32  # verify.ORACLE_MAX_IMAGES (not imported: verify imports torch)
 
 
@@ -333,14 +340,14 @@ def estimated_bytes(case: Case) -> int:
         sizes = config.spec.sizes
         params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
         activations = config.batch_size * sum(sizes) * 4
-        per_value = _LOOPS_BYTES_PER_VALUE if case.backend == "loops" else size
+        per_value = _LOOPS_BYTES_PER_VALUE if role_of(case.backend) == LOOP_BASELINE else size
         # the case's own params, grads, velocity (+ a copy), the float64 reference's params and grads
         return per_value * (4 * params + activations) + 8 * (2 * params + activations)
     pixels = (config.resolution / 224) ** 2
-    kind = "loops" if case.backend == "loops" else "vectorized"
+    kind = LOOP_BASELINE if role_of(case.backend) == LOOP_BASELINE else "vectorized"
     own = 0 if is_cuda_backend(case.backend) else _RESNET_BYTES_PER_IMAGE[kind] * pixels * config.batch_size * size / 4
-    reference = pixels * max(_REFERENCE_BYTES_PER_IMAGE["torch"] * config.batch_size,
-                             _REFERENCE_BYTES_PER_IMAGE["numpy"] * min(config.batch_size, _ORACLE_MAX_IMAGES))
+    reference = pixels * max(_REFERENCE_BYTES_PER_IMAGE[ORACLE] * config.batch_size,
+                             _REFERENCE_BYTES_PER_IMAGE[CONFIRMATION] * min(config.batch_size, _ORACLE_MAX_IMAGES))
     return int(max(own, reference) + 25_600_000 * (4 * size + 16))
 
 

@@ -6,6 +6,8 @@ import math
 
 import pandas as pd
 
+from implementations.registry import LOOP_BASELINE, role_of
+
 from .formatting import first_names, seconds, times
 from .measurement import Measurement, measurements
 from .suspect import suspects
@@ -22,7 +24,8 @@ def speedup_table(frame: pd.DataFrame) -> pd.DataFrame:
                "contended", "loops_over_x"]
     if not cases:
         return pd.DataFrame(columns=columns)
-    loops = {(m.machine, m.key.config, m.key.batch_size): m.time for m in cases if m.key.backend == "loops"}
+    loops = {(m.machine, m.key.config, m.key.batch_size): m.time for m in cases
+             if role_of(m.key.backend) == LOOP_BASELINE}
     rows = [(m.key.config, m.key.batch_size, m.key.backend, m.key.dtype, m.key.threads, m.repeat_count, m.rounds,
              m.time, m.cpu_share,
              int(m.contended.sum()), loops.get((m.machine, m.key.config, m.key.batch_size), math.nan) / m.time)

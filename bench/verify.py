@@ -8,6 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from implementations import architecture, get_backend, make_trainer
+from implementations.registry import CONFIRMATION as _CONFIRMATION_KIND
+from implementations.registry import ORACLE as _ORACLE_KIND
+from implementations.registry import verifier
+
+# torch float64 (the oracle), confirmed by an independent float64 implementation: whichever
+# backends describe themselves so (``Backend.verifies``)
+ORACLE = verifier(_ORACLE_KIND)
+CONFIRMATION = verifier(_CONFIRMATION_KIND)
 
 # (model, precision) -> largest accepted relative error ||x - ref|| / ||ref||. The precision is the
 # dtype, except on the GPU rungs (see ``precision``): tf32 (float32 with TF32 products) and
@@ -252,7 +260,7 @@ def reference_steps(config) -> int:
 
 def compute_reference(config, seed: int = SEED) -> Reference:
     params, x, y = make_inputs(config, seed)
-    return Reference(params, x, y, _steps_of("torch-cpu", config, params, x, y, "float64", reference_steps(config)))
+    return Reference(params, x, y, _steps_of(ORACLE, config, params, x, y, "float64", reference_steps(config)))
 
 
 class VerificationError(Exception):
@@ -338,7 +346,7 @@ def directional_derivative_error(config, reference: Reference, seed: int = SEED)
     def loss_at(sign: float) -> float:
         moved = {name: value + sign * direction[name] if name in direction else value
                  for name, value in reference.params.items()}
-        trainer = make_trainer("torch-cpu", config.model, config.spec, moved, "float64")
+        trainer = make_trainer(ORACLE, config.model, config.spec, moved, "float64")
         return trainer.loss(trainer.prepare_batch(reference.x, reference.y))
 
     def error(scale: float) -> float:
@@ -376,7 +384,7 @@ def oracle_slice(config, reference: Reference) -> Reference:
     if config.model != "resnet50" or len(reference.x) <= ORACLE_MAX_IMAGES:
         return reference
     x, y = reference.x[:ORACLE_MAX_IMAGES], reference.y[:ORACLE_MAX_IMAGES]
-    result = _steps_of("torch-cpu", config, reference.params, x, y, "float64", reference.result.steps)
+    result = _steps_of(ORACLE, config, reference.params, x, y, "float64", reference.result.steps)
     return Reference(reference.params, x, y, result)
 
 
@@ -385,7 +393,7 @@ def confirm(config, reference: Reference) -> Oracle:
     ORACLE_MAX_IMAGES ResNet images) and with finite differences (on the whole batch)."""
     full = reference
     reference = oracle_slice(config, full)
-    independent = _steps_of("numpy", config, reference.params, reference.x, reference.y, "float64",
+    independent = _steps_of(CONFIRMATION, config, reference.params, reference.x, reference.y, "float64",
                             reference.result.steps)
     problems = []
     worst_ratio, worst, worst_error = -1.0, "", 0.0
@@ -428,7 +436,7 @@ FLOORED = {("resnet50", "float32")}
 FLOOR_FACTOR = 10.0
 # The float32 implementations a floor is measured with, in order of preference: two of different
 # code (torch's autograd; the hand-written layers and trainer).
-FLOOR_SOURCES = ("torch-cpu", "numpy")
+FLOOR_SOURCES = (ORACLE, CONFIRMATION)
 
 
 def floor_source(backend: str) -> str:

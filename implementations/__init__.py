@@ -15,7 +15,8 @@ from importlib import import_module
 import numpy as np
 
 from .models import MODELS, architecture
-from .registry import Backend, backend_names, get_backend, register
+from .registry import (COMPILED_LOOPS, CONFIRMATION, FRAMEWORK, LOOP_BASELINE, ORACLE, VECTORIZED, Backend, LadderRung, backend_names,
+                       get_backend, register)
 from .torch_autograd.variant import TORCH_BACKENDS, TorchVariant
 from .trainer import CaseUnsupported, HandwrittenTrainer, SGDConfig, Trainer
 
@@ -28,6 +29,30 @@ _HANDWRITTEN = {
     "loops": "implementations.pure_python",
     "numba": "implementations.compiled_loops",
     "numpy": "implementations.numpy_vectorized",
+}
+# How each built-in backend describes itself to the report (registry.Backend: role, order, colour,
+# ladder rungs). The ladder: loops float64 1 thread -> numba float64 1 thread (compilation) [->
+# numba float32 all cores, a side rung] -> numpy float64 1 thread (vectorization and BLAS) -> numpy
+# float32 1 thread (precision) -> numpy float32 all cores (threads) -> torch-cpu float32 all cores
+# (library) -> torch-cuda float32 (GPU) -> the GPU rungs above it, where measured.
+_DESCRIPTIONS = {
+    "loops": dict(role=LOOP_BASELINE, order=0, colour="#7f7f7f",
+                  rungs=(LadderRung("float64", "one", "baseline: pure-Python loops"),)),
+    "numba": dict(role=COMPILED_LOOPS, order=10, colour="#9467bd",
+                  rungs=(LadderRung("float64", "one", "compilation (the loops, numba)"),
+                         LadderRung("float32", "all", "float32 and every core (prange)", side=True))),
+    "numpy": dict(role=VECTORIZED, order=20, colour="#1f77b4", verifies=CONFIRMATION,
+                  rungs=(LadderRung("float64", "one", "vectorization and BLAS"),
+                         LadderRung("float32", "one", "precision"), LadderRung("float32", "all", "threads"))),
+    "torch-cpu": dict(role=FRAMEWORK, order=30, colour="#ff7f0e", verifies=ORACLE,
+                      rungs=(LadderRung("float32", "all", "library"),)),
+    "torch-cuda": dict(role=FRAMEWORK, order=40, colour="#2ca02c", rungs=(LadderRung("float32", "any", "GPU"),)),
+    "torch-cuda-amp": dict(role=FRAMEWORK, order=50, colour="#006d2c", rungs=(
+        LadderRung("float32", "any", "bfloat16 autocast, channels_last", when_measured=True),)),
+    "torch-cuda-compile": dict(role=FRAMEWORK, order=60, colour="#74c476", rungs=(
+        LadderRung("float32", "any", "torch.compile", when_measured=True),)),
+    "torch-cuda-graphs": dict(role=FRAMEWORK, order=70, colour="#00441b", rungs=(
+        LadderRung("float32", "any", "whole step in one CUDA graph, fused SGD", when_measured=True),)),
 }
 
 
@@ -42,7 +67,7 @@ def _handwritten(name: str, package_name: str) -> Backend:
 
     unavailable = getattr(package, "unavailable", None)
     return Backend(name, "cpu", package.DTYPES, build, single_threaded=getattr(package, "SINGLE_THREADED", False),
-                   family="handwritten", **({"unavailable": unavailable} if unavailable else {}))
+                   family="handwritten", **({"unavailable": unavailable} if unavailable else {}), **_DESCRIPTIONS[name])
 
 
 def _cuda_unavailable() -> str | None:
@@ -69,8 +94,9 @@ def _torch(name: str, own_device: str, variant: TorchVariant) -> Backend:
 
     if own_device == "cuda":
         return Backend(name, "cuda", variant.dtypes, build, _cuda_unavailable, variant.amp_dtype, run_flags,
-                       family="torch")
-    return Backend(name, own_device, variant.dtypes, build, amp_dtype=variant.amp_dtype, family="torch")
+                       family="torch", **_DESCRIPTIONS[name])
+    return Backend(name, own_device, variant.dtypes, build, amp_dtype=variant.amp_dtype, family="torch",
+                   **_DESCRIPTIONS[name])
 
 
 _BUILT_IN = [_handwritten(name, package) for name, package in _HANDWRITTEN.items()]

@@ -15,6 +15,36 @@ from typing import Any, Callable
 
 ENTRY_POINT_GROUP = "vecbench.backends"
 
+# What a backend is to the ladder and the claims (``Backend.role``):
+LOOP_BASELINE = "loop baseline"  # explicit loops in the interpreter: what every speedup is over
+COMPILED_LOOPS = "compiled loops"  # the same explicit loops, compiled: the other loop baseline
+VECTORIZED = "vectorized"  # hand-written matrix code (the articles' "matrix-based implementation")
+FRAMEWORK = "framework"  # a library's own layers and autograd (torch)
+ROLES = (LOOP_BASELINE, COMPILED_LOOPS, VECTORIZED, FRAMEWORK)
+# What a backend is to verification (``Backend.verifies``): the float64 oracle every case is
+# compared with, and the independent float64 implementation that confirms the oracle (and floors
+# the bounds of the oracle's own family).
+ORACLE, CONFIRMATION = "oracle", "confirmation"
+LOOP_ROLES = (LOOP_BASELINE, COMPILED_LOOPS)
+
+
+@dataclass(frozen=True)
+class LadderRung:
+    """A rung a backend stands on in the report's ladder.
+
+    ``threads``: ``one``, ``all`` (the most threads measured on the machine) or ``any`` (the most
+    measured for the backend). ``change``: what this rung changes from the one below. A ``side``
+    rung hangs off the ladder: it is set against the nearest measured rung below it, and the rungs
+    above are set against theirs as if it were not there. ``when_measured``: the rung appears only
+    on machines that measured it (the GPU rungs above the first), else as "not measured".
+    """
+
+    dtype: str
+    threads: str
+    change: str
+    side: bool = False
+    when_measured: bool = False
+
 
 def _always_available() -> str | None:
     return None
@@ -52,6 +82,19 @@ class Backend:
     run_flags: Callable[[str], dict] = _no_flags
     single_threaded: bool = False
     family: str = ""
+    role: str = FRAMEWORK
+    order: int = 1000
+    colour: str = ""
+    rungs: tuple[LadderRung, ...] = ()
+    verifies: str = ""  # ORACLE: its float64 step is every case's reference; CONFIRMATION: it confirms the oracle
+
+    def __post_init__(self):
+        if self.role not in ROLES:
+            raise ValueError(f"backend {self.name}: role {self.role!r} is not one of {', '.join(ROLES)}")
+        if self.verifies not in ("", ORACLE, CONFIRMATION):
+            raise ValueError(f"backend {self.name}: verifies {self.verifies!r} is not {ORACLE} or {CONFIRMATION}")
+        if self.device not in ("cpu", "cuda"):
+            raise ValueError(f"backend {self.name}: device {self.device!r} is not cpu or cuda")
 
     @property
     def code_family(self) -> str:
@@ -102,3 +145,43 @@ def get_backend(name: str) -> Backend:
     if name not in _REGISTRY:
         raise ValueError(f"unknown backend {name!r}; accepted: {', '.join(_REGISTRY)}")
     return _REGISTRY[name]
+
+
+def described(name: str) -> Backend | None:
+    """The registered backend called ``name``, or None: results files may name a backend this
+    installation lacks (a plug-in installed elsewhere); readers then fall back on the defaults."""
+    _load_plugins()
+    return _REGISTRY.get(name)
+
+
+def role_of(name: str) -> str:
+    """The role of ``name`` (FRAMEWORK for a backend not registered here)."""
+    found = described(name)
+    return found.role if found else FRAMEWORK
+
+
+def with_role(role: str) -> tuple[str, ...]:
+    """The registered backends of ``role``, in order."""
+    _load_plugins()
+    return tuple(sorted((b.name for b in _REGISTRY.values() if b.role == role), key=order_key))
+
+
+def on_gpu(name: str) -> bool:
+    """Whether ``name`` runs on a CUDA GPU (False for a backend not registered here)."""
+    found = described(name)
+    return found is not None and found.device == "cuda"
+
+
+def order_key(name: str) -> tuple[int, str]:
+    """Sort key of every ordering of backends: registered ones by their ``order``, then the rest by name."""
+    found = described(name)
+    return (found.order, name) if found else (10**6, name)
+
+
+def verifier(kind: str) -> str:
+    """The backend that is verification's ``kind`` (ORACLE or CONFIRMATION): the first registered."""
+    _load_plugins()
+    found = next((b.name for b in _REGISTRY.values() if b.verifies == kind), None)
+    if found is None:
+        raise LookupError(f"no registered backend verifies as {kind}")
+    return found

@@ -569,10 +569,17 @@ def test_cli_exit_code(tmp_path):
 
 
 def test_report_never_imports_backends():
-    """The report reads results files only: no backend, no torch, anywhere in bench/report."""
-    pattern = re.compile(r"^\s*(import|from)\s+(torch|implementations|\.\.(runner|suite|verify))\b", re.M)
+    """The report reads results files, and of the implementations only what backends say of
+    themselves (``implementations.registry``: role, device, order, colour, rungs): no backend's code,
+    no torch, anywhere in bench/report, and building it loads neither."""
+    pattern = re.compile(r"^\s*(import|from)\s+(torch|implementations(?!\.registry\b)|\.\.(runner|suite|verify))\b",
+                         re.M)
     for source in (ROOT / "bench" / "report").rglob("*.py"):
         assert not pattern.search(source.read_text(encoding="utf-8")), source
+    probe = ("import sys, bench.report.model; loaded = [m for m in sys.modules if m == 'torch' or m == 'numba' "
+             "or m.startswith('implementations.torch_autograd.trainer')]; print(loaded)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
 # -- the HTML report in a real browser -----------------------------------------------------------
@@ -706,3 +713,16 @@ def test_blind_spots_reach_the_run_summary_and_the_reports_method():
     # a case recorded before schema 6 (no shapes, no blind spots): the note cannot say "none"
     old = verification_note(measurements(to_frame([dict(rows[1], parameter_shapes="")])))
     assert "No case here" not in old and "1 case(s) were recorded before blind spots were" in old
+
+
+def test_the_committed_references_give_the_committed_report_tables(monkeypatch):
+    """Every table, headline and note the committed references give is what the report code gave
+    before the one-owner redesign (tests/report_tables.py wrote tests/data/report_tables.txt then):
+    moving code must not change what a reader sees."""
+    from tests.report_tables import report_text
+
+    expected = (ROOT / "tests" / "data" / "report_tables.txt").read_text()
+    monkeypatch.chdir(ROOT)  # the sources are named as given
+    got = report_text(["results/reference"])
+    assert got == expected, "the report's tables changed: python -m tests.report_tables results/reference | diff - " \
+                            "tests/data/report_tables.txt"

@@ -16,6 +16,8 @@ from importlib import resources
 
 import numpy as np
 
+from implementations.registry import COMPILED_LOOPS, LOOP_BASELINE, VECTORIZED, role_of
+
 from ..formatting import times
 from ..measurement import read_parameter_shapes
 from .cases import Case
@@ -62,7 +64,7 @@ def _interval(s) -> str:
 
 def fastest_compiled_loops(cases: list[Case], ladder: Ladder) -> Case | None:
     """The fastest numba case (any dtype, one thread or all cores) of the ladder's machine, config and batch."""
-    mine = [c for c in cases if c.ok and c.backend == "numba" and c.machine == ladder.machine
+    mine = [c for c in cases if c.ok and role_of(c.backend) == COMPILED_LOOPS and c.machine == ladder.machine
             and c.config == ladder.config and c.batch_size == ladder.batch_size]
     return min(mine, key=lambda c: c.median, default=None)
 
@@ -115,7 +117,7 @@ def _resnet(cases: list[Case], ladders: list[Ladder]) -> tuple[list[str], str, s
             one_round = _interval(s) if s.has_interval else "(one round: no interval)"
             figures.append(f"{_fmt_x(s.value)} {one_round} over {kind} on {ladder.machine}")
             numpy_line = ""
-            numpy_rung = ladder.rung("numpy float32, all cores")
+            numpy_rung = ladder.rung_of(VECTORIZED, "float32", "all")
             if kind == "pure-Python loops" and numpy_rung is not None and numpy_rung.measured \
                     and numpy_rung is not best:
                 n = numpy_rung.over_loops
@@ -138,9 +140,9 @@ def _complexity(lines_in: list[SweepLine], flops_exp: dict[str, float]) -> tuple
     lines, verdicts, figures = [], [], []
     for machine in sorted({l.machine for l in lines_in}):
         mine = [l for l in lines_in if l.machine == machine and (l.fit_wide or l.fit_all) is not None]
-        loops = next((l for l in mine if l.backend == "loops"), None)
-        compiled = [l for l in mine if l.backend == "numba"]  # explicit loops too: the same exponent?
-        numpys = [l for l in mine if l.backend == "numpy"]
+        loops = next((l for l in mine if role_of(l.backend) == LOOP_BASELINE), None)
+        compiled = [l for l in mine if role_of(l.backend) == COMPILED_LOOPS]  # explicit loops too: the same exponent?
+        numpys = [l for l in mine if role_of(l.backend) == VECTORIZED]
         judged = next((l for l in numpys if l.dtype == "float64" and l.threads == 1), numpys[0] if numpys else None)
         parts = [_exponent(l) for l in ([loops] if loops else []) + compiled + numpys]
         if machine in flops_exp:
@@ -210,7 +212,7 @@ def _verification(cases: list[Case]) -> tuple[list[str], bool | None]:
     """Rule: holds when every numpy MLP case was verified within its tolerance; fails when any numpy MLP
     case failed verification (failed cases included: they are the evidence against); not measured
     when there is none."""
-    mine = [c for c in cases if c.backend == "numpy" and c.model == "mlp" and c.status in ("ok", "failed")]
+    mine = [c for c in cases if role_of(c.backend) == VECTORIZED and c.model == "mlp" and c.status in ("ok", "failed")]
     failed = [c for c in mine if c.status == "failed" and "differs from torch float64" in c.error]
     checked = [c for c in mine if c.ok and np.isfinite(c.verified_error)]
     if failed:

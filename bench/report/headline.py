@@ -3,6 +3,8 @@ figure that decides it; then one sentence or two of speedups per machine, from t
 
 from __future__ import annotations
 
+from implementations.registry import COMPILED_LOOPS, VECTORIZED
+
 from ..formatting import number, times
 from ..measurement import device
 from .claims import Claim, fastest_compiled_loops
@@ -29,7 +31,7 @@ def _mlp_sentence(ladder: Ladder, hardware: str) -> str:
         start = f"its {ladder.config} ladder starts at {first}" if first else f"nothing of {ladder.config} was measured"
         return head + f"pure-Python loops were not run ({start}), so there is no speedup over loops."
     parts = []
-    numpy_all = ladder.rung("numpy float32, all cores")
+    numpy_all = ladder.rung_of(VECTORIZED, "float32", "all")
     if numpy_all is not None and numpy_all.measured:
         parts.append(f"numpy float32 on all {ladder.all_cores} threads trains {ladder.config} (batch "
                      f"{ladder.batch_size}) {_speed(numpy_all, ladder)} faster than pure-Python loops")
@@ -77,7 +79,7 @@ def _compiled_clause(ladder: Ladder, best, cases) -> str:
     """How much of the factor over pure Python the same loops compiled (numba float64, the ladder's
     rung) already take, and how far the best rung is above the fastest compiled loops (the claims
     table's compiled baseline)."""
-    compiled = ladder.rung("numba float64, 1 thread")
+    compiled = ladder.rung_of(COMPILED_LOOPS, "float64", "one")
     fastest = fastest_compiled_loops(cases, ladder)
     if compiled is None or not compiled.measured or fastest is None:
         return ""

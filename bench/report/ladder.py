@@ -1,28 +1,27 @@
 """The speedup ladder: one config on one machine, climbed one change at a time.
 
-Rungs, each changing one thing from the one below: loops float64 1 thread -> numba float64 1 thread
-(compilation: the same loops, compiled) [-> numba float32 all cores, a side rung: the compiled
-loops at their fastest, set against numba float64 1 thread] -> numpy float64 1 thread
-(vectorization and BLAS, set against numba float64 1 thread) ->
-numpy float32 1 thread (precision) -> numpy float32 all cores (threads)
--> torch-cpu float32 all cores (library) -> torch-cuda float32 (GPU) -> torch-cuda-amp (bfloat16
-autocast, channels_last) -> torch-cuda-compile (torch.compile) -> torch-cuda-graphs (the step in one
-CUDA graph) -> backends added later, by name.
-So the factor from pure-Python loops to vectorized code splits into what the interpreter costs (loops
-to numba) and what vectorization and BLAS add (numba to numpy). The first three rungs are the loop
-baselines; "the best rung" is the fastest of the others. Every rung uses the same batch size and
-resolution: the batch the loops case ran with, or
-the smallest measured when loops did not run. "All cores" is the largest thread count measured
-on that machine.
+The rungs are those the registered backends describe (``Backend.rungs``, in
+``implementations/__init__.py``), each changing one thing from the one below: the loop baseline,
+then in the backends' order compiled loops (with a side rung: the compiled loops at their fastest,
+set against the rung below it), hand-written vectorized code in float64, float32 and on every
+core, the framework on the CPU, then on the GPU and the GPU rungs above it where measured; a
+backend that describes no rung gets one above them. So the factor from pure-Python loops to
+vectorized code splits into what the interpreter costs (loops to compiled loops) and what
+vectorization and BLAS add (compiled loops to vectorized). The loop baselines' rungs are what the
+claims divide by; "the best rung" is the fastest of the others. Every rung uses the same batch
+size and resolution: the batch the loop baseline ran with, or the smallest measured when it did
+not run. "All cores" is the largest thread count measured on that machine.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .cases import Case, config_order, sweep_width
-from .palette import KNOWN_BACKENDS, backend_order
+from implementations.registry import (FRAMEWORK, LOOP_BASELINE, LOOP_ROLES, LadderRung, backend_names, described,
+                                      order_key, role_of)
+
 from ..stats import RESAMPLES, SEED, ratio_interval
+from .cases import Case, config_order, sweep_width
 
 
 @dataclass(frozen=True)
@@ -32,25 +31,35 @@ class RungSpec:
     backend: str
     dtype: str
     threads: str  # "one", "all" or "any" (the most threads measured for that backend)
-    loop_baseline: bool = False  # explicit loops (pure Python or compiled): what the claims divide by
+    role: str = FRAMEWORK  # the backend's (implementations.registry.ROLES)
     # a side rung hangs off the ladder: it is set against the nearest measured rung below it, and
     # the rungs above are set against theirs as if it were not there (numba on every core changes
     # two things at once from numba float64 on one, and numpy float64 on one thread changes one
     # thing from the latter)
     side: bool = False
+    when_measured: bool = False  # shown only where measured (the GPU rungs above the first)
+
+    @property
+    def loop_baseline(self) -> bool:
+        """Explicit loops (pure Python or compiled): what the claims divide by."""
+        return self.role in LOOP_ROLES
 
 
-RUNGS = (
-    RungSpec("loops float64, 1 thread", "baseline: pure-Python loops", "loops", "float64", "one", True),
-    RungSpec("numba float64, 1 thread", "compilation (the loops, numba)", "numba", "float64", "one", True),
-    RungSpec("numba float32, all cores", "float32 and every core (prange)", "numba", "float32", "all",
-             True, side=True),
-    RungSpec("numpy float64, 1 thread", "vectorization and BLAS", "numpy", "float64", "one"),
-    RungSpec("numpy float32, 1 thread", "precision", "numpy", "float32", "one"),
-    RungSpec("numpy float32, all cores", "threads", "numpy", "float32", "all"),
-    RungSpec("torch-cpu float32, all cores", "library", "torch-cpu", "float32", "all"),
-    RungSpec("torch-cuda float32", "GPU", "torch-cuda", "float32", "any"),
-)
+def _rung_name(backend: str, rung: LadderRung) -> str:
+    if rung.threads == "any":
+        return f"{backend} {rung.dtype}"
+    return f"{backend} {rung.dtype}, {'1 thread' if rung.threads == 'one' else 'all cores'}"
+
+
+def declared_rungs() -> tuple[RungSpec, ...]:
+    """Every rung the registered backends describe (``Backend.rungs``), the loop baseline first,
+    then in the backends' order: the ladder's spine."""
+    specs = []
+    for name in sorted(backend_names(), key=lambda n: (role_of(n) != LOOP_BASELINE, order_key(n))):
+        backend = described(name)
+        specs += [RungSpec(_rung_name(name, r), r.change, name, r.dtype, r.threads, backend.role, r.side,
+                           r.when_measured) for r in backend.rungs]
+    return tuple(specs)
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,11 @@ class Ladder:
     def rung(self, name: str) -> Rung | None:
         return next((r for r in self.rungs if r.spec.name == name), None)
 
+    def rung_of(self, role: str, dtype: str, threads: str) -> Rung | None:
+        """The first rung of a backend of ``role`` at ``dtype`` and ``threads`` (one, all, any)."""
+        return next((r for r in self.rungs if (r.spec.role, r.spec.dtype, r.spec.threads) == (role, dtype, threads)),
+                    None)
+
     def best(self, vectorized_only: bool = True) -> Rung | None:
         """The fastest measured rung (excluding the loop baselines when vectorized_only)."""
         measured = [r for r in self.rungs if r.measured and not (vectorized_only and r.spec.loop_baseline)]
@@ -125,21 +139,15 @@ def _pick(candidates: list[Case], spec: RungSpec, all_cores: int) -> Case | None
     return max(matching, key=lambda c: (c.ok, c.threads))
 
 
-# what each GPU rung above torch-cuda changes from the one below
-LATER_CHANGES = {
-    "torch-cuda-amp": "bfloat16 autocast, channels_last",
-    "torch-cuda-compile": "torch.compile",
-    "torch-cuda-graphs": "whole step in one CUDA graph, fused SGD",
-}
-
-
-def _later_specs(candidates: list[Case]) -> list[RungSpec]:
-    """One rung per backend the ladder does not name: float32 if measured, at most threads."""
+def _later_specs(candidates: list[Case], declared: tuple[RungSpec, ...]) -> list[RungSpec]:
+    """One rung per measured backend that describes none (a plug-in, or a backend this
+    installation lacks): float32 if measured, at most threads."""
     specs = []
-    for backend in sorted({c.backend for c in candidates} - set(KNOWN_BACKENDS), key=backend_order):
+    named = {spec.backend for spec in declared}
+    for backend in sorted({c.backend for c in candidates} - named, key=order_key):
         dtypes = sorted({c.dtype for c in candidates if c.backend == backend})
         dtype = "float32" if "float32" in dtypes else dtypes[0]
-        specs.append(RungSpec(f"{backend} {dtype}", LATER_CHANGES.get(backend, "later rung"), backend, dtype, "any"))
+        specs.append(RungSpec(f"{backend} {dtype}", "later rung", backend, dtype, "any", role_of(backend)))
     return specs
 
 
@@ -154,19 +162,22 @@ def speedup_between(slower: Case, faster: Case, over: str, resamples: int, seed:
 def build_ladder(machine: str, config: str, cases: list[Case], all_cores: int,
                  resamples: int = RESAMPLES, seed: int = SEED) -> Ladder:
     """The ladder of one config on one machine from that machine's cases of that config."""
-    loops = [c for c in cases if c.backend == "loops"]
+    loops = [c for c in cases if role_of(c.backend) == LOOP_BASELINE]
     batch = min(c.batch_size for c in (loops or cases))
     at_batch = [c for c in cases if c.batch_size == batch]
     resolution = at_batch[0].resolution
     rungs: list[Rung] = []
     below: Rung | None = None  # the nearest measured rung below
-    for spec in RUNGS + tuple(_later_specs(at_batch)):
+    declared = declared_rungs()
+    measured_backends = {c.backend for c in at_batch}
+    spine = [spec for spec in declared if not spec.when_measured or spec.backend in measured_backends]
+    for spec in spine + _later_specs(at_batch, declared):
         case = _pick(at_batch, spec, all_cores)
         over_below = over_loops = None
         if case is not None and case.ok:
             if below is not None:
                 over_below = speedup_between(below.case, case, below.spec.name, resamples, seed)
-            if rungs and rungs[0].measured and spec is not RUNGS[0]:
+            if rungs and rungs[0].measured and rungs[0].spec.role == LOOP_BASELINE:
                 over_loops = speedup_between(rungs[0].case, case, rungs[0].spec.name, resamples, seed)
         rung = Rung(spec, case, over_below, over_loops)
         rungs.append(rung)
@@ -201,10 +212,10 @@ def throughput(cases: list[Case]) -> list[ThroughputLine]:
     lines = []
     groups: dict[tuple, list[Case]] = {}
     for c in cases:
-        if c.model == "resnet50" and c.ok and c.backend != "loops":
+        if c.model == "resnet50" and c.ok and role_of(c.backend) != LOOP_BASELINE:
             groups.setdefault((c.machine, c.config, c.backend, c.dtype, c.threads), []).append(c)
     for (machine, config, backend, _, _), group in sorted(
-            groups.items(), key=lambda kv: (kv[0][0], config_order(kv[0][1]), backend_order(kv[0][2]), kv[0][3:])):
+            groups.items(), key=lambda kv: (kv[0][0], config_order(kv[0][1]), order_key(kv[0][2]), kv[0][3:])):
         sizes = {c.batch_size for c in cases if c.machine == machine and c.config == config}
         if len(sizes) < 2:
             continue

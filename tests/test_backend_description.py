@@ -1,0 +1,70 @@
+"""A backend describes itself (``implementations.registry.Backend``: role, device, order, colour,
+rungs), and the harness and the report read that description, never its name: a plug-in named
+unlike any built-in backend becomes the ladder's loop baseline, or a GPU backend, by its
+description alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench import measurement
+from bench.report.ladder import build_ladder
+from bench.report.palette import colour
+from bench.results import to_frame
+from bench.summary import speedup_table
+from implementations import registry
+from implementations.registry import LOOP_BASELINE, Backend, LadderRung
+from tests.test_check import _run
+from tests.test_report import Results
+
+
+def _never_built(*args, **kwargs):
+    raise AssertionError("a description test builds no trainer")
+
+
+ABACUS = Backend("abacus", "cpu", ("float64",), _never_built, role=LOOP_BASELINE, order=-1, colour="#123456",
+                 rungs=(LadderRung("float64", "one", "baseline: an abacus"),), single_threaded=True)
+WARP = Backend("warp-drive", "cuda", ("float32",), _never_built, order=45,
+               rungs=(LadderRung("float32", "any", "warp"),))
+
+
+@pytest.fixture
+def plugins(monkeypatch):
+    """The registry with two plug-ins added, restored afterwards."""
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    registry.register(ABACUS)
+    registry.register(WARP)
+
+
+def test_a_plugin_on_cuda_is_a_gpu_backend_by_its_description(plugins):
+    assert measurement.device("warp-drive") == "gpu"
+    assert registry.on_gpu("warp-drive") and not registry.on_gpu("abacus")
+    assert measurement.device("never-registered") == "cpu"  # results from elsewhere: the default
+
+
+def test_a_plugin_described_as_the_loop_baseline_is_the_ladders_base(plugins):
+    results = Results()
+    for backend, median in (("abacus", 10.0), ("numpy", 0.1)):
+        results.ok("lab-a", "mlp-mnist", backend, "float64", 1, median)
+    cases = measurement.measurements(to_frame(results.rows))
+    ladder = build_ladder("lab-a", "mlp-mnist", cases, all_cores=1, resamples=200)
+    assert ladder.rungs[0].spec.backend == "abacus" and ladder.loops.case.backend == "abacus"
+    numpy = ladder.rung_of(registry.VECTORIZED, "float64", "one")
+    assert numpy.over_loops.value == pytest.approx(100.0, rel=0.1)
+    assert "warp-drive float32" in [r.spec.name for r in ladder.rungs]  # a declared rung, not measured here
+    assert colour("abacus") == "#123456"
+
+
+def test_a_plugin_loop_baseline_is_what_the_summary_divides_by(plugins):
+    rows = [dict(r, backend="abacus") if r["backend"] == "loops" else r for r in _run("r", seed=1)]
+    frame = to_frame(rows)
+    table = speedup_table(frame)
+    assert table["loops_over_x"].notna().all() and (table["loops_over_x"] > 1).sum() == len(table) - 1
+
+
+def test_a_plugin_with_an_unknown_role_or_device_is_refused():
+    with pytest.raises(ValueError, match="role"):
+        Backend("odd", "cpu", ("float64",), _never_built, role="oracle of delphi")
+    with pytest.raises(ValueError, match="device"):
+        Backend("odd", "tpu", ("float64",), _never_built)
