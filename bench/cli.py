@@ -59,7 +59,7 @@ def _build_parser() -> argparse.ArgumentParser:
     chk.add_argument("results", nargs="*", metavar="RESULTS", help="with --baseline: parquet files or folders of the "
                      "current run")
     chk.add_argument("--thresholds", metavar="PATH", help="A/A thresholds: a .json file or a folder of them "
-                     "(default: results/noise)")
+                     "(default: with --against, results/ab; with --baseline, the baseline's folder)")
     chk.add_argument("--allow-other-machine", action="store_true",
                      help="with --baseline: compare even when the machine differs from the baseline's")
     chk.add_argument("--skip-unknown-machine", action="store_true",
@@ -68,8 +68,8 @@ def _build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--profile", default="ci", help="with --against: the profile both sides run (default: ci)")
     chk.add_argument("--models", nargs="+", metavar="MODEL_OR_CONFIG", help="with --against: the models or configs")
     chk.add_argument("--backends", nargs="+", metavar="BACKEND", help="with --against: the backends")
-    chk.add_argument("--pairs", type=int, default=6, help="with --against: runs per side, alternating (default: 6, "
-                     "what CI runs and the A/A study sized)")
+    chk.add_argument("--pairs", type=int, default=5, help="with --against: runs per side, alternating (default: 5, "
+                     "what CI runs and the committed A/A study sized)")
     chk.add_argument("--budget", type=float, default=float("inf"), metavar="SECONDS",
                      help="with --against: while a gated quantity has too few uncontended pairs, run one more pair "
                           "if it can end within SECONDS of the start (default: no limit)")
@@ -82,7 +82,7 @@ def _build_parser() -> argparse.ArgumentParser:
     noi.add_argument("--paired", action="store_true", help="RESULTS are folders that `bench check --against REV "
                      "--keep DIR` left with REV the working tree's own commit (an A/A study of CI's check): write the "
                      "paired thresholds")
-    noi.add_argument("--ci-pairs", type=int, default=6, help="with --paired: the pairs CI runs (default: 6)")
+    noi.add_argument("--ci-pairs", type=int, default=5, help="with --paired: the pairs CI runs (default: 5)")
 
     sub.add_parser("list", help="print the accepted models, configs, backends and profiles")
     return parser
@@ -209,7 +209,8 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_check(args) -> int:
-    from .check import run_against, run_check  # noqa: PLC0415
+    from .regression.against import run_against  # noqa: PLC0415
+    from .regression.baseline import run_check  # noqa: PLC0415
 
     if args.against is not None:
         if args.results:
@@ -234,10 +235,10 @@ def _cmd_check(args) -> int:
 
 def _cmd_noise(args) -> int:
     if args.paired:
-        from .paired import run_paired_study  # noqa: PLC0415
+        from .regression.paired_study import run_paired_study  # noqa: PLC0415
 
         return run_paired_study(args.results, ci_pairs=args.ci_pairs, write=args.write)
-    from .noise import run_noise  # noqa: PLC0415
+    from .regression.noise import run_noise  # noqa: PLC0415
 
     return run_noise(args.results, write=args.write)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bench import measurement
+from bench.regression.pairs import pair_changes
 from bench.report.ladder import build_ladder
 from bench.report.palette import colour
 from bench.results import to_frame
@@ -56,11 +57,13 @@ def test_a_plugin_described_as_the_loop_baseline_is_the_ladders_base(plugins):
     assert colour("abacus") == "#123456"
 
 
-def test_a_plugin_loop_baseline_is_what_the_summary_divides_by(plugins):
+def test_a_plugin_loop_baseline_is_what_the_summary_and_the_check_divide_by(plugins):
     rows = [dict(r, backend="abacus") if r["backend"] == "loops" else r for r in _run("r", seed=1)]
     frame = to_frame(rows)
     table = speedup_table(frame)
     assert table["loops_over_x"].notna().all() and (table["loops_over_x"] > 1).sum() == len(table) - 1
+    changes = pair_changes([frame], [frame])
+    assert any(name.startswith("speedup numpy over abacus") for name in changes.changes)
 
 
 def test_a_plugin_with_an_unknown_role_or_device_is_refused():

@@ -16,7 +16,11 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from bench import check, noise, stats
+from bench import stats
+from bench.regression import judge, noise
+from bench.regression.against import compare_runs
+from bench.regression.baseline import run_check
+from bench.regression.verdicts import EXIT_NO_VERDICT, EXIT_OK, EXIT_REGRESSION
 from bench.errors import UsageError
 from bench.results import SCHEMA_VERSION, to_frame
 
@@ -95,7 +99,7 @@ def _thresholds(path: Path, value=1.2, *, cpu=CPU, cores=CORES, ungated=()) -> P
 def _check(tmp_path, base_rows, cur_rows, capsys=None, **threshold_args):
     base = _write(tmp_path / "base.parquet", base_rows)
     cur = _write(tmp_path / "cur.parquet", cur_rows)
-    code = check.run_check(base, [cur], thresholds=_thresholds(tmp_path / "t.json", **threshold_args))
+    code = run_check(base, [cur], thresholds=_thresholds(tmp_path / "t.json", **threshold_args))
     return code, (capsys.readouterr().out if capsys else "")
 
 
@@ -112,7 +116,7 @@ def _verdicts(text: str) -> dict[str, str]:
 # -- the rule ----------------------------------------------------------------------------------
 def test_runs_of_the_same_distribution_pass(tmp_path, capsys):
     code, out = _check(tmp_path, _run("base", seed=1), _run("cur", seed=2), capsys)
-    assert code == check.EXIT_OK
+    assert code == EXIT_OK
     assert out.strip().splitlines()[-1] == "3 backends and 5 cases compared, 8 gated, 0 regressions"
     assert set(_verdicts(out).values()) == {"ok"}
 
@@ -123,7 +127,7 @@ def test_cases_on_one_side_only_are_named_and_not_compared(tmp_path, capsys):
     base = [row for row in _run("base", seed=1) if row["backend"] != "numpy"]
     current = [row for row in _run("cur", seed=2) if row["backend"] != "loops"]
     code, out = _check(tmp_path, base, current, capsys)
-    assert code == check.EXIT_OK
+    assert code == EXIT_OK
     numpy_cases = sorted(_label(b, d) for b, d in BACKENDS if b == "numpy")
     loops_cases = sorted(_label(b, d) for b, d in BACKENDS if b == "loops")
     assert f"no baseline time, not compared: {len(numpy_cases)} case(s): {', '.join(numpy_cases)}" in out
@@ -134,7 +138,7 @@ def test_cases_on_one_side_only_are_named_and_not_compared(tmp_path, capsys):
 @pytest.mark.parametrize("slowed", ["loops", "numpy", "torch-cpu"])
 def test_a_one_and_a_half_fold_slower_backend_is_a_regression_named(tmp_path, capsys, slowed):
     code, out = _check(tmp_path, _run("base", seed=1), _run("cur", seed=2, factors={slowed: 1.5}), capsys)
-    assert code == check.EXIT_REGRESSION
+    assert code == EXIT_REGRESSION
     verdicts = _verdicts(out)
     flagged = {label for label, verdict in verdicts.items() if verdict == "REGRESSION"}
     cases = sum(b == slowed for b, _ in BACKENDS)
@@ -153,14 +157,14 @@ def test_a_change_carried_by_a_few_repeats_is_not_significant(tmp_path, capsys):
     code, out = _check(tmp_path, base, cur, capsys)
     verdict = _verdicts(out)[_label("numpy", "float32")]
     p = stats.slower_p_value([1.0, 1.01, 0.99, 2.0, 2.01, 1.99], [1.0, 1.005, 0.995, 1.002, 0.998, 1.001])
-    assert p > check.ALPHA  # the premise: 3 of 6 repeats slower is no evidence at p < 0.01
-    assert code == check.EXIT_OK and verdict.startswith("slower, not significant"), verdict
+    assert p > judge.ALPHA  # the premise: 3 of 6 repeats slower is no evidence at p < 0.01
+    assert code == EXIT_OK and verdict.startswith("slower, not significant"), verdict
 
 
 def test_an_ungated_case_is_reported_but_never_fails(tmp_path, capsys):
     code, out = _check(tmp_path, _run("base", seed=1), _run("cur", seed=2, factors={"torch-cpu": 3.0}), capsys,
                        ungated=("torch-cpu",))
-    assert code == check.EXIT_OK
+    assert code == EXIT_OK
     assert _verdicts(out)[_label("torch-cpu", "float32")] == "not gated: moves 3x between runs"
     assert _verdicts(out)["backend torch-cpu (2 cases)"] == "not gated: moves 3x between runs"
     assert "3 backends and 5 cases compared, 5 gated, 0 regressions" in out
@@ -169,12 +173,12 @@ def test_an_ungated_case_is_reported_but_never_fails(tmp_path, capsys):
 def test_contention_gives_its_own_exit_code_unless_a_clean_case_regressed(tmp_path, capsys):
     contended = {"numpy": (0, 1, 2, 3)}  # 4 of 6 repeats
     code, out = _check(tmp_path, _run("base", seed=1), _run("cur", seed=2, contended=contended), capsys)
-    assert code == check.EXIT_CONTENDED
+    assert code == EXIT_NO_VERDICT
     assert _verdicts(out)[_label("numpy", "float32")].startswith("contended: 67% of the rounds")
     assert "the machine was contended" in out.strip().splitlines()[-1]
     code, out = _check(tmp_path, _run("base", seed=1),
                        _run("cur", seed=2, contended=contended, factors={"loops": 1.5}), capsys)
-    assert code == check.EXIT_REGRESSION
+    assert code == EXIT_REGRESSION
 
 
 def test_every_backend_slower_alike_is_the_machine_and_cannot_be_judged(tmp_path, capsys):
@@ -182,7 +186,7 @@ def test_every_backend_slower_alike_is_the_machine_and_cannot_be_judged(tmp_path
     backend slowed 1.5x on top of it is still named."""
     machine = {backend: 1.4 for backend in MEDIANS}
     code, out = _check(tmp_path, _run("base", seed=1), _run("cur", seed=2, factors=machine), capsys)
-    assert code == check.EXIT_CONTENDED
+    assert code == EXIT_NO_VERDICT
     backends = {k: v for k, v in _verdicts(out).items() if k.startswith("backend")}
     assert len(backends) == 3
     for verdict in backends.values():
@@ -191,7 +195,7 @@ def test_every_backend_slower_alike_is_the_machine_and_cannot_be_judged(tmp_path
     assert "every backend was slower alike" in out.strip().splitlines()[-1]
     code, out = _check(tmp_path, _run("base", seed=1), _run("cur", seed=2, factors={**machine, "numpy": 1.4 * 1.5}),
                        capsys)
-    assert code == check.EXIT_REGRESSION
+    assert code == EXIT_REGRESSION
     assert _verdicts(out)["backend numpy (2 cases)"] == "REGRESSION"
     assert _verdicts(out)["backend loops (1 cases)"].startswith("machine-wide")
 
@@ -203,7 +207,7 @@ def test_contended_rounds_are_left_out_of_the_time(tmp_path, capsys):
             row["seconds"] *= 5
             row["run_wait"] = 0.8
     code, out = _check(tmp_path, _run("base", seed=1), cur, capsys)
-    assert code == check.EXIT_OK and _verdicts(out)[_label("numpy", "float32")] == "ok"
+    assert code == EXIT_OK and _verdicts(out)[_label("numpy", "float32")] == "ok"
 
 
 def test_a_backend_is_judged_by_the_median_over_its_cases(tmp_path, capsys):
@@ -214,10 +218,10 @@ def test_a_backend_is_judged_by_the_median_over_its_cases(tmp_path, capsys):
     data = json.loads(path.read_text())
     data["backends"]["numpy"]["threshold"] = 1.1
     path.write_text(json.dumps(data))
-    code = check.run_check(_write(tmp_path / "b.parquet", base), [_write(tmp_path / "c.parquet", cur)],
+    code = run_check(_write(tmp_path / "b.parquet", base), [_write(tmp_path / "c.parquet", cur)],
                            thresholds=path)
     verdicts = _verdicts(capsys.readouterr().out)
-    assert code == check.EXIT_REGRESSION and verdicts["backend numpy (2 cases)"] == "REGRESSION"
+    assert code == EXIT_REGRESSION and verdicts["backend numpy (2 cases)"] == "REGRESSION"
     assert verdicts[_label("numpy", "float32")] == "ok" and verdicts[_label("numpy", "float64")] == "ok"
 
 
@@ -229,7 +233,7 @@ def test_the_baseline_pools_every_run_of_the_machine(tmp_path, capsys):
         _write(folder / f"run{i}.parquet", rows)
     _thresholds(folder / "thresholds.json")  # found beside the runs
     cur = _write(tmp_path / "cur.parquet", _run("cur", seed=2))
-    assert check.run_check(folder, [cur]) == check.EXIT_OK
+    assert run_check(folder, [cur]) == EXIT_OK
     out = capsys.readouterr().out
     pooled = np.median([r["seconds"] for rows in runs for r in rows if r["backend"] == "loops"])
     line = next(line for line in out.splitlines() if line.startswith(_label("loops", "float64")))
@@ -241,7 +245,7 @@ def test_the_newest_run_of_each_case_is_the_one_checked(tmp_path, capsys):
     old = _run("old", seed=3, factors={"numpy": 2.0}, when=START)
     new = _run("new", seed=2, when=START + timedelta(hours=1))
     code, out = _check(tmp_path, _run("base", seed=1), old + new, capsys)
-    assert code == check.EXIT_OK
+    assert code == EXIT_OK
     assert "run new" in out and "run old" not in out
 
 
@@ -372,7 +376,7 @@ def test_the_study_sizes_each_threshold_from_each_run_against_the_pool_of_the_ot
                 for i in range(8)]
         expected = max(math.exp(z * np.std(logs, ddof=1)), math.exp(max(logs)) ** noise.MARGIN)
         assert table[label]["threshold"] == pytest.approx(expected, rel=1e-9), label
-        assert bool(table[label]["gated"]) == (expected <= check.GATE_LIMIT)
+        assert bool(table[label]["gated"]) == (expected <= noise.GATE_LIMIT)
     assert not table[_label("torch-cpu", "float32")]["gated"]
     assert table[_label("numpy", "float32")]["gated"]
     assert set(result.backends.index) == {"loops", "numpy", "torch-cpu"}
@@ -388,7 +392,7 @@ def test_the_study_writes_thresholds_the_check_reads(tmp_path, capsys):
     assert data["machine"] == {"cpu": CPU, "cores": CORES, "gpu": ""} and data["runs"] == 6
     assert set(data["cases"]) == {_label(b, d) for b, d in BACKENDS}
     current = _write(tmp_path / "cur.parquet", _run("cur", seed=99, factors={"numpy": 1.5}))
-    assert check.run_check(paths[0], [current], thresholds=out.parent) == check.EXIT_REGRESSION
+    assert run_check(paths[0], [current], thresholds=out.parent) == EXIT_REGRESSION
 
 
 def test_the_study_refuses_too_few_runs_and_mixed_machines(tmp_path):
@@ -463,11 +467,11 @@ def test_a_real_slowdown_of_one_backend_is_caught(power_runs, backend, capsys):
     judged against real runs of unchanged code timed between them, with thresholds of 1.3x on
     every backend and case."""
     capsys.readouterr()
-    code = check.compare_runs(sorted(power_runs.glob("base-*.parquet")), sorted(power_runs.glob(f"{backend}-*.parquet")),
+    code = compare_runs(sorted(power_runs.glob("base-*.parquet")), sorted(power_runs.glob(f"{backend}-*.parquet")),
                               power_runs / "thresholds.json")
     out = capsys.readouterr().out
     flagged = [label for label, verdict in _verdicts(out).items() if verdict == "REGRESSION"]
-    assert code == check.EXIT_REGRESSION, out
+    assert code == EXIT_REGRESSION, out
     assert any(f" {backend} " in f" {label} " for label in flagged), out
     # the slowed runs say so in their rows; the unchanged ones do not
     from bench.results import read_results

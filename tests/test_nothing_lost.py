@@ -173,12 +173,13 @@ def _main(argv) -> tuple[int, str]:
        kind=st.integers(0, 3), use_file=st.booleans())
 def test_generated_arguments_and_files_never_give_a_traceback(tmp_path, monkeypatch, command, words, data, kind,
                                                             use_file):
-    from bench import check, runner, verify
+    from bench import runner, verify
+    from bench.regression import against
 
     # default outputs (reports/, results/) land here, never over the checkout's committed ones
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(runner.Runner, "run", lambda self, *a, **k: [])  # parse and validate; time nothing
-    monkeypatch.setattr(check, "run_against", lambda *a, **k: 0)  # --against: validation only, no real runs
+    monkeypatch.setattr(against, "run_against", lambda *a, **k: 0)  # --against: validation only, no real runs
     monkeypatch.setattr(verify.Verifier, "__init__", _no_verifier)  # verify: validation only
     argv = [command, *words]
     if use_file:

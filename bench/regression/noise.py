@@ -11,7 +11,7 @@ baseline (``results/baseline/<machine>/``), and the study sizes the check's thre
   its cases. A threshold is the larger of the normal-model bound ``exp(z * sd_log)`` (``z`` for a
   Bonferroni share of a 1-in-20 false-alarm rate over every backend and case) and the largest
   slowdown seen widened by ``MARGIN`` on the log scale. A case or backend whose threshold exceeds
-  ``check.GATE_LIMIT`` is named and not gated;
+  ``GATE_LIMIT`` is named and not gated;
 * the false-alarm rate of the whole check, cross-validated: each run judged by the full rule
   against the pool of the others, with thresholds sized from the others alone;
 * how often a 95% interval of one run (``stats.ratio_interval``, repeats then rounds) covers the
@@ -21,7 +21,6 @@ baseline (``results/baseline/<machine>/``), and the study sizes the check's thre
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from dataclasses import dataclass
@@ -30,12 +29,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import stats
-from .check import ALPHA, GATE_LIMIT, Thresholds, compare
-from .errors import UsageError
-from .measurement import CaseKey, MachineKey, Measurement, machines, measurements, pool
-from .results import read_results
+from implementations.registry import LOOP_BASELINE, role_of
 
+from .. import stats
+from ..errors import UsageError
+from ..measurement import CaseKey, MachineKey, Measurement, machines, measurements, pool
+from ..results import read_results
+from .judge import ALPHA, compare
+from .thresholds import Thresholds, stored_study_data, write_json
+
+GATE_LIMIT = 1.4  # a case whose threshold exceeds this is not gated: it could not see a 1.5x slowdown
 MIN_RUNS = 3  # fewer runs say nothing about the spread between runs
 # A new run may move further than the worst of n runs seen: on the log scale the threshold is at
 # least MARGIN x the largest slowdown seen. Chosen by cross-validation on the committed study (21
@@ -137,7 +140,7 @@ def cross_validated_alarms(runs: dict, ids: list[str]) -> tuple[int, int, list[s
         cases, backends = _sized(runs, others)
         verdicts = compare(list(_pools(runs, others).values()), list(runs[run].values()),
                            _as_thresholds(MachineKey("", 0), cases, backends))
-        flagged = [v.label for v in verdicts if v.regression]
+        flagged = [v.name for v in verdicts if v.regression]
         alarms += bool(flagged)
         why += [f"{run}: {', '.join(flagged)}"] if flagged else []
     return alarms, len(ids), why
@@ -152,7 +155,7 @@ def _needed(point: float, interval: stats.Interval, value: float) -> float:
 
 
 def _loops_of(cases: dict, key: CaseKey):
-    return next((m for k, m in cases.items() if k.backend == "loops" and k.config == key.config
+    return next((m for k, m in cases.items() if role_of(k.backend) == LOOP_BASELINE and k.config == key.config
                  and k.batch_size == key.batch_size), None)
 
 
@@ -170,7 +173,7 @@ def coverage(runs: dict, resamples: int = 1000) -> dict[str, float]:
                 needed["time"] += [_needed(m.time, interval, runs[j][key].time)
                                    for j in ids if j != i and key in runs[j]]
             loops = _loops_of(runs[i], key)
-            if loops is None or key.backend == "loops":
+            if loops is None or role_of(key.backend) == LOOP_BASELINE:
                 continue
             ratio = stats.ratio_interval(loops.clean, loops.clean_repeats, m.clean, m.clean_repeats,
                                          resamples=resamples, widen=1.0)
@@ -253,23 +256,18 @@ def _entry(row) -> dict:
 
 
 def write_thresholds(result: Study, path: Path, command: str) -> None:
-    data = {
+    header = {
         "made_by": command,
-        "machine": {"cpu": result.machine.cpu, "cores": result.machine.cores, "gpu": result.machine.gpu},
         "runs": result.runs,
         "estimator": stats.ESTIMATOR,
         "alpha": ALPHA,
         "gate_limit": GATE_LIMIT,
         "false_alarms": {"runs_with_an_alarm": result.alarms[0], "runs": result.alarms[1], "which": result.alarms[2]},
         "coverage": result.coverage,
-        "backends": {str(name): _entry(row) for name, row in result.backends.iterrows()},
-        "cases": {key.label: _entry(row) for key, row in result.cases.iterrows()},
     }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write the thresholds there ({exc.strerror or exc})") from None
+    write_json(path, stored_study_data(result.machine, header,
+                                       {str(name): _entry(row) for name, row in result.backends.iterrows()},
+                                       {key.label: _entry(row) for key, row in result.cases.iterrows()}))
 
 
 def run_noise(paths: list[str | Path], write: str | Path | None = None, out=None) -> int:
