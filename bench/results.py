@@ -1,36 +1,7 @@
-"""The results file: one parquet row per timed round. This schema is a public interface.
+"""The results file: reading and writing parquet files of rows of the schema (``bench.schema``).
 
-Bump ``SCHEMA_VERSION`` and update the README whenever a column is added, removed or changes
-meaning. Readers accept any file whose version is at most theirs and which has every column its
-version requires; columns added by a later version are filled with nulls.
-
-Version 2 added the GPU rungs' columns (``ADDED_IN_V2``): TF32 and cuDNN settings, the precision
-verification used, warm-up steps, compile time, and bytes moved by the copy peak.
-
-Version 3 added repeated, interleaved measurement (``ADDED_IN_V3``): the repeat a round belongs
-to, the process's CPU time beside the wall time, what the rest of the machine did during the
-round's block, and whether the round was contended. ``warmup_steps`` now counts the untimed calls
-before every block, on every backend.
-
-Adding the numba backend changed no column: ``backend`` takes one more name, and
-``compile_seconds``, until then torch.compile's only, also records numba's compile time.
-
-Version 4 added ``part`` (``ADDED_IN_V4``): what of the step a row times. ``step`` (the whole
-training step) is what every row of older files timed; a ResNet case also gets one row per part of
-one instrumented step (``stem forward`` .. ``stem backward``, ``update``; timing_mode
-``instrumented``), the per-stage breakdown. Only ``step`` rows are rounds of a measurement.
-
-Version 5 added ``capture_seconds`` (``ADDED_IN_V5``): what making the ``torch-cuda-graphs`` rung's
-CUDA graph cost, kept out of ``seconds`` as ``compile_seconds`` is; ``backend`` takes that rung's
-name. Rows of older files read it as NaN.
-
-Version 6 added ``planted`` (``ADDED_IN_V6``): the name of a fault planted on purpose in the code
-that ran (``studies/check_power.py`` plants one in a temporary copy, to show that CI's check catches
-it), so that the slowed rounds of a power study can never be read as vecbench's speed. Empty in
-every real run, and in rows of older files. It also added ``parameter_shapes``, the shape of every
-trainable parameter as the backend held it (what the articles' shape claims are decided by), and
-``blind_spots``: the tensors whose verification bound reached 1% (a 1% fault in them would have
-passed), so that the report can say so.
+Readers accept any file whose version is at most theirs and which has every column its version
+requires; columns added by a later version are filled with nulls.
 """
 
 from __future__ import annotations
@@ -45,107 +16,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import UsageError
+from .schema import (ADDED_IN_V6, COLUMNS, REQUIRED, REQUIRED_BY_VERSION, SCHEMA_VERSION, STATUSES,  # noqa: F401
+                     WHOLE_STEP, Round)
 
-SCHEMA_VERSION = 6
-
-# column -> (pandas dtype, meaning). The README's schema table is generated from the same words.
-COLUMNS: dict[str, tuple[str, str]] = {
-    "schema_version": ("int64", "version of this schema"),
-    "run_id": ("string", "one id per `bench run` invocation"),
-    "timestamp": ("datetime64[us, UTC]", "when the case started (UTC)"),
-    "profile": ("string", "quick, default, full, or custom"),
-    "model": ("string", "mlp, resnet50, or the harness's own: peak (machine peak GEMM or copy), noop (harness overhead)"),
-    "config": ("string", "named configuration, e.g. mlp-mnist, resnet50-224, gemm-float32-2048, gemm-tf32-8192, "
-                         "copy-1024MiB"),
-    "backend": ("string", "loops, numba, numpy, torch-cpu, torch-cuda, torch-cuda-amp, torch-cuda-compile, "
-                          "torch-cuda-graphs, or a plug-in's name (noop: none)"),
-    "dtype": ("string", "float32 or float64 (the master weights' dtype); peaks also bfloat16"),
-    "threads": ("int64", "threads the case ran with (BLAS via threadpoolctl, torch.set_num_threads, numba.set_num_threads)"),
-    "batch_size": ("int64", "samples per training step"),
-    "resolution": ("Int64", "image side in pixels for image models, null otherwise"),
-    "round": ("Int64", "index of the timed round within its case and run, 0-based; null for failed or skipped cases"),
-    "iterations": ("Int64", "calls per round; `seconds` is the round's time divided by this"),
-    "seconds": ("float64", "seconds per training step in this round (NaN unless status is ok)"),
-    "flops": ("int64", "analytic FLOPs of one training step, one per multiply and one per add"),
-    "macs": ("int64", "multiply-adds in the step's matrix products and convolutions"),
-    "timing_mode": ("string", "calibrated (iterations per round picked so a round lasts min_time), pedantic (one "
-                              "call per round, for steps over 0.25 s) or instrumented (a part of one step, timed "
-                              "between the marks its backend reported)"),
-    "verification": ("string", "before (checked before timing), timed-round (checked from the timed round), none"),
-    "verified_max_rel_error": ("float64", "largest ||x - ref|| / ||ref|| over the loss and every gradient vs torch float64"),
-    "tolerance": ("float64", "the bound verified_max_rel_error had to meet"),
-    "loss": ("float64", "loss of the step that was verified"),
-    "status": ("string", "ok, failed (verification or run error: never timed) or skipped (e.g. no GPU)"),
-    "error": ("string", "why a case failed or was skipped; empty when ok"),
-    "hostname": ("string", "machine name"),
-    "cpu": ("string", "CPU brand string"),
-    "cores": ("int64", "logical CPU cores"),
-    "gpu": ("string", "GPU name, empty when none"),
-    "python": ("string", "Python version"),
-    "numpy": ("string", "NumPy version"),
-    "torch": ("string", "PyTorch version"),
-    "blas": ("string", "BLAS libraries NumPy and torch load (threadpoolctl)"),
-    "platform": ("string", "operating system and architecture"),
-    "git_commit": ("string", "commit of vecbench that ran, with -dirty if modified"),
-    # -- added in schema_version 2 (null in rows of version-1 files) --
-    "precision": ("string", "what verification's tolerance was chosen for: float64, float32, tf32 (float32 with TF32 "
-                            "products on the GPU) or bfloat16 (autocast); empty where not verified"),
-    "tf32_matmul": ("boolean", "float32 matmuls may use TF32 (torch.backends.cuda.matmul.allow_tf32 or "
-                               "float32 matmul precision not highest); null off the GPU"),
-    "tf32_cudnn": ("boolean", "cuDNN convolutions may use TF32 (torch.backends.cudnn.allow_tf32); null off the GPU"),
-    "cudnn_benchmark": ("boolean", "cuDNN autotuned its algorithms (torch.backends.cudnn.benchmark); null off the GPU"),
-    "warmup_steps": ("Int64", "untimed calls just before this round's block (its warm-up); GPU rungs: plus 5 steps "
-                              "after verification (version 2: GPU rungs only, 0 otherwise)"),
-    "compile_seconds": ("float64", "seconds of compiling, kept out of `seconds`: the first call through torch.compile "
-                                   "(compiling plus one step), or numba's kernels for the case's dtype when its "
-                                   "trainer was built (compiling them, or loading them from numba's disk cache; near "
-                                   "0 once an earlier case of the run has); NaN unless compiled"),
-    "bytes": ("Int64", "bytes read plus bytes written per call (the copy peak); 0 otherwise"),
-    # -- added in schema_version 3 (null in rows of older files) --
-    "repeat": ("Int64", "the block this round belongs to, 0-based: a case is timed in several blocks (repeats), "
-                        "interleaved with its config's other cases; null for failed or skipped cases"),
-    "cpu_seconds": ("float64", "CPU time of the process per call in this round, every thread (NaN unless ok)"),
-    "run_wait": ("float64", "seconds the process's threads waited for a CPU while ready to run, per second of this "
-                            "round's block (scheduler run_delay; NaN: unknown)"),
-    "steal": ("float64", "fraction of the machine's CPU time taken by the hypervisor during this round's block "
-                         "(NaN: unknown)"),
-    "contended": ("boolean", "the round did not have the machine to itself (bench/contention.py's rule); readers "
-                             "leave it out of every statistic"),
-    # -- added in schema_version 4 (filled with "step" in rows of older files) --
-    "part": ("string", "what `seconds` times: step (the whole training step: every round of a measurement), or a "
-                       "part of one instrumented ResNet step: '<stage> forward', '<stage> backward' (stages stem, "
-                       "layer1..layer4, head) or update"),
-    # -- added in schema_version 5 (NaN in rows of older files) --
-    "capture_seconds": ("float64", "seconds of making a CUDA graph of the whole step, kept out of `seconds`: the "
-                                   "warm-up steps before capture (less the first compiled call, `compile_seconds`), "
-                                   "saving and restoring the weights and momentum they changed, and the capture "
-                                   "(torch-cuda-graphs; off the GPU the warm-up and restore alone); NaN otherwise"),
-    # -- added in schema_version 6 (empty in rows of older files) --
-    "planted": ("string", "the fault planted on purpose in the code that ran (a power study's slowed copy: the "
-                          "tree's PLANTED file, written by studies/check_power.py; or the runner's test hook "
-                          "VECBENCH_TEST_SLOWDOWN); these rows measure deliberately broken code. Empty in every real "
-                          "run"),
-    "parameter_shapes": ("string", "every trainable parameter as the backend held it after verification: 'name RxC' "
-                                   "joined by '; ' (e.g. 'fc1.weight 3x4; fc1.bias 3'); empty where not verified"),
-    "blind_spots": ("string", "tensors whose verification bound reached 1% or more (a float32 floor, or a low "
-                              "precision's tolerance), so that a 1% fault in them would pass (bench/verify.py, "
-                              "Verifier.blind_spots), comma-separated; empty where none or not verified"),
-}
-ADDED_IN_V2 = ("precision", "tf32_matmul", "tf32_cudnn", "cudnn_benchmark", "warmup_steps", "compile_seconds", "bytes")
-ADDED_IN_V3 = ("repeat", "cpu_seconds", "run_wait", "steal", "contended")
-ADDED_IN_V4 = ("part",)
-ADDED_IN_V5 = ("capture_seconds",)
-ADDED_IN_V6 = ("planted", "parameter_shapes", "blind_spots")
-_ADDED = {2: ADDED_IN_V2, 3: ADDED_IN_V3, 4: ADDED_IN_V4, 5: ADDED_IN_V5, 6: ADDED_IN_V6}
-# the columns a file of each version must have: all but those a later version added
-REQUIRED_BY_VERSION = {
-    version: tuple(c for c in COLUMNS if not any(c in _ADDED[later] for later in _ADDED if later > version))
-    for version in range(1, SCHEMA_VERSION + 1)
-}
-WHOLE_STEP = "step"  # the ``part`` of a round that times the whole training step
-REQUIRED = REQUIRED_BY_VERSION[SCHEMA_VERSION]
-
-STATUSES = ("ok", "failed", "skipped")
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
@@ -168,12 +41,18 @@ def _with_schema_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def to_frame(rows: list[dict]) -> pd.DataFrame:
-    """Rows as a DataFrame with the schema's dtypes, in schema order.
+def to_frame(rows: list[Round | dict]) -> pd.DataFrame:
+    """Rows (``Round`` records, or dicts of columns) as a DataFrame with the schema's dtypes, in
+    schema order.
 
-    Every row needs every version-1 column; the columns added later are null where a row leaves
-    them out (failed and skipped cases, peaks that are not a training step).
+    Every row needs every version-1 column; the columns added later are null where a dict leaves
+    them out. A key that is not a column is an error (pandas would drop it, and the column it
+    misspells would go null unseen).
     """
+    rows = [row.as_row() if isinstance(row, Round) else row for row in rows]
+    unknown = sorted({key for row in rows for key in row} - set(COLUMNS))
+    if unknown:
+        raise ValueError(f"result rows have fields that are not columns of the schema: {', '.join(unknown)}")
     missing = [c for c in REQUIRED_BY_VERSION[1] if any(c not in row for row in rows)]
     if missing:
         raise ValueError(f"result rows lack columns {sorted(set(missing))}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import math
-import os
 import resource
 import sys
 import time
@@ -28,7 +27,8 @@ from implementations.registry import LOOP_BASELINE, role_of
 from . import stages, verify
 from .machine import available_cores, describe_machine
 from .peaks import PeakCase, gpu_peak_cases, make_target
-from .results import SCHEMA_VERSION, WHOLE_STEP, ResultsWriter
+from .results import ResultsWriter
+from .schema import Round
 from .contention import is_contended
 from .errors import UsageError
 from .suite import SLOW_STEP, Case, TimingBudget
@@ -41,7 +41,7 @@ class CaseOutcome:
     label: str
     status: str
     error: str = ""
-    rows: list[dict] = field(default_factory=list)
+    rows: list[Round] = field(default_factory=list)
 
 
 @dataclass
@@ -49,7 +49,7 @@ class _Timed:
     """A verified case between its repeats: what to call, and how its rounds are shaped."""
 
     case: Case
-    base: dict
+    base: Round  # what every round of the case records beside its times
     target: object
     outcome: CaseOutcome
     step: float  # seconds of one call, estimated
@@ -109,32 +109,12 @@ def _estimated_seconds(case: Case, budget: TimingBudget) -> float:
 # Steps longer than this get no warm-up call: a warm-up of minutes is not affordable, and a
 # pure-Python step has no caches or thread pools to warm.
 WARMUP_MAX_STEP = 5.0
-# A test-only hook (tests/test_check.py's power tests): "numpy:1.5" makes every numpy step take
-# 1.5x its time by spinning after it, so that a real run shows a real 1.5x slowdown of one backend.
-SLOWDOWN_ENV = "VECBENCH_TEST_SLOWDOWN"
-
-
 def slow_plan(budget: TimingBudget, step: float) -> tuple[int, int]:
     """(repeats, rounds per repeat) of a step slower than ``SLOW_STEP``: one call per round,
     as many repeats as ``budget.slow_budget`` seconds allow (at least one), then rounds."""
     total = max(1, int(budget.slow_budget / step))
     repeats = max(1, min(budget.repeats, total))
     return repeats, max(1, min(budget.min_rounds, total // repeats))
-
-
-def slowdowns(text: str | None) -> dict[str, float]:
-    """``"numpy:1.5,loops:2"`` -> {"numpy": 1.5, "loops": 2.0}; UsageError for anything else."""
-    out: dict[str, float] = {}
-    for item in filter(None, (text or "").split(",")):
-        backend, _, factor = item.partition(":")
-        try:
-            value = float(factor)
-        except ValueError:
-            value = math.nan
-        if not backend or not value >= 1:
-            raise UsageError(f"{SLOWDOWN_ENV}={text!r}: expected BACKEND:FACTOR[,...] with FACTOR >= 1")
-        out[backend] = value
-    return out
 
 
 def _slowed(target, factor: float):
@@ -172,7 +152,11 @@ def _precision_fields(case: Case, on_gpu: bool) -> dict:
 class Runner:
     """Runs cases into one results file. ``profile`` names the profile for the record."""
 
-    def __init__(self, writer: ResultsWriter, budget: TimingBudget, profile: str, progress: bool = True):
+    def __init__(self, writer: ResultsWriter, budget: TimingBudget, profile: str, progress: bool = True,
+                 slowdowns: dict[str, float] | None = None):
+        """``slowdowns``: backend -> factor, each step of that backend made that many times as long
+        by spinning after it (a test's way to time a real slowdown; ``bench run`` never passes one).
+        Its rows say so in ``planted``."""
         self.writer = writer
         self.budget = budget
         self.profile = profile
@@ -180,46 +164,36 @@ class Runner:
         self.machine = describe_machine()
         self.cores = available_cores()
         self.progress = progress
-        self.slowdowns = slowdowns(os.environ.get(SLOWDOWN_ENV))
-        if self.slowdowns:
-            print(f"warning: {SLOWDOWN_ENV} is set: {self.slowdowns} (a test hook: these backends are slowed on "
-                  "purpose)", file=sys.stderr)
+        self.slowdowns = dict(slowdowns or {})
+        if not all(factor >= 1 for factor in self.slowdowns.values()):
+            raise ValueError(f"slowdowns {self.slowdowns}: every factor must be at least 1")
         self._verifiers: dict[str, verify.Verifier] = {}
         self.outcomes: list[CaseOutcome] = []
         self._bar = None
 
     # -- rows -------------------------------------------------------------------------------
-    def _base_row(self, **fields) -> dict:
-        row = {
-            "schema_version": SCHEMA_VERSION, "run_id": self.run_id, "timestamp": _now(), "profile": self.profile,
-            "resolution": None, "round": None, "iterations": None, "seconds": math.nan, "macs": 0,
-            "timing_mode": "", "verification": "none", "verified_max_rel_error": math.nan,
-            "tolerance": math.nan, "loss": math.nan, "status": "ok", "error": "",
-            "precision": "", "tf32_matmul": None, "tf32_cudnn": None, "cudnn_benchmark": None, "warmup_steps": 0,
-            "compile_seconds": math.nan, "capture_seconds": math.nan, "bytes": 0,
-            "repeat": None, "cpu_seconds": math.nan, "run_wait": math.nan, "steal": math.nan, "contended": None,
-            "part": WHOLE_STEP,
-        }
-        row.update(self.machine)
-        if self.slowdowns:  # the test hook's slowed rows say so, beside a planted tree's own mark
-            hook = f"{SLOWDOWN_ENV}={os.environ.get(SLOWDOWN_ENV)}"
-            row["planted"] = "; ".join(filter(None, (row.get("planted", ""), hook)))
-        row.update(fields)
-        return row
+    def _base_row(self, **fields) -> Round:
+        """A round of this run on this machine: ``fields`` say what it is (the schema's defaults
+        for the rest)."""
+        machine = dict(self.machine)
+        if self.slowdowns:  # the slowed rows say so, beside a planted tree's own mark
+            hook = "slowdown " + ",".join(f"{backend}:{factor:g}" for backend, factor in self.slowdowns.items())
+            machine["planted"] = "; ".join(filter(None, (machine.get("planted", ""), hook)))
+        return Round(run_id=self.run_id, timestamp=_now(), profile=self.profile, **{**machine, **fields})
 
-    def _block_rows(self, base: dict, block: Block, repeat: int, first_round: int, mode: str,
-                    threads: int, extra_warmup: int = 0) -> list[dict]:
+    def _block_rows(self, base: Round, block: Block, repeat: int, first_round: int, mode: str,
+                    threads: int, extra_warmup: int = 0) -> list[Round]:
         stamp = _now()
-        return [dict(base, timestamp=stamp, round=first_round + i, repeat=repeat, iterations=block.iterations,
+        return [base.with_(timestamp=stamp, round=first_round + i, repeat=repeat, iterations=block.iterations,
                      seconds=s, cpu_seconds=c, timing_mode=mode, warmup_steps=block.warmup_calls + extra_warmup,
                      run_wait=block.load.run_wait, steal=block.load.steal,
                      contended=is_contended(block.load, threads, s, c))
                 for i, (s, c) in enumerate(zip(block.seconds, block.cpu_seconds))]
 
     @staticmethod
-    def _part_rows(base: dict, seconds: dict[str, float] | None) -> list[dict]:
+    def _part_rows(base: Round, seconds: dict[str, float] | None) -> list[Round]:
         """One row per part of one instrumented step (``bench.stages``); none without a breakdown."""
-        return [dict(base, timestamp=_now(), part=part, seconds=value, round=0, iterations=1,
+        return [base.with_(timestamp=_now(), part=part, seconds=value, round=0, iterations=1,
                      timing_mode="instrumented", warmup_steps=0)
                 for part, value in (seconds or {}).items()]
 
@@ -236,15 +210,15 @@ class Runner:
         return self._verifiers[config.key]
 
     @staticmethod
-    def _verified(verifier: verify.Verifier, case: Case, base: dict, result: verify.StepResult, how: str) -> dict:
+    def _verified(verifier: verify.Verifier, case: Case, base: Round, result: verify.StepResult, how: str) -> Round:
         """``base`` with what verifying ``result`` (the case's steps; VerificationError where they miss)
         records in every row: ``how`` it was verified, error and bound, loss, blind spots, shapes."""
-        error, bound = verifier.check(case.backend, case.dtype, base["precision"], result)
-        blind = verifier.blind_spots(case.backend, case.dtype, base["precision"])
-        return dict(base, verification=how, verified_max_rel_error=error, tolerance=bound, loss=result.loss,
+        error, bound = verifier.check(case.backend, case.dtype, base.precision, result)
+        blind = verifier.blind_spots(case.backend, case.dtype, base.precision)
+        return base.with_(verification=how, verified_max_rel_error=error, tolerance=bound, loss=result.loss,
                     blind_spots=", ".join(blind), parameter_shapes=verify.parameter_shapes(result))
 
-    def _case_base(self, case: Case) -> dict:
+    def _case_base(self, case: Case) -> Round:
         config = case.config
         arch = architecture(config.model)
         size = _size_kwargs(config)
@@ -264,22 +238,22 @@ class Runner:
         base = self._case_base(case)
         reason = get_backend(case.backend).unavailable()
         if reason:
-            base.update(_precision_fields(case, on_gpu=False))
-            return CaseOutcome(case.label, "skipped", reason, [dict(base, status="skipped", error=reason)])
-        base.update(_precision_fields(case, on_gpu=is_cuda_backend(case.backend)))
+            base = base.with_(**_precision_fields(case, on_gpu=False))
+            return CaseOutcome(case.label, "skipped", reason, [base.with_(status="skipped", error=reason)])
+        base = base.with_(**_precision_fields(case, on_gpu=is_cuda_backend(case.backend)))
         try:
             with thread_limit(case.threads):
                 return self._verify(case, base)
         except CaseUnsupported as exc:
-            return CaseOutcome(case.label, "skipped", str(exc), [dict(base, status="skipped", error=str(exc))])
+            return CaseOutcome(case.label, "skipped", str(exc), [base.with_(status="skipped", error=str(exc))])
         except verify.VerificationError as exc:
-            return CaseOutcome(case.label, "failed", str(exc), [dict(base, status="failed", error=str(exc),
+            return CaseOutcome(case.label, "failed", str(exc), [base.with_(status="failed", error=str(exc),
                                                                       verification="before")])
         except (ValueError, RuntimeError, MemoryError) as exc:
             message = f"{type(exc).__name__}: {exc}"
-            return CaseOutcome(case.label, "failed", message, [dict(base, status="failed", error=message)])
+            return CaseOutcome(case.label, "failed", message, [base.with_(status="failed", error=message)])
 
-    def _verify(self, case: Case, base: dict) -> _Timed:
+    def _verify(self, case: Case, base: Round) -> _Timed:
         config = case.config
         verifier = self._verifier(config)
         reference = verifier.reference
@@ -302,7 +276,7 @@ class Runner:
             return _Timed(case, base, target, outcome, block.seconds[0], 1, 1, 1, 0, done=1)
         first_warmup = 0
         start = time.perf_counter()
-        result = verify.run_steps(trainer, batch, verify.case_steps(config, case.backend, base["precision"]))
+        result = verify.run_steps(trainer, batch, verify.case_steps(config, case.backend, base.precision))
         step = (time.perf_counter() - start) / result.steps
         base = self._verified(verifier, case, base, result, "before")
         if is_cuda_backend(case.backend):
@@ -315,13 +289,13 @@ class Runner:
         # compiling (torch.compile's first call, numba's kernels when the trainer was built) and
         # capturing a CUDA graph are recorded apart and never in `seconds`; read once every untimed
         # step has run
-        base = dict(base, compile_seconds=getattr(trainer, "compile_seconds", math.nan),
+        base = base.with_(compile_seconds=getattr(trainer, "compile_seconds", math.nan),
                     capture_seconds=getattr(trainer, "capture_seconds", math.nan))
         timed = self._plan(case, base, target, outcome, step, first_warmup)
         timed.trainer = trainer if parts else None
         return timed
 
-    def _plan(self, case: Case, base: dict, target, outcome: CaseOutcome, step: float, first_warmup: int) -> _Timed:
+    def _plan(self, case: Case, base: Round, target, outcome: CaseOutcome, step: float, first_warmup: int) -> _Timed:
         budget = self.budget
         if step > SLOW_STEP:
             # Warmed once, by verification and the step above: a step of a quarter second or more
@@ -335,7 +309,7 @@ class Runner:
         return _Timed(case, base, target, outcome, step, iterations, rounds, budget.repeats,
                       max(1, math.ceil(budget.warmup_time / step)), first_warmup)
 
-    def _time_repeat(self, timed: _Timed) -> list[dict]:
+    def _time_repeat(self, timed: _Timed) -> list[Round]:
         """One block of ``timed``'s rounds; returns its rows."""
         case = timed.case
         with thread_limit(case.threads):
@@ -405,7 +379,7 @@ class Runner:
                     except (ValueError, RuntimeError, MemoryError) as exc:  # e.g. out of memory in a later repeat
                         message = f"{type(exc).__name__} in repeat {timed.done}: {exc}"
                         timed.outcome.status, timed.outcome.error = "failed", message
-                        rows = [dict(timed.base, status="failed", error=message)]
+                        rows = [timed.base.with_(status="failed", error=message)]
                         if self._bar is not None:
                             self._bar.write(f"failed: {timed.case.label}: {message}")
                     timed.outcome.rows.extend(rows)
@@ -433,9 +407,9 @@ class Runner:
                               threads=case.threads, batch_size=case.n, flops=case.flops, macs=case.macs,
                               bytes=case.bytes)
         if case.library == "torch-cuda" and device == "cuda":
-            base.update(tf32_matmul=case.tf32 and case.kind == "gemm", tf32_cudnn=False)
+            base = base.with_(tf32_matmul=case.tf32 and case.kind == "gemm", tf32_cudnn=False)
         # what the GEMM computes in, matched with a case's own precision by the report's efficiency
-        base.update(precision="tf32" if base["tf32_matmul"] else case.dtype)
+        base = base.with_(precision="tf32" if base.tf32_matmul else case.dtype)
         target = make_target(case) if case.library == "numpy" else make_target(case, device)
         return self._harness_case(case.label, base, target, case.threads)
 
@@ -449,7 +423,7 @@ class Runner:
 
         return self._harness_case("noop", base, noop, 1)
 
-    def _harness_case(self, label: str, base: dict, target, threads: int) -> CaseOutcome:
+    def _harness_case(self, label: str, base: Round, target, threads: int) -> CaseOutcome:
         """A harness case (peak, no-op): calibrated, ``budget.repeats`` blocks back to back."""
         with thread_limit(threads):
             calls, step = warm_up(target, self.budget.warmup_time, 1000)

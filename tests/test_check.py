@@ -413,20 +413,16 @@ def test_the_study_refuses_too_few_runs_and_mixed_machines(tmp_path):
 POWER_MODEL = "mlp-width-64"
 
 
-def _real_run(path: Path, monkeypatch, slowdown: str | None = None) -> None:
+def _real_run(path: Path, slowdown: dict[str, float] | None = None) -> None:
     """A real run of the quick profile's timing (the same Runner, timer and writer ``bench run`` uses,
     in this process: no imports or peaks to pay for again) of one config on three backends."""
     from bench.results import ResultsWriter
-    from bench.runner import SLOWDOWN_ENV, Runner
+    from bench.runner import Runner
     from bench.suite import expand_cases, get_config, get_profile
 
-    if slowdown:
-        monkeypatch.setenv(SLOWDOWN_ENV, slowdown)
-    else:
-        monkeypatch.delenv(SLOWDOWN_ENV, raising=False)
     # half the quick profile's repeats: every side is pooled over two or three runs
     budget = dataclasses.replace(get_profile("quick").budget, repeats=3)
-    runner = Runner(ResultsWriter(path), budget, "quick", progress=False)
+    runner = Runner(ResultsWriter(path), budget, "quick", progress=False, slowdowns=slowdown)
     runner.run(expand_cases([get_config(POWER_MODEL)], ["loops", "numpy", "torch-cpu"]), with_noop=False)
     assert {o.status for o in runner.outcomes} == {"ok"}
 
@@ -444,11 +440,10 @@ POWER_ORDER = ("base", "loops", "numpy", "torch-cpu", "base", "torch-cpu", "nump
 @pytest.fixture(scope="module")
 def power_runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("power")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        # the first run in a process pays for first calls into torch and numpy: not a baseline
-        _real_run(folder / "warm.parquet", monkeypatch)
-        for i, side in enumerate(POWER_ORDER):
-            _real_run(folder / f"{side}-{i}.parquet", monkeypatch, None if side == "base" else f"{side}:{POWER_FACTOR}")
+    # the first run in a process pays for first calls into torch and numpy: not a baseline
+    _real_run(folder / "warm.parquet")
+    for i, side in enumerate(POWER_ORDER):
+        _real_run(folder / f"{side}-{i}.parquet", None if side == "base" else {side: POWER_FACTOR})
     from bench.measurement import measurements
     from bench.results import read_results
 
@@ -477,7 +472,7 @@ def test_a_real_slowdown_of_one_backend_is_caught(power_runs, backend, capsys):
     from bench.results import read_results
 
     assert set(read_results(sorted(power_runs.glob(f"{backend}-*.parquet")))["planted"]) == {
-        f"VECBENCH_TEST_SLOWDOWN={backend}:{POWER_FACTOR}"}
+        f"slowdown {backend}:{POWER_FACTOR:g}"}
     assert set(read_results(sorted(power_runs.glob("base-*.parquet")))["planted"]) == {""}
 
 

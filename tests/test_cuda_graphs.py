@@ -89,7 +89,7 @@ def test_a_step_that_cannot_be_captured_is_skipped_with_the_reason(tmp_path, mon
     base = runner._case_base(case)
     outcome = _prepare_on_cpu(runner, case, base, monkeypatch)
     assert outcome.status == "skipped" and "cannot be captured in a CUDA graph" in outcome.error
-    assert outcome.rows[0]["status"] == "skipped"
+    assert outcome.rows[0].status == "skipped"
 
 
 def _prepare_on_cpu(runner, case, base, monkeypatch):

@@ -15,8 +15,8 @@ import torch
 from bench import results, suite, verify
 from bench.errors import UsageError
 from bench.peaks import GPU_COPY_BYTES, GPU_GEMM_N, PeakCase, gpu_peak_cases
-from bench.results import (ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, ADDED_IN_V5, ADDED_IN_V6, REQUIRED_BY_VERSION,
-                           ResultsWriter, read_results)
+from bench.results import ResultsWriter, read_results
+from bench.schema import ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, ADDED_IN_V5, ADDED_IN_V6, REQUIRED_BY_VERSION
 from bench.runner import Runner
 from bench.suite import Case, TimingBudget, get_config
 from implementations import BACKENDS, CUDA_BACKENDS, backend_dtypes, make_trainer

@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -180,7 +181,7 @@ def test_a_slow_step_gets_one_call_per_round_and_the_slow_budget():
     assert runner_module.slow_plan(budget, 400.0) == (1, 1)  # never fewer than one
 
 
-def test_the_test_slowdown_hook_stretches_each_call():
+def test_the_test_slowdown_hook_stretches_each_call(tmp_path, monkeypatch):
     import time
 
     def sleeper():
@@ -191,10 +192,17 @@ def test_the_test_slowdown_hook_stretches_each_call():
     slowed()
     assert time.perf_counter() - start >= 0.015
     assert runner_module._slowed(sleeper, 1.0) is sleeper
-    assert runner_module.slowdowns("numpy:1.5,loops:2") == {"numpy": 1.5, "loops": 2.0}
-    for bad in ("numpy", "numpy:0.5", ":2", "numpy:x"):
-        with pytest.raises(UsageError):
-            runner_module.slowdowns(bad)
+    # injected by the test that wants it, never read from the environment by the runner
+    writer = ResultsWriter(tmp_path / "r.parquet")
+    budget = suite.get_profile("quick").budget
+    assert runner_module.Runner(writer, budget, "quick", slowdowns={"numpy": 1.5}).slowdowns == {"numpy": 1.5}
+    for bad in ({"numpy": 0.5}, {"numpy": float("nan")}):
+        with pytest.raises(ValueError):
+            runner_module.Runner(writer, budget, "quick", slowdowns=bad)
+    monkeypatch.setenv("VECBENCH_TEST_SLOWDOWN", "numpy:2")  # the environment variable it once read
+    assert runner_module.Runner(writer, budget, "quick").slowdowns == {}
+    source = Path(runner_module.__file__).read_text()
+    assert "os.environ" not in source and "VECBENCH_TEST" not in source
 
 
 def test_a_second_run_appends_and_keeps_earlier_rows(tmp_path):
@@ -442,9 +450,9 @@ def test_the_readme_documents_every_column_of_the_schema_as_it_is():
 
     text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert f"## Results schema (schema_version {results.SCHEMA_VERSION})" in text
-    documented = {name: kind.strip() for name, kind in
-                  re.findall(r"^\| `(\w+)` \| ([\w\[\], ]+?) \| .+ \|$", text, flags=re.MULTILINE)}
-    assert documented == {name: dtype for name, (dtype, _) in results.COLUMNS.items()}
+    documented = {name: (kind.strip(), meaning) for name, kind, meaning in
+                  re.findall(r"^\| `(\w+)` \| ([\w\[\], ]+?) \| (.+) \|$", text, flags=re.MULTILINE)}
+    assert documented == results.COLUMNS  # names, dtypes and meanings: the schema's words, not a paraphrase
 
 
 def test_a_copy_of_the_tree_without_git_records_the_commit_it_is_told(tmp_path):
@@ -542,3 +550,25 @@ def test_a_backend_a_profile_runs_on_some_configs_only_is_left_out_of_the_others
     numba = suite.expand_cases(suite.select_configs(quick, None), ["numba"], cores=2)
     assert [c.label for c in numba] == ["mlp-width-256 numba float32 1t", "mlp-width-256 numba float64 1t",
                                         "resnet50-32 numba float32 1t", "resnet50-32 numba float64 1t"]
+
+
+def test_a_round_is_typed_and_its_fields_are_the_schema():
+    """One owner of the schema: ``Round``'s fields are the columns, and a misspelled field is an
+    error wherever a row is made (pandas would drop an unknown key and leave its column null)."""
+    from dataclasses import fields
+
+    from bench.schema import Round
+
+    assert [f.name for f in fields(Round)] == list(results.COLUMNS)
+    machine = dict(hostname="h", cpu="c", cores=2, gpu="", python="3", numpy="2", torch="2", blas="b",
+                   platform="p", git_commit="g")
+    row = Round(run_id="r", timestamp=pd.Timestamp("2026-01-01", tz="UTC"), profile="quick", model="mlp",
+                config="mlp-tiny", backend="numpy", dtype="float64", threads=1, batch_size=5, flops=10, **machine)
+    frame = results.to_frame([row.with_(seconds=0.5, round=0)])
+    assert frame.loc[0, "seconds"] == 0.5 and frame.loc[0, "schema_version"] == results.SCHEMA_VERSION
+    with pytest.raises(TypeError, match="secnds"):
+        row.with_(secnds=0.5)
+    with pytest.raises(TypeError):
+        Round(run_id="r")  # what the case is, and the machine, must be given
+    with pytest.raises(ValueError, match="not columns of the schema: secnds"):
+        results.to_frame([row.as_row() | {"secnds": 0.5}])
