@@ -152,7 +152,7 @@ def _cmd_run(args) -> int:
 def _cmd_verify(args) -> int:
     from . import suite, verify  # noqa: PLC0415
     from .formatting import first_names  # noqa: PLC0415
-    from .runner import _precision_fields  # noqa: PLC0415
+    from . import case_verification  # noqa: PLC0415
     from implementations import get_backend, is_cuda_backend, make_trainer  # noqa: PLC0415
 
     profile = suite.get_profile(args.profile)
@@ -181,14 +181,13 @@ def _cmd_verify(args) -> int:
                 print(f"{config.name:<16} {case.backend:<18} {case.dtype:<8} {'':>14} {'':>10}  skipped: {reason}")
                 continue
             trainer = make_trainer(case.backend, config.model, config.spec, reference.params, case.dtype)
-            precision = _precision_fields(case, on_gpu=is_cuda_backend(case.backend))["precision"]
-            steps = verify.case_steps(config, case.backend, precision)  # as `bench run` verifies the case
-            result = verify.run_steps(trainer, trainer.prepare_batch(reference.x, reference.y), steps)
-            blind = []
-            try:
-                error, bound = verifier.check(case.backend, case.dtype, precision, result)
-                blind = verifier.blind_spots(case.backend, case.dtype, precision)  # its floor measured by check
-                verdict = "ok"
+            precision = case_verification.precision_fields(case.backend, config.model, case.dtype,
+                                         on_gpu=is_cuda_backend(case.backend))["precision"]
+            blind = ()
+            try:  # as `bench run` verifies the case
+                checked = case_verification.verify_case(verifier, case.backend, case.dtype, precision, trainer,
+                                      trainer.prepare_batch(reference.x, reference.y))
+                error, bound, blind, verdict = checked.error, checked.bound, checked.blind_spots, "ok"
             except verify.VerificationError as exc:
                 error, bound, verdict = float("nan"), float("nan"), f"MISMATCH: {exc}"
                 mismatches += 1

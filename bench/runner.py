@@ -24,12 +24,13 @@ from tqdm import tqdm
 from implementations import CaseUnsupported, architecture, get_backend, hooks, is_cuda_backend, make_trainer
 from implementations.registry import LOOP_BASELINE, role_of
 
-from . import stages, verify
+from . import case_verification, stages, verify
+from .case_verification import precision_fields
+from .contention import is_contended
 from .machine import available_cores, describe_machine
 from .peaks import PeakCase, gpu_peak_cases, make_target
 from .results import ResultsWriter
 from .schema import Round
-from .contention import is_contended
 from .errors import UsageError
 from .suite import SLOW_STEP, Case, TimingBudget
 from .threads import thread_limit
@@ -138,17 +139,6 @@ def _size_kwargs(config) -> dict:
     return {"resolution": config.resolution} if config.resolution else {}
 
 
-def _precision_fields(case: Case, on_gpu: bool) -> dict:
-    """``precision``, the TF32/cuDNN flags the case runs under, and the tolerance they imply."""
-    backend = get_backend(case.backend)
-    flags = {"tf32_matmul": None, "tf32_cudnn": None, "cudnn_benchmark": None}
-    if on_gpu:
-        flags.update(backend.run_flags(case.dtype))
-    model = case.config.model
-    precision = verify.precision(model, case.dtype, backend.amp_dtype, flags["tf32_matmul"], flags["tf32_cudnn"])
-    return dict(flags, precision=precision, tolerance=verify.tolerance(model, case.dtype, precision))
-
-
 class Runner:
     """Runs cases into one results file. ``profile`` names the profile for the record."""
 
@@ -213,10 +203,10 @@ class Runner:
     def _verified(verifier: verify.Verifier, case: Case, base: Round, result: verify.StepResult, how: str) -> Round:
         """``base`` with what verifying ``result`` (the case's steps; VerificationError where they miss)
         records in every row: ``how`` it was verified, error and bound, loss, blind spots, shapes."""
-        error, bound = verifier.check(case.backend, case.dtype, base.precision, result)
-        blind = verifier.blind_spots(case.backend, case.dtype, base.precision)
-        return base.with_(verification=how, verified_max_rel_error=error, tolerance=bound, loss=result.loss,
-                    blind_spots=", ".join(blind), parameter_shapes=verify.parameter_shapes(result))
+        verdict = case_verification.verify_case(verifier, case.backend, case.dtype, base.precision, None, None, result)
+        return base.with_(verification=how, verified_max_rel_error=verdict.error, tolerance=verdict.bound,
+                          loss=result.loss, blind_spots=", ".join(verdict.blind_spots),
+                          parameter_shapes=verdict.parameter_shapes)
 
     def _case_base(self, case: Case) -> Round:
         config = case.config
@@ -238,9 +228,10 @@ class Runner:
         base = self._case_base(case)
         reason = get_backend(case.backend).unavailable()
         if reason:
-            base = base.with_(**_precision_fields(case, on_gpu=False))
+            base = base.with_(**precision_fields(case.backend, case.config.model, case.dtype, on_gpu=False))
             return CaseOutcome(case.label, "skipped", reason, [base.with_(status="skipped", error=reason)])
-        base = base.with_(**_precision_fields(case, on_gpu=is_cuda_backend(case.backend)))
+        base = base.with_(**precision_fields(case.backend, case.config.model, case.dtype,
+                                             on_gpu=is_cuda_backend(case.backend)))
         try:
             with thread_limit(case.threads):
                 return self._verify(case, base)
@@ -290,7 +281,7 @@ class Runner:
         # capturing a CUDA graph are recorded apart and never in `seconds`; read once every untimed
         # step has run
         base = base.with_(compile_seconds=getattr(trainer, "compile_seconds", math.nan),
-                    capture_seconds=getattr(trainer, "capture_seconds", math.nan))
+                          capture_seconds=getattr(trainer, "capture_seconds", math.nan))
         timed = self._plan(case, base, target, outcome, step, first_warmup)
         timed.trainer = trainer if parts else None
         return timed

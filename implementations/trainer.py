@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Protocol
+from types import ModuleType
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -52,6 +53,45 @@ class Trainer(Protocol):
         """SGD's momentum buffer of every trainable parameter (zeros before the first step)."""
 
 
+@runtime_checkable
+class LayersKit(Protocol):
+    """What a hand-written backend's kit (its ``backend`` module) provides ``HandwrittenTrainer``.
+
+    ``layers``: the module of layer forward/backward pairs the architecture composes, and
+    ``sgd_momentum_update``. Conversions happen at the boundary only, never inside a step:
+    ``to_native(values, dtype)`` (a NumPy array to the backend's form, copied), ``labels_to_native``,
+    ``to_numpy`` (back, copied) and ``zeros_like``.
+    """
+
+    NAME: str
+    DTYPES: tuple[str, ...]
+    layers: ModuleType
+
+    def to_native(self, values, dtype: str) -> Any: ...
+
+    def labels_to_native(self, labels) -> Any: ...
+
+    def to_numpy(self, values) -> np.ndarray: ...
+
+    def zeros_like(self, values) -> Any: ...
+
+
+@runtime_checkable
+class CompilingKit(LayersKit, Protocol):
+    """A kit whose kernels are compiled before the first step (numba): ``compile(dtype)`` returns
+    the seconds it took (the results' ``compile_seconds``)."""
+
+    def compile(self, dtype: str) -> float: ...
+
+
+@runtime_checkable
+class GradientConvertingKit(LayersKit, Protocol):
+    """A kit that holds a gradient otherwise than its parameter (loops): ``gradient_to_numpy(grad,
+    param)`` converts it."""
+
+    def gradient_to_numpy(self, grad, param) -> np.ndarray: ...
+
+
 class HandwrittenTrainer:
     """A trainer for the hand-written backends (loops, numpy).
 
@@ -62,7 +102,11 @@ class HandwrittenTrainer:
     with ``gradient_to_numpy(grad, param)`` (loops) converts gradients with it.
     """
 
-    def __init__(self, kit, architecture, spec, params: dict[str, np.ndarray], dtype: str, sgd: SGDConfig):
+    def __init__(self, kit: LayersKit, architecture, spec, params: dict[str, np.ndarray], dtype: str, sgd: SGDConfig):
+        if not isinstance(kit, LayersKit):
+            missing = [name for name in ("NAME", "DTYPES", "layers", "to_native", "labels_to_native", "to_numpy",
+                                         "zeros_like") if not hasattr(kit, name)]
+            raise TypeError(f"{getattr(kit, '__name__', kit)} is not a layers kit: it lacks {', '.join(missing)}")
         if dtype not in kit.DTYPES:
             raise ValueError(f"backend {kit.NAME} does not support dtype {dtype}; accepted: {', '.join(kit.DTYPES)}")
         self.backend = kit.NAME
@@ -79,8 +123,7 @@ class HandwrittenTrainer:
                         for name, value in params.items()}
         self._velocity = {name: kit.zeros_like(self._params[name]) for name in architecture.trainable_names(spec)}
         self._last = None
-        compile_kernels = getattr(kit, "compile", None)
-        self.compile_seconds = compile_kernels(dtype) if compile_kernels else math.nan
+        self.compile_seconds = kit.compile(dtype) if isinstance(kit, CompilingKit) else math.nan
 
     def prepare_batch(self, x: np.ndarray, y: np.ndarray):
         self._architecture.validate_batch(self._spec, x, y)
@@ -116,10 +159,9 @@ class HandwrittenTrainer:
         """Each gradient as a NumPy array: through the kit's ``gradient_to_numpy(grad, param)`` where
         it has one (a backend that holds a gradient otherwise than its parameter: loops), else its
         ``to_numpy``."""
-        convert = getattr(self._kit, "gradient_to_numpy", None)
-        if convert is None:
+        if not isinstance(self._kit, GradientConvertingKit):
             return {name: self._kit.to_numpy(g) for name, g in grads.items()}
-        return {name: convert(g, self._params[name]) for name, g in grads.items()}
+        return {name: self._kit.gradient_to_numpy(g, self._params[name]) for name, g in grads.items()}
 
     def state_dict(self):
         return {name: np.array(value, dtype=np.int64) if name in self._counters else self._kit.to_numpy(value)

@@ -71,3 +71,23 @@ def test_a_plugin_with_an_unknown_role_or_device_is_refused():
         Backend("odd", "cpu", ("float64",), _never_built, role="oracle of delphi")
     with pytest.raises(ValueError, match="device"):
         Backend("odd", "tpu", ("float64",), _never_built)
+
+
+def test_a_layers_kit_is_what_the_protocol_states():
+    """The hand-written kits provide what ``LayersKit`` states (numba's compiles, loops' converts its
+    gradients), and a kit that lacks part of it is refused by name, not failed deep inside a step."""
+    import importlib
+    import types
+
+    from implementations.architectures import mlp
+    from implementations.trainer import CompilingKit, GradientConvertingKit, HandwrittenTrainer, LayersKit, SGDConfig
+
+    kits = {name: importlib.import_module(f"implementations.{name}.backend")
+            for name in ("pure_python", "compiled_loops", "numpy_vectorized")}
+    assert all(isinstance(kit, LayersKit) for kit in kits.values())
+    assert [name for name, kit in kits.items() if isinstance(kit, CompilingKit)] == ["compiled_loops"]
+    assert [name for name, kit in kits.items() if isinstance(kit, GradientConvertingKit)] == ["pure_python"]
+    partial = types.SimpleNamespace(**{k: getattr(kits["numpy_vectorized"], k) for k in
+                                       ("NAME", "DTYPES", "layers", "labels_to_native", "to_numpy", "zeros_like")})
+    with pytest.raises(TypeError, match="lacks to_native"):
+        HandwrittenTrainer(partial, mlp, mlp.MLPSpec((4, 3, 2)), {}, "float64", SGDConfig())

@@ -102,3 +102,24 @@ def test_verify_prints_each_backends_error_and_passes():
     assert all(line.endswith("ok") for line in lines)
     confirmed = [line for line in done.stdout.splitlines() if "reference: torch float64 = numpy float64 within" in line]
     assert [line.split()[0] for line in confirmed] == ["mlp-tiny", "mlp-mnist"]
+
+
+def test_bench_run_and_bench_verify_verify_a_case_with_one_function(tmp_path, monkeypatch, capsys):
+    """One verification of a case (``bench.case_verification.verify_case``) for both commands: a
+    fault planted in it fails the case in ``bench verify`` and in ``bench run`` alike, so neither
+    command can drift from the other."""
+    from bench import case_verification, verify
+    from bench.cli import main
+
+    def planted(*args, **kwargs):
+        raise verify.VerificationError("planted mismatch")
+
+    monkeypatch.setattr(case_verification, "verify_case", planted)
+    assert main(["verify", "--models", "mlp-tiny", "--backends", "numpy"]) == 1
+    assert "MISMATCH: planted mismatch" in capsys.readouterr().out
+    out = tmp_path / "r.parquet"
+    assert main(["run", "--profile", "quick", "--models", "mlp-tiny", "--backends", "numpy", "--no-progress",
+                 "--out", str(out)]) == 1
+    frame = read_results([out])
+    cases = frame[frame["model"] == "mlp"]
+    assert len(cases) and (cases["status"] == "failed").all() and cases["error"].str.contains("planted").all()

@@ -477,7 +477,7 @@ def test_the_low_precision_bounds_fail_the_gpu_faults(resnet_verifier, precision
 def test_a_gpu_rung_with_a_planted_fault_fails_verification(monkeypatch, backend, fault):
     """On the GPU: each fault planted in the rung's own step (its reported loss, running statistics
     or gradients, as a miscompiled or wrongly cast step would give them) fails its verification."""
-    from bench.runner import _precision_fields
+    from bench.case_verification import precision_fields
     from bench.suite import Case, get_config
     from implementations import make_trainer
 
@@ -486,7 +486,7 @@ def test_a_gpu_rung_with_a_planted_fault_fails_verification(monkeypatch, backend
     reference = verifier.reference
     trainer = make_trainer(backend, config.model, config.spec, reference.params, "float32")
     case = Case(config, backend, "float32", 1)
-    precision = _precision_fields(case, on_gpu=True)["precision"]
+    precision = precision_fields(case.backend, case.config.model, case.dtype, on_gpu=True)["precision"]
     steps = verify.case_steps(config, backend, precision)
     result = verify.run_steps(trainer, trainer.prepare_batch(reference.x, reference.y), steps)
     verifier.check(backend, "float32", precision, result)  # unplanted, it passes
