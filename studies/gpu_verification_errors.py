@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench import verify
-from bench.runner import _precision_fields
+from bench.case_verification import precision_fields
 from bench.suite import Case, get_config
 from implementations import make_trainer
 
@@ -44,7 +44,7 @@ def errors_of(config_name: str, seed: int, backends=RUNGS) -> list[dict]:
     rows = []
     for backend in backends:
         case = Case(config, backend, "float32", 1)
-        precision = _precision_fields(case, on_gpu=True)["precision"]
+        precision = precision_fields(case.backend, case.config.model, case.dtype, on_gpu=True)["precision"]
         steps = verify.case_steps(config, backend, precision)
         trainer = make_trainer(backend, config.model, config.spec, reference.params, "float32")
         result = verify.run_steps(trainer, trainer.prepare_batch(reference.x, reference.y), steps)
