@@ -12,26 +12,24 @@ from __future__ import annotations
 import gc
 import math
 import resource
-import sys
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from tqdm import tqdm
-
-from implementations import CaseUnsupported, architecture, get_backend, hooks, is_cuda_backend, make_trainer
-from implementations.registry import LOOP_BASELINE, role_of
+from implementations import CaseUnsupported, architecture, get_backend, is_cuda_backend, make_trainer
 
 from . import case_verification, stages, verify
 from .case_verification import precision_fields
 from .contention import is_contended
 from .machine import available_cores, describe_machine
 from .peaks import PeakCase, gpu_peak_cases, make_target
+from .plan import (GPU_WARMUP_STEPS, WARMUP_MAX_STEP, calibrated_plan, estimated_seconds, harness_seconds, size_kwargs,
+                   slow_plan)
+from .progress import RunBar, layer_progress
 from .results import ResultsWriter
+from .schedule import interleaved
 from .schema import Round
-from .errors import UsageError
 from .suite import SLOW_STEP, Case, TimingBudget
 from .threads import thread_limit
 from .timing import Block, calibrate, time_block, warm_up
@@ -63,12 +61,6 @@ class _Timed:
     trainer: object = None  # for the instrumented step after the repeats (stage_parts)
 
 
-# Untimed steps of a GPU rung between verification and timing: cuDNN autotuning, torch.compile's
-# remaining (re)compilation, the caching allocator's growth and the momentum buffers all happen in
-# the first steps and stay out of the numbers.
-GPU_WARMUP_STEPS = 5
-
-
 def _stage_parts(config) -> list[str] | None:
     """The parts of one step of ``config``'s model (``stage_parts``), or None: no breakdown."""
     parts = getattr(architecture(config.model), "stage_parts", None)
@@ -93,31 +85,6 @@ def describe_reference(config, verifier: verify.Verifier) -> str:
             f"{oracle.error or oracle.describe()}")
 
 
-def _estimated_seconds(case: Case, budget: TimingBudget) -> float:
-    """A rough cost of a case over all its repeats, so that the progress bar's ETA is about right."""
-    arch = architecture(case.config.model)
-    macs = arch.step_macs(case.config.spec, case.config.batch_size, **_size_kwargs(case.config))
-    if role_of(case.backend) == LOOP_BASELINE:
-        step = macs * 40e-9
-    else:
-        step = macs / (5e9 if case.dtype == "float64" else 10e9) + 1e-4
-    if step > SLOW_STEP:
-        repeats, rounds = slow_plan(budget, step)
-        return step * (1 + repeats * rounds)
-    return budget.repeats * (budget.block_time + budget.warmup_time + 3 * step) + step
-
-
-# Steps longer than this get no warm-up call: a warm-up of minutes is not affordable, and a
-# pure-Python step has no caches or thread pools to warm.
-WARMUP_MAX_STEP = 5.0
-def slow_plan(budget: TimingBudget, step: float) -> tuple[int, int]:
-    """(repeats, rounds per repeat) of a step slower than ``SLOW_STEP``: one call per round,
-    as many repeats as ``budget.slow_budget`` seconds allow (at least one), then rounds."""
-    total = max(1, int(budget.slow_budget / step))
-    repeats = max(1, min(budget.repeats, total))
-    return repeats, max(1, min(budget.min_rounds, total // repeats))
-
-
 def _slowed(target, factor: float):
     """``target`` that takes ``factor`` times as long: it spins for (factor - 1) x each call's time."""
     if factor == 1:
@@ -133,10 +100,6 @@ def _slowed(target, factor: float):
         return result
 
     return slowed
-
-
-def _size_kwargs(config) -> dict:
-    return {"resolution": config.resolution} if config.resolution else {}
 
 
 class Runner:
@@ -211,7 +174,7 @@ class Runner:
     def _case_base(self, case: Case) -> Round:
         config = case.config
         arch = architecture(config.model)
-        size = _size_kwargs(config)
+        size = size_kwargs(config)
         return self._base_row(
             model=config.model, config=config.name, backend=case.backend, dtype=case.dtype, threads=case.threads,
             batch_size=config.batch_size, resolution=config.resolution,
@@ -257,7 +220,7 @@ class Runner:
             # A step of many minutes: time it once (no warm-up), then verify the very step that was
             # timed. Its stage breakdown comes from that step too (a clock read per stage).
             clock = stages.StageClock(parts or [])
-            with self._layer_progress(case), stages.reporting(trainer, clock):
+            with layer_progress(case, self.progress), stages.reporting(trainer, clock):
                 block = time_block(clock.wrap(target) if parts else target, iterations=1, rounds=1,
                                    warmup_time=0, warmup_max_calls=0, cores=self.cores)
             result = verify.run_steps(trainer, batch, steps=1, stepped=True)  # a second step: minutes more
@@ -296,9 +259,8 @@ class Runner:
             return _Timed(case, base, target, outcome, step, 1, rounds, repeats, 0, first_warmup)
         with thread_limit(case.threads):
             iterations = calibrate(target, budget.min_time, step)
-        rounds = max(budget.min_rounds, round(budget.block_time / (iterations * step)))
-        return _Timed(case, base, target, outcome, step, iterations, rounds, budget.repeats,
-                      max(1, math.ceil(budget.warmup_time / step)), first_warmup)
+        rounds, repeats, warmup_calls = calibrated_plan(budget, step, iterations)
+        return _Timed(case, base, target, outcome, step, iterations, rounds, repeats, warmup_calls, first_warmup)
 
     def _time_repeat(self, timed: _Timed) -> list[Round]:
         """One block of ``timed``'s rounds; returns its rows."""
@@ -312,31 +274,6 @@ class Runner:
                                 timed.first_warmup if timed.done == 0 else 0)
         timed.done += 1
         return rows
-
-    @contextmanager
-    def _layer_progress(self, case: Case):
-        """A second bar that advances per layer during a minutes-long pure-Python step.
-
-        The architecture reports every finished convolution (forward and backward) through
-        ``implementations.hooks``; the listener costs nothing measurable against a convolution
-        that takes seconds.
-        """
-        arch = architecture(case.config.model)
-        if not self.progress or role_of(case.backend) != LOOP_BASELINE or not hasattr(arch, "conv_shapes"):
-            yield
-            return
-        events = 2 * len(arch.conv_shapes(case.config.spec, case.config.resolution))
-        bar = tqdm(total=events, desc="  layers", unit="layer", leave=False, file=sys.stderr, dynamic_ncols=True)
-
-        def layer_done(name: str) -> None:
-            bar.set_postfix_str(name, refresh=False)
-            bar.update(1)
-
-        try:
-            with hooks.listening_to_layers(layer_done):
-                yield
-        finally:
-            bar.close()
 
     def run_config(self, cases: list[Case], tick=lambda label, cost: None) -> list[CaseOutcome]:
         """Verify every case of one config, then time them in interleaved repeats (ABBA order).
@@ -353,15 +290,13 @@ class Runner:
                 self.writer.append(prepared.rows)
                 if prepared.status == "failed" and self._bar is not None:
                     self._bar.write(f"failed: {case.label}: {prepared.error}")
-                tick(case.label, _estimated_seconds(case, self.budget))
+                tick(case.label, estimated_seconds(case, self.budget))
             else:
                 ready.append(prepared)
                 if prepared.done:  # timed in its verification: its rows are final
                     self.writer.append(prepared.outcome.rows)
-        passes = max((t.repeats for t in ready), default=0)
-        for repeat in range(passes):
+        for _, order in interleaved(ready, max((t.repeats for t in ready), default=0)):
             gc.collect()  # outside every block (time_block keeps GC off inside)
-            order = ready if repeat % 2 == 0 else ready[::-1]
             new_rows = []
             for timed in order:
                 if timed.done < timed.repeats and timed.outcome.status == "ok":
@@ -375,7 +310,7 @@ class Runner:
                             self._bar.write(f"failed: {timed.case.label}: {message}")
                     timed.outcome.rows.extend(rows)
                     new_rows.extend(rows)
-                    tick(timed.case.label, _estimated_seconds(timed.case, self.budget) / max(1, timed.repeats))
+                    tick(timed.case.label, estimated_seconds(timed.case, self.budget) / max(1, timed.repeats))
             if new_rows:
                 self.writer.append(new_rows)
         # The stage breakdown: instrumented steps after the timed ones, so that no hook is in a timed step.
@@ -444,23 +379,16 @@ class Runner:
         for case in cases:
             groups.setdefault(case.config.key, []).append(case)
 
-        harness_cost = self.budget.repeats * (self.budget.block_time + self.budget.warmup_time) + 0.5
-        total = len(harness) * harness_cost + sum(_estimated_seconds(c, self.budget) for c in cases)
-        bar = tqdm(total=round(total, 1), unit="s", disable=not self.progress, file=sys.stderr, dynamic_ncols=True,
-                   bar_format="{desc} |{bar}| {percentage:3.0f}% [{elapsed}<{remaining}]")
-        self._bar = bar
-
-        def tick(label: str, cost: float) -> None:
-            bar.set_description_str(label)
-            bar.update(round(cost, 1))
-
+        harness_cost = harness_seconds(self.budget)
+        total = len(harness) * harness_cost + sum(estimated_seconds(c, self.budget) for c in cases)
+        bar = self._bar = RunBar(total, self.progress)
         try:
             for label, job in harness:
-                bar.set_description_str(label)
+                bar.label(label)
                 self._record(job())
-                bar.update(round(harness_cost, 1))
+                bar.tick(label, harness_cost)
             for group in groups.values():
-                self.run_config(group, tick)
+                self.run_config(group, bar.tick)
         finally:
             bar.close()
             self._bar = None

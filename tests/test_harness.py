@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import bench.runner as runner_module
-from bench import results, suite
+from bench import plan, results, suite
 from bench.errors import UsageError
 from bench.results import REQUIRED, ResultsWriter, read_results
 from bench.runner import Runner
@@ -176,9 +176,9 @@ def test_cases_of_a_config_are_timed_in_interleaved_repeats(tmp_path):
 def test_a_slow_step_gets_one_call_per_round_and_the_slow_budget():
     budget = TimingBudget(repeats=6, block_time=0.05, min_time=0.002, min_rounds=3, slow_budget=4.0,
                           warmup_time=0.01)
-    assert runner_module.slow_plan(budget, 0.4) == (6, 1)  # 10 steps fit: every repeat, one round each
-    assert runner_module.slow_plan(budget, 0.1) == (6, 3)  # 40 fit: rounds up to min_rounds
-    assert runner_module.slow_plan(budget, 400.0) == (1, 1)  # never fewer than one
+    assert plan.slow_plan(budget, 0.4) == (6, 1)  # 10 steps fit: every repeat, one round each
+    assert plan.slow_plan(budget, 0.1) == (6, 3)  # 40 fit: rounds up to min_rounds
+    assert plan.slow_plan(budget, 400.0) == (1, 1)  # never fewer than one
 
 
 def test_the_test_slowdown_hook_stretches_each_call(tmp_path, monkeypatch):
@@ -582,3 +582,12 @@ def test_every_study_still_imports(study):
     import importlib
 
     importlib.import_module(f"studies.{study}")
+
+
+def test_the_schedule_alternates_the_order_of_cases_between_passes():
+    """ABBA: a drift of the machine's speed within a config falls on every case alike."""
+    from bench.schedule import interleaved
+
+    assert [list(order) for _, order in interleaved(["a", "b", "c"], 3)] == [["a", "b", "c"], ["c", "b", "a"],
+                                                                             ["a", "b", "c"]]
+    assert list(interleaved(["a"], 0)) == []
