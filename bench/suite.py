@@ -6,12 +6,14 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from implementations import BACKENDS, CUDA_BACKENDS, backend_dtypes, backend_names, get_backend, is_cuda_backend
+from implementations import (BACKENDS, CUDA_BACKENDS, architecture, backend_dtypes, backend_names, get_backend,
+                             is_cuda_backend)
 from implementations.registry import COMPILED_LOOPS, CONFIRMATION, LOOP_BASELINE, ORACLE, role_of
 from implementations.architectures import mlp, resnet
 
 from .errors import UsageError
 from .machine import available_cores
+from .measurement import CaseKey
 
 # The built-in backends the profiles single out, by what they are (``Backend.role``), never by name.
 LOOPS = tuple(b for b in BACKENDS if role_of(b) == LOOP_BASELINE)
@@ -240,8 +242,15 @@ class Case:
     threads: int
 
     @property
+    def key(self) -> CaseKey:
+        """What the case is, as its rows record it (``bench.measurement.CaseKey``)."""
+        c = self.config
+        return CaseKey(c.model, c.name, self.backend, self.dtype, self.threads, c.batch_size, c.resolution or 0)
+
+    @property
     def label(self) -> str:
-        return f"{self.config.name} {self.backend} {self.dtype} {self.threads}t"
+        """``mlp-mnist@32 numpy float32 2t``: the one label of a case, everywhere (``CaseKey.label``)."""
+        return self.key.label
 
 
 def thread_counts(backend: str, cores: int) -> list[int]:
@@ -325,9 +334,8 @@ _RESNET_BYTES_PER_IMAGE = {"vectorized": 250e6, LOOP_BASELINE: 1.0e9}
 # The float64 reference's step runs before the case's, not beside it: the peak is the larger of the
 # two. Its cost per 224-px image, measured with /usr/bin/time at batch 1, 4 and 16 (the marginal
 # resident memory per image): torch float64 168 MB over the whole batch, numpy float64 (the oracle)
-# 290 MB over at most verify.ORACLE_MAX_IMAGES of them.
+# 290 MB over at most the model's ORACLE_MAX_SAMPLES of them.
 _REFERENCE_BYTES_PER_IMAGE = {ORACLE: 175e6, CONFIRMATION: 300e6}  # by Backend.verifies
-_ORACLE_MAX_IMAGES = 32  # verify.ORACLE_MAX_IMAGES (not imported: verify imports torch)
 
 
 def estimated_bytes(case: Case) -> int:
@@ -347,7 +355,8 @@ def estimated_bytes(case: Case) -> int:
     kind = LOOP_BASELINE if role_of(case.backend) == LOOP_BASELINE else "vectorized"
     own = 0 if is_cuda_backend(case.backend) else _RESNET_BYTES_PER_IMAGE[kind] * pixels * config.batch_size * size / 4
     reference = pixels * max(_REFERENCE_BYTES_PER_IMAGE[ORACLE] * config.batch_size,
-                             _REFERENCE_BYTES_PER_IMAGE[CONFIRMATION] * min(config.batch_size, _ORACLE_MAX_IMAGES))
+                             _REFERENCE_BYTES_PER_IMAGE[CONFIRMATION]
+                             * min(config.batch_size, architecture(config.model).ORACLE_MAX_SAMPLES))
     return int(max(own, reference) + 25_600_000 * (4 * size + 16))
 
 
@@ -371,7 +380,7 @@ def check_memory(cases: list[Case], available: int | None = None) -> None:
     for case in cases:
         need = estimated_bytes(case)
         if need > 0.8 * available:
-            raise UsageError(f"{case.label} at batch {case.config.batch_size} needs about {_gib(need)} of memory; "
+            raise UsageError(f"{case.label} needs about {_gib(need)} of memory; "
                              f"this machine has {_gib(available)} available: choose a smaller width or batch size")
 
 

@@ -314,14 +314,11 @@ FD_TOLERANCE = 1e-5
 # everywhere: at resnet50-32 a step of 1e-6 crosses enough of them to leave an error of 7e-4, 1e-7
 # one of 7e-6, 1e-8 one of 7e-9 (float64 rounding of the loss difference is ~1e-9 there).
 FD_STEP = 1e-8
-# numpy's float64 step on at most this many images. Its im2col buffers take about 290 MB per 224-px
-# image (torch float64's whole step 168 MB; measured with /usr/bin/time at batch 1, 4 and 16), so at
-# batch 256 the oracle alone would need about 75 GB beside the reference's 45 GB. Beyond it numpy
-# confirms torch float64 on the first ORACLE_MAX_IMAGES images of the same batch and weights (a
-# torch float64 step of its own on that slice); the full batch's statistics (every batch norm's
-# mean and variance over all the images) are checked apart, by the finite differences, which run
-# on the whole batch.
-ORACLE_MAX_IMAGES = 32
+# numpy's float64 step runs on at most the model's ORACLE_MAX_SAMPLES samples of a batch (ResNet-50:
+# 32 images; its reasons beside it in implementations/architectures/resnet.py). Beyond them numpy
+# confirms torch float64 on the batch's first samples, with the same weights (a torch float64 step of
+# its own on that slice); the full batch's statistics (every batch norm's mean and variance over all
+# the images) are checked apart, by the finite differences, which run on the whole batch.
 # Finite differences on a whole batch beyond that slice miss by more: every image adds ReLU inputs
 # near zero for the perturbation to cross. Measured on the H100 machine's 16 cores (bench run's log,
 # results/reference/nvidia-h100-80gb-hbm3.log): 8e-8 at resnet50-224@1, 1.0e-6 at @32, 2.2e-5 at
@@ -362,7 +359,7 @@ def directional_derivative_error(config, reference: Reference, seed: int = SEED)
 @dataclass
 class Oracle:
     """How far the independent checks are from the float64 reference; ``error`` names what failed.
-    ``numpy_images``: how many of the batch's images numpy's step ran on (all, or ORACLE_MAX_IMAGES)."""
+    ``numpy_images``: how many of the batch's images numpy's step ran on (all, or the model's ORACLE_MAX_SAMPLES)."""
 
     numpy_error: float
     numpy_worst: str
@@ -380,17 +377,18 @@ class Oracle:
 
 def oracle_slice(config, reference: Reference) -> Reference:
     """The reference numpy is compared with: ``reference`` itself, or for a ResNet batch over
-    ORACLE_MAX_IMAGES a torch float64 reference of its own on the batch's first images."""
-    if config.model != "resnet50" or len(reference.x) <= ORACLE_MAX_IMAGES:
+    the model's ORACLE_MAX_SAMPLES a torch float64 reference of its own on the batch's first samples."""
+    limit = architecture(config.model).ORACLE_MAX_SAMPLES
+    if limit is None or len(reference.x) <= limit:
         return reference
-    x, y = reference.x[:ORACLE_MAX_IMAGES], reference.y[:ORACLE_MAX_IMAGES]
+    x, y = reference.x[:limit], reference.y[:limit]
     result = _steps_of(ORACLE, config, reference.params, x, y, "float64", reference.result.steps)
     return Reference(reference.params, x, y, result)
 
 
 def confirm(config, reference: Reference) -> Oracle:
     """Compare torch float64 with numpy float64 (the whole two-step result, on at most
-    ORACLE_MAX_IMAGES ResNet images) and with finite differences (on the whole batch)."""
+    ORACLE_MAX_SAMPLES ResNet images) and with finite differences (on the whole batch)."""
     full = reference
     reference = oracle_slice(config, full)
     independent = _steps_of(CONFIRMATION, config, reference.params, reference.x, reference.y, "float64",

@@ -340,7 +340,7 @@ def test_the_gpu_profile_fits_the_gpu_machine_but_not_a_small_one():
     profile = suite.get_profile("gpu")
     cases = suite.expand_cases(suite.select_configs(profile, None), list(CUDA_BACKENDS), cores=16)
     suite.check_memory(cases, available=128 * 2**30)
-    with pytest.raises(UsageError, match=r"resnet50-224 .* at batch 256 needs about"):
+    with pytest.raises(UsageError, match=r"resnet50-224@256 .* needs about"):
         suite.check_memory(cases, available=16 * 2**30)
 
 

@@ -541,15 +541,15 @@ def test_a_backend_a_profile_runs_on_some_configs_only_is_left_out_of_the_others
     profile = suite.Profile("p", ("mlp-tiny", "mlp-mnist"), suite.get_profile("quick").budget,
                             only_on=(("numpy", ("mlp-mnist",)),))
     cases = suite.expand_cases(suite.select_configs(profile, None), ["loops", "numpy"], cores=2)
-    assert sorted(c.label for c in cases) == ["mlp-mnist loops float64 1t", "mlp-mnist numpy float32 1t",
-                                              "mlp-mnist numpy float32 2t", "mlp-mnist numpy float64 1t",
-                                              "mlp-mnist numpy float64 2t", "mlp-tiny loops float64 1t"]
+    assert sorted(c.label for c in cases) == ["mlp-mnist@32 loops float64 1t", "mlp-mnist@32 numpy float32 1t",
+                                              "mlp-mnist@32 numpy float32 2t", "mlp-mnist@32 numpy float64 1t",
+                                              "mlp-mnist@32 numpy float64 2t", "mlp-tiny@5 loops float64 1t"]
     named = suite.expand_cases(suite.select_configs(profile, ["mlp-tiny"]), ["loops", "numpy"], cores=2)
-    assert [c.label for c in named] == ["mlp-tiny loops float64 1t"]
+    assert [c.label for c in named] == ["mlp-tiny@5 loops float64 1t"]
     quick = suite.get_profile("quick")
     numba = suite.expand_cases(suite.select_configs(quick, None), ["numba"], cores=2)
-    assert [c.label for c in numba] == ["mlp-width-256 numba float32 1t", "mlp-width-256 numba float64 1t",
-                                        "resnet50-32 numba float32 1t", "resnet50-32 numba float64 1t"]
+    assert [c.label for c in numba] == ["mlp-width-256@32 numba float32 1t", "mlp-width-256@32 numba float64 1t",
+                                        "resnet50-32@4 numba float32 1t", "resnet50-32@4 numba float64 1t"]
 
 
 def test_a_round_is_typed_and_its_fields_are_the_schema():
@@ -591,3 +591,18 @@ def test_the_schedule_alternates_the_order_of_cases_between_passes():
     assert [list(order) for _, order in interleaved(["a", "b", "c"], 3)] == [["a", "b", "c"], ["c", "b", "a"],
                                                                              ["a", "b", "c"]]
     assert list(interleaved(["a"], 0)) == []
+
+
+def test_a_case_has_one_label_from_planning_to_the_results():
+    """The label a run prints for a case is the label its rows read back with (``CaseKey.label``)."""
+    from bench.measurement import measurements
+
+    case = suite.expand_cases([suite.get_config("mlp-tiny")], ["numpy"], cores=1)[0]
+    row = dict(schema_version=results.SCHEMA_VERSION, run_id="r", timestamp=pd.Timestamp("2026-01-01", tz="UTC"),
+               profile="quick", model=case.config.model, config=case.config.name, backend=case.backend,
+               dtype=case.dtype, threads=case.threads, batch_size=case.config.batch_size, resolution=None, round=0,
+               iterations=1, seconds=1e-5, flops=1, macs=1, timing_mode="calibrated", verification="before",
+               verified_max_rel_error=0.0, tolerance=1e-9, loss=1.0, status="ok", error="", hostname="h", cpu="c",
+               cores=1, gpu="", python="3", numpy="2", torch="2", blas="b", platform="p", git_commit="g")
+    (measured,) = measurements(results.to_frame([row]))
+    assert case.label == measured.key.label == "mlp-tiny@5 numpy float32 1t"

@@ -354,7 +354,9 @@ def _sliced_setup(monkeypatch):
     sizes numpy's steps and the finite differences ran on."""
     from bench.suite import get_config
 
-    monkeypatch.setattr(verify, "ORACLE_MAX_IMAGES", 4)
+    from implementations.architectures import resnet
+
+    monkeypatch.setattr(resnet, "ORACLE_MAX_SAMPLES", 4)
     seen = {"numpy": [], "fd": []}
     steps_of, fd = verify._steps_of, verify.directional_derivative_error
 

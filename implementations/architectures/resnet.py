@@ -30,6 +30,13 @@ TOTAL_STRIDE = 32
 BN_MOMENTUM = 0.1
 BN_EPS = 1e-5
 IMAGE_CHANNELS = 3
+# What verification's confirming float64 implementation (numpy) can be run on: at most this many
+# images of a batch. Its im2col buffers take about 290 MB per 224-px image (torch float64's whole
+# step 168 MB; measured with /usr/bin/time at batch 1, 4 and 16), so at batch 256 it alone would
+# need about 75 GB beside the reference's 45 GB. Beyond it the oracle is confirmed on the batch's
+# first ORACLE_MAX_SAMPLES images (bench/verify.py, oracle_slice); the whole batch's statistics
+# are checked apart, by finite differences. The memory estimate reads it too (bench/suite.py).
+ORACLE_MAX_SAMPLES = 32
 _BN_SUFFIXES = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
