@@ -334,7 +334,7 @@ _RESNET_BYTES_PER_IMAGE = {"vectorized": 250e6, LOOP_BASELINE: 1.0e9}
 # The float64 reference's step runs before the case's, not beside it: the peak is the larger of the
 # two. Its cost per 224-px image, measured with /usr/bin/time at batch 1, 4 and 16 (the marginal
 # resident memory per image): torch float64 168 MB over the whole batch, numpy float64 (the oracle)
-# 290 MB over at most the model's ORACLE_MAX_SAMPLES of them.
+# 290 MB over at most the model's oracle_max_samples of them.
 _REFERENCE_BYTES_PER_IMAGE = {ORACLE: 175e6, CONFIRMATION: 300e6}  # by Backend.verifies
 
 
@@ -356,7 +356,8 @@ def estimated_bytes(case: Case) -> int:
     own = 0 if is_cuda_backend(case.backend) else _RESNET_BYTES_PER_IMAGE[kind] * pixels * config.batch_size * size / 4
     reference = pixels * max(_REFERENCE_BYTES_PER_IMAGE[ORACLE] * config.batch_size,
                              _REFERENCE_BYTES_PER_IMAGE[CONFIRMATION]
-                             * min(config.batch_size, architecture(config.model).ORACLE_MAX_SAMPLES))
+                             * min(config.batch_size,
+                                   architecture(config.model).VERIFICATION.oracle_max_samples or config.batch_size))
     return int(max(own, reference) + 25_600_000 * (4 * size + 16))
 
 

@@ -17,49 +17,11 @@ from implementations.registry import verifier
 ORACLE = verifier(_ORACLE_KIND)
 CONFIRMATION = verifier(_CONFIRMATION_KIND)
 
-# (model, precision) -> largest accepted relative error ||x - ref|| / ||ref||. The precision is the
-# dtype, except on the GPU rungs (see ``precision``): tf32 (float32 with TF32 products) and
-# bfloat16 (autocast; float32 master weights).
-#
-# Why the low-precision bounds are loose: the gradients at initialization are ill-conditioned.
-# float32 gradients differ from float64 by up to 3e-7 (MLP) and 1e-5 to 2e-4 (ResNet-50, 224 and 32
-# px) against float32's unit roundoff 6e-8: amplifications of ~5 and ~200-4000. The tf32 (unit
-# roundoff 2^-11 on the operands of cuDNN convolutions) and bfloat16 (2^-8, autocast) ResNet-50
-# errors are as large as that predicts. Measured on an H100 (studies/gpu_verification_errors.py;
-# every tensor of 4, 3, 2 and 1 seeds at resnet50-224 batch 1, 8, 32 and 256, and of 2-3 seeds of
-# three MLPs: results/gpu-errors/nvidia-h100-80gb-hbm3.csv.gz), relative to float64:
-#   resnet50 tf32:     largest 0.130 (batch 1; 0.110, 0.096, 0.090 at 8, 32, 256), median tensor 0.070
-#   resnet50 bfloat16: largest 0.473 (batch 1; 0.356, 0.373, 0.370 at 8, 32, 256), median tensor 0.24
-#   mlp bfloat16:      largest 0.065 (mlp-wide fc1.weight), median tensor 0.006
-# (torch-cuda-compile's, from bench run: up to 0.44 at batch 1.) The bounds are about 2x the largest:
-# tf32 0.25, bfloat16 0.75, and stay below 1 so that a zero or missing gradient (error 1) or a sign
-# flip (2) fails; a subtle fault in a low-precision ResNet step does not (that is float32's job,
-# torch-cuda float64 and the CPU backends'). mlp bfloat16 keeps 0.2 (3x; CPU autocast gave the same
-# 0.065); mlp tf32 (3e-2) is not exercised by default, as PyTorch keeps TF32 off for matmuls.
-TOLERANCES = {
-    ("mlp", "float64"): 1e-8,
-    ("mlp", "float32"): 1e-4,
-    ("mlp", "tf32"): 3e-2,
-    ("mlp", "bfloat16"): 0.2,
-    ("resnet50", "float64"): 1e-8,
-    ("resnet50", "float32"): 1e-3,
-    ("resnet50", "tf32"): 0.25,
-    ("resnet50", "bfloat16"): 0.75,
-}
-# Tighter bounds for the kinds of tensor that low precision barely moves: the loss, the batch-norm
-# running statistics and the fully connected layers' gradients, where one number sized from the
-# worst convolution gradient let a loss 50% off pass. Sized from the same H100 study (largest error
-# over every seed and batch; resnet50 at 224 px batch 1-256, the MLPs mlp-mnist, mlp-wide,
-# mlp-width-2048), about 4x the largest, so that the GPU faults the suite plants (the loss 10% off,
-# one batch-norm statistic 5% off) fail; tests/test_verification_gate.py holds them to the study.
-#   resnet50 tf32:     loss 1.33e-5, running statistics 4.13e-4, fc gradients 4.38e-4
-#   resnet50 bfloat16: loss 1.49e-4, running statistics 6.08e-3, fc gradients 6.01e-3
-#   mlp bfloat16:      loss 6.22e-4 (its fc gradients are the 0.065 above: the model is all fc)
-KIND_TOLERANCES = {
-    ("resnet50", "tf32"): {"loss": 6e-5, "running statistic": 2e-3, "fc gradient": 2e-3},
-    ("resnet50", "bfloat16"): {"loss": 6e-4, "running statistic": 2.5e-2, "fc gradient": 2.5e-2},
-    ("mlp", "bfloat16"): {"loss": 2.5e-3},
-}
+# Each model's bounds live in its description (``VERIFICATION`` in implementations/architectures/,
+# with the measurements they were sized from): per precision, the largest accepted relative error
+# ||x - ref|| / ||ref||, and tighter bounds for the kinds of tensor low precision barely moves. The
+# precision is the dtype, except on the GPU rungs (see ``precision``): tf32 (float32 with TF32
+# products) and bfloat16 (autocast; float32 master weights).
 SEED = 0
 
 
@@ -81,6 +43,11 @@ def tensor_kind(key: str) -> str:
     return "convolution gradient"
 
 
+def spec_of(model: str):
+    """How ``model`` is verified (its architecture's ``VERIFICATION``)."""
+    return architecture(model).VERIFICATION
+
+
 def precision(model: str, dtype: str, amp_dtype: str | None = None, tf32_matmul: bool | None = None,
               tf32_cudnn: bool | None = None) -> str:
     """What a case computes in: ``amp_dtype`` when autocast runs, ``tf32`` when float32 products
@@ -88,18 +55,19 @@ def precision(model: str, dtype: str, amp_dtype: str | None = None, tf32_matmul:
     else ``dtype``."""
     if amp_dtype:
         return amp_dtype
-    if dtype == "float32" and (tf32_matmul or (model == "resnet50" and tf32_cudnn)):
+    if dtype == "float32" and (tf32_matmul or (spec_of(model).tf32_convolutions and tf32_cudnn)):
         return "tf32"
     return dtype
 
 
 def tolerance(model: str, dtype: str, precision: str | None = None, key: str | None = None) -> float:
     """The bound for ``model`` computed in ``precision`` (default: ``dtype`` itself); for tensor
-    ``key`` (a ``step_errors`` key), its kind's where KIND_TOLERANCES has one."""
+    ``key`` (a ``step_errors`` key), its kind's where the model's ``kind_tolerances`` has one."""
     precision = precision or dtype
-    kinds = KIND_TOLERANCES.get((model, precision), {})
+    spec = spec_of(model)
+    kinds = spec.kind_tolerances.get(precision, {})
     kind = tensor_kind(key) if key is not None and kinds else None
-    return kinds[kind] if kind in kinds else TOLERANCES[(model, precision)]
+    return kinds[kind] if kind in kinds else spec.tolerances[precision]
 
 
 def relative_error(value, reference) -> float:
@@ -160,17 +128,11 @@ class StepResult:
 
 
 VERIFY_STEPS = 2
-# Float32 ResNet-50 is verified over one step. Its second step starts from weights that already
-# differ from float64's by float32's rounding, and ResNet-50's step (lr 0.1) amplifies that: torch's
-# own float32 momentum buffers after two steps miss float64's by up to 7% at resnet50-32, against
-# 1.4e-4 on the first step's gradients (measured here). The update code is the same for every dtype
-# (numpy's ``sgd_momentum_update``, torch.optim.SGD), and the float64 cases check it over two steps.
-ONE_STEP = {("resnet50", "float32"), ("resnet50", "tf32"), ("resnet50", "bfloat16")}
 
 
 def verify_steps(model: str, precision: str) -> int:
     """How many steps a case of ``model`` computed in ``precision`` is verified over."""
-    return 1 if (model, precision) in ONE_STEP else VERIFY_STEPS
+    return 1 if precision in spec_of(model).one_step else VERIFY_STEPS
 
 
 def case_steps(config, backend: str, precision: str) -> int:
@@ -220,27 +182,12 @@ class Reference:
         return self.result.grads
 
 
-# The last batch-norm scale of every residual branch at verification (and so timing) starts: 0.1,
-# not torchvision's 1. At torchvision's initialization ResNet-50's training step is chaotic: the
-# gradients explode through 16 un-damped residual branches, numpy and torch float64 (correct to
-# 1e-16 per operation) differ by 2e-8 after two steps at resnet50-32, finite differences of the loss
-# do not converge (errors 0.02-2 for steps of 1e-7 to 1e-4), and torch's own float32 misses its
-# float64 by 3-4% on every gradient, so that no float32 bound could see a 1% fault. With the
-# branches damped (as torchvision's zero_init_residual, Goyal et al. 2017, but not zero, so that
-# every gradient is checked) the two float64 codes agree to 4e-10 after two steps and torch float32
-# to 1e-5 (224 px) and 2.2e-4 (32 px). The damped figures: ``python -m bench verify --models
-# resnet50-32 resnet50-224``; the undamped ones came from one-off scripts (README, Deviations).
-# The step's cost does not depend on these values.
-RESIDUAL_SCALE = 0.1
 
 
 def make_inputs(config, seed: int = SEED):
     """The initial weights and one batch of a config, the same for every backend."""
     arch = architecture(config.model)
-    params = arch.init_params(config.spec, seed)
-    if config.model == "resnet50":
-        params = {name: value * RESIDUAL_SCALE if name.endswith(".bn3.weight") else value
-                  for name, value in params.items()}
+    params = arch.VERIFICATION.initial_params(arch.init_params(config.spec, seed))
     kwargs = {"resolution": config.resolution} if config.resolution else {}
     x, y = arch.make_batch(config.spec, config.batch_size, seed + 1, **kwargs)
     return params, x, y
@@ -314,7 +261,7 @@ FD_TOLERANCE = 1e-5
 # everywhere: at resnet50-32 a step of 1e-6 crosses enough of them to leave an error of 7e-4, 1e-7
 # one of 7e-6, 1e-8 one of 7e-9 (float64 rounding of the loss difference is ~1e-9 there).
 FD_STEP = 1e-8
-# numpy's float64 step runs on at most the model's ORACLE_MAX_SAMPLES samples of a batch (ResNet-50:
+# numpy's float64 step runs on at most the model's oracle_max_samples samples of a batch (ResNet-50:
 # 32 images; its reasons beside it in implementations/architectures/resnet.py). Beyond them numpy
 # confirms torch float64 on the batch's first samples, with the same weights (a torch float64 step of
 # its own on that slice); the full batch's statistics (every batch norm's mean and variance over all
@@ -359,7 +306,7 @@ def directional_derivative_error(config, reference: Reference, seed: int = SEED)
 @dataclass
 class Oracle:
     """How far the independent checks are from the float64 reference; ``error`` names what failed.
-    ``numpy_images``: how many of the batch's images numpy's step ran on (all, or the model's ORACLE_MAX_SAMPLES)."""
+    ``numpy_images``: how many of the batch's images numpy's step ran on (all, or the model's oracle_max_samples)."""
 
     numpy_error: float
     numpy_worst: str
@@ -377,8 +324,8 @@ class Oracle:
 
 def oracle_slice(config, reference: Reference) -> Reference:
     """The reference numpy is compared with: ``reference`` itself, or for a ResNet batch over
-    the model's ORACLE_MAX_SAMPLES a torch float64 reference of its own on the batch's first samples."""
-    limit = architecture(config.model).ORACLE_MAX_SAMPLES
+    the model's oracle_max_samples a torch float64 reference of its own on the batch's first samples."""
+    limit = spec_of(config.model).oracle_max_samples
     if limit is None or len(reference.x) <= limit:
         return reference
     x, y = reference.x[:limit], reference.y[:limit]
@@ -388,7 +335,7 @@ def oracle_slice(config, reference: Reference) -> Reference:
 
 def confirm(config, reference: Reference) -> Oracle:
     """Compare torch float64 with numpy float64 (the whole two-step result, on at most
-    ORACLE_MAX_SAMPLES ResNet images) and with finite differences (on the whole batch)."""
+    oracle_max_samples ResNet images) and with finite differences (on the whole batch)."""
     full = reference
     reference = oracle_slice(config, full)
     independent = _steps_of(CONFIRMATION, config, reference.params, reference.x, reference.y, "float64",
@@ -420,7 +367,7 @@ def confirm(config, reference: Reference) -> Oracle:
 
 # Where a precision's bound is floored by an implementation's own error in that precision, per tensor.
 # float32 ResNet-50 gradients are ill-conditioned even at the damped verification point (see
-# RESIDUAL_SCALE): a ReLU input within float32's rounding of zero flips, and where such a unit has
+# the model's initial_params): a ReLU input within float32's rounding of zero flips, and where such a unit has
 # leverage a whole batch-norm gradient moves. Which tensors, and by how much, depends on the weights
 # and batch (measured, torch float32 against float64 at residual scale 0.1: seed 0 gives at most
 # 1e-5 at 224 px and 1.4e-4 at 32 px; five of eight other seeds give 2e-3 to 1.4e-2 at 224 px). So
@@ -430,7 +377,6 @@ def confirm(config, reference: Reference) -> Oracle:
 # (``floor_source``): torch float32 judged by a floor of its own error passed gradients 1.5x too
 # large, or NaN. ``bench verify`` and ``bench run`` name every tensor whose bound reaches 1% ("blind
 # spots"), so a machine where this stops holding says so.
-FLOORED = {("resnet50", "float32")}
 FLOOR_FACTOR = 10.0
 # The float32 implementations a floor is measured with, in order of preference: two of different
 # code (torch's autograd; the hand-written layers and trainer).
@@ -501,7 +447,7 @@ class Verifier:
         return self._floors[source]
 
     def _floor_for(self, backend: str, dtype: str, precision: str | None) -> tuple[str, dict[str, float]]:
-        if (self.config.model, precision or dtype) not in FLOORED:
+        if (precision or dtype) not in spec_of(self.config.model).floored:
             return "", {}
         source = floor_source(backend)
         return source, self.floor(source)

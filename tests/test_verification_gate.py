@@ -354,9 +354,11 @@ def _sliced_setup(monkeypatch):
     sizes numpy's steps and the finite differences ran on."""
     from bench.suite import get_config
 
+    from dataclasses import replace
+
     from implementations.architectures import resnet
 
-    monkeypatch.setattr(resnet, "ORACLE_MAX_SAMPLES", 4)
+    monkeypatch.setattr(resnet, "VERIFICATION", replace(resnet.VERIFICATION, oracle_max_samples=4))
     seen = {"numpy": [], "fd": []}
     steps_of, fd = verify._steps_of, verify.directional_derivative_error
 
@@ -414,14 +416,15 @@ def test_low_precision_bounds_per_kind_are_sized_from_the_gpu_study():
 
     study = pd.read_csv(GPU_STUDY)
     study["kind"] = study["tensor"].map(verify.tensor_kind)
-    for (model, precision), kinds in verify.KIND_TOLERANCES.items():
+    specs = {model: verify.spec_of(model) for model in ("mlp", "resnet50")}
+    for model, precision, kinds in [(m, p, k) for m, spec in specs.items() for p, k in spec.kind_tolerances.items()]:
         rows = study[(study["model"] == model) & (study["precision"] == precision)]
         for kind, bound in kinds.items():
             largest = rows.loc[rows["kind"] == kind, "error"].max()
             assert 2 * largest <= bound <= 10 * largest, (model, precision, kind, largest, bound)
     for (model, precision), rows in study.groupby(["model", "precision"]):
-        bound = verify.TOLERANCES[(model, precision)]
-        rest = rows[~rows["kind"].isin([*verify.KIND_TOLERANCES.get((model, precision), {}), "update"])]
+        bound = specs[model].tolerances[precision]
+        rest = rows[~rows["kind"].isin([*specs[model].kind_tolerances.get(precision, {}), "update"])]
         assert 1.5 * rest["error"].max() <= bound < 1, (model, precision)
 
 
