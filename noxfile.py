@@ -18,6 +18,7 @@ nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests"]
 
 PYTHON = "3.11"  # what CI's machine has; the project supports >= 3.11
+RUN_REPORTS = "reports/runs"  # reports of users' runs: ignored by git, never the committed reports/
 
 
 def _install(session: nox.Session) -> None:
@@ -32,7 +33,9 @@ def _stamped(profile: str) -> str:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Run the default profile into results/, then build reports/ from that run.
+    """Run the default profile into results/, then build a report of that run beside the committed
+    references in reports/runs/<the run's name>/ (ignored by git: a user's run never overwrites the
+    committed reference report in reports/).
 
     A case that fails verification makes ``bench run`` exit 1; the report is still built (it lists
     the failure) and the session then fails.
@@ -45,7 +48,8 @@ def bench(session: nox.Session) -> None:
     except CommandFailed as exc:
         failed = exc
     if Path(out).exists():
-        session.run("python", "-m", "bench", "report", out, "--out", "reports")
+        session.run("python", "-m", "bench", "report", "results/reference", out,
+                    "--out", f"{RUN_REPORTS}/{Path(out).stem}")
     if failed:
         session.error(f"bench run failed ({failed.reason}); what it measured is in {out} and the report")
 
@@ -68,14 +72,16 @@ def vecbench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def report(session: nox.Session) -> None:
-    """Build reports/ from the reference results and your own runs in results/*.parquet.
+    """Build reports/runs/yours/ from the reference results and your own runs in results/*.parquet
+    (``-- --out DIR`` elsewhere; the committed reports/ is ``python -m bench report results/reference``).
 
     Not from all of results/: the baseline's quick runs and the power study's deliberately slowed
     runs are newer than the references and would stand in for them.
     """
     _install(session)
     own = sorted(str(p) for p in Path("results").glob("*.parquet"))
-    session.run("python", "-m", "bench", "report", "results/reference", *own, "--out", "reports", *session.posargs)
+    out = [] if "--out" in session.posargs else ["--out", f"{RUN_REPORTS}/yours"]
+    session.run("python", "-m", "bench", "report", "results/reference", *own, *out, *session.posargs)
 
 
 @nox.session(python=PYTHON)

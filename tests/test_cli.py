@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -123,3 +124,54 @@ def test_bench_run_and_bench_verify_verify_a_case_with_one_function(tmp_path, mo
     frame = read_results([out])
     cases = frame[frame["model"] == "mlp"]
     assert len(cases) and (cases["status"] == "failed").all() and cases["error"].str.contains("planted").all()
+
+
+def test_the_main_job_never_overwrites_the_committed_report(tmp_path, monkeypatch):
+    """``nox -s bench`` and ``nox -s report`` write a user's report under reports/runs/ (ignored by
+    git), with the committed references beside the user's run; reports/ itself stays the committed
+    reference report. The noxfile's sessions run against a stand-in nox that records commands."""
+    import importlib.util
+    import types
+
+    class Session:
+        posargs: list = []
+
+        def __init__(self):
+            self.commands = []
+
+        def install(self, *args):
+            pass
+
+        def run(self, *args):
+            self.commands.append(list(args))
+            if args[3] == "run":  # the run writes its results file
+                out = Path(args[args.index("--out") + 1])
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(b"")
+
+        def error(self, message):
+            raise AssertionError(message)
+
+    fake = types.ModuleType("nox")
+    fake.options = types.SimpleNamespace()
+    fake.Session = Session
+    fake.session = lambda **kwargs: (lambda function: function)
+    command = types.ModuleType("nox.command")
+    command.CommandFailed = type("CommandFailed", (Exception,), {})
+    monkeypatch.setitem(sys.modules, "nox", fake)
+    monkeypatch.setitem(sys.modules, "nox.command", command)
+    spec = importlib.util.spec_from_file_location("noxfile_under_test", ROOT / "noxfile.py")
+    noxfile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(noxfile)
+    monkeypatch.chdir(tmp_path)
+    for session_function in (noxfile.bench, noxfile.report):
+        session = Session()
+        session_function(session)
+        reports = [c for c in session.commands if c[3] == "report"]
+        assert reports, session.commands
+        for c in reports:
+            out = Path(c[c.index("--out") + 1])
+            assert out.parts[:2] == ("reports", "runs"), c
+            assert "results/reference" in c, c
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert "/reports/runs/" in ignored
