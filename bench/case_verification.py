@@ -38,14 +38,16 @@ class CaseVerdict:
     parameter_shapes: str
 
 
-def verify_case(verifier: verify.Verifier, backend: str, dtype: str, precision: str, trainer, batch,
-                result: verify.StepResult | None = None) -> CaseVerdict:
-    """Verify ``trainer`` (a case of ``backend`` in ``dtype``, built from the reference's weights)
-    on ``batch`` (the reference's, prepared by the trainer). ``result``: the steps already run (the
-    runner times them; a step of minutes is verified from its timed round); None runs them here.
-    Raises ``verify.VerificationError`` where the case misses its bound."""
-    if result is None:
-        result = verify.run_steps(trainer, batch, verify.case_steps(verifier.config, backend, precision))
+def run_case(verifier: verify.Verifier, backend: str, precision: str, trainer, batch) -> verify.StepResult:
+    """The case's verification steps (``verify.case_steps``) on ``trainer`` from ``batch`` (the
+    reference's, prepared by the trainer)."""
+    return verify.run_steps(trainer, batch, verify.case_steps(verifier.config, backend, precision))
+
+
+def verify_case(verifier: verify.Verifier, backend: str, dtype: str, precision: str,
+                result: verify.StepResult) -> CaseVerdict:
+    """Check ``result`` (a case of ``backend`` in ``dtype``: ``run_case``'s, or a slow step's timed
+    round) against the reference. Raises ``verify.VerificationError`` where it misses its bound."""
     error, bound = verifier.check(backend, dtype, precision, result)
     blind = verifier.blind_spots(backend, dtype, precision)  # its floor measured by check
     return CaseVerdict(result, error, bound, tuple(blind), verify.parameter_shapes(result))

@@ -185,8 +185,9 @@ def _cmd_verify(args) -> int:
                                          on_gpu=is_cuda_backend(case.backend))["precision"]
             blind = ()
             try:  # as `bench run` verifies the case
-                checked = case_verification.verify_case(verifier, case.backend, case.dtype, precision, trainer,
-                                      trainer.prepare_batch(reference.x, reference.y))
+                result = case_verification.run_case(verifier, case.backend, precision, trainer,
+                                                    trainer.prepare_batch(reference.x, reference.y))
+                checked = case_verification.verify_case(verifier, case.backend, case.dtype, precision, result)
                 error, bound, blind, verdict = checked.error, checked.bound, checked.blind_spots, "ok"
             except verify.VerificationError as exc:
                 error, bound, verdict = float("nan"), float("nan"), f"MISMATCH: {exc}"

@@ -166,7 +166,7 @@ class Runner:
     def _verified(verifier: verify.Verifier, case: Case, base: Round, result: verify.StepResult, how: str) -> Round:
         """``base`` with what verifying ``result`` (the case's steps; VerificationError where they miss)
         records in every row: ``how`` it was verified, error and bound, loss, blind spots, shapes."""
-        verdict = case_verification.verify_case(verifier, case.backend, case.dtype, base.precision, None, None, result)
+        verdict = case_verification.verify_case(verifier, case.backend, case.dtype, base.precision, result)
         return base.with_(verification=how, verified_max_rel_error=verdict.error, tolerance=verdict.bound,
                           loss=result.loss, blind_spots=", ".join(verdict.blind_spots),
                           parameter_shapes=verdict.parameter_shapes)
@@ -230,7 +230,7 @@ class Runner:
             return _Timed(case, base, target, outcome, block.seconds[0], 1, 1, 1, 0, done=1)
         first_warmup = 0
         start = time.perf_counter()
-        result = verify.run_steps(trainer, batch, verify.case_steps(config, case.backend, base.precision))
+        result = case_verification.run_case(verifier, case.backend, base.precision, trainer, batch)
         step = (time.perf_counter() - start) / result.steps
         base = self._verified(verifier, case, base, result, "before")
         if is_cuda_backend(case.backend):

@@ -5,7 +5,6 @@ description alone."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from bench import measurement
