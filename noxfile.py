@@ -87,8 +87,8 @@ def report(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def check(session: nox.Session) -> None:
     """CI's regression check: the known-good commit (.ci/known-good) and the working tree timed in
-    alternate runs of this job, every case, backend, speedup and the harness judged (README,
-    Checking for regressions). Fails on a regression and on no verdict (exit 3); arguments after
+    alternate runs of this job, every case, backend, speedup and the harness judged
+    (docs/regression-check.md). Fails on a regression and on no verdict (exit 3); arguments after
     -- go to ``bench check`` (e.g. ``-- --pairs 8``)."""
     _install(session)
     session.run("python", "-m", "bench", "check", "--against", known_good(), *session.posargs)

@@ -1,6 +1,6 @@
 """The run: every case of a config verified, then timed in interleaved repeats, each on disk at once.
 
-Measurement on a shared machine (README "How a case is measured"): the cases of one config, the
+Measurement on a shared machine (docs/method.md): the cases of one config, the
 two sides of every speedup ratio, are timed in ``repeats`` blocks each, interleaved in ABBA order
 (A B C, C B A, A B C, ...) so that a drift of the machine's speed over the config's minutes falls
 on every case alike. Every block starts with a warm-up, records CPU time beside wall time and the

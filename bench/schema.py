@@ -1,10 +1,10 @@
 """The results file's schema: one row per timed round, typed as :class:`Round`. A public interface.
 
 ``Round``'s fields are the columns: their names, pandas dtypes, meanings and the version that added
-each are read from it (``COLUMNS``, the README's schema table, the writer's validation), so the
-schema has one owner, and a misspelled or unknown field is an error wherever a row is made.
+each are read from it (``COLUMNS``, the schema table in docs/schema.md, the writer's validation), so
+the schema has one owner, and a misspelled or unknown field is an error wherever a row is made.
 
-Bump ``SCHEMA_VERSION`` and update the README whenever a column is added, removed or changes
+Bump ``SCHEMA_VERSION`` and update docs/schema.md whenever a column is added, removed or changes
 meaning. Readers accept any file whose version is at most theirs and which has every column its
 version requires; columns added by a later version are filled with nulls.
 
@@ -104,7 +104,7 @@ class Round:
         "before (checked before timing), timed-round (checked from the timed round), none", default="none")
     verified_max_rel_error: float = _column('float64',
         "largest ||x - ref|| / ||ref|| vs torch float64 over the loss, every gradient, running statistic, "
-        "update and momentum buffer (README, How a case is measured)", default=math.nan)
+        "update and momentum buffer (docs/method.md)", default=math.nan)
     tolerance: float = _column('float64',
         "the bound verified_max_rel_error had to meet", default=math.nan)
     loss: float = _column('float64',

@@ -25,9 +25,9 @@ RESAMPLES = 4000
 LEVEL = 0.95
 NOISY = 0.10  # IQR / median above this marks a case noisy (torch.utils.benchmark warns at 0.1 too)
 
-# The statistic of a case's rounds. The A/A study (``python -m bench noise``, README "Noise
-# study") compares median, minimum and 20%-trimmed mean by how far each moves between
-# independent runs of the same code; the median moved least on this machine (see README).
+# The statistic of a case's rounds. The A/A study (``python -m bench noise``, docs/noise-study.md)
+# compares median, minimum and 20%-trimmed mean by how far each moves between independent runs of
+# the same code; the median moved least on this machine (see docs/noise-study.md).
 ESTIMATOR = "median"
 ESTIMATORS = ("median", "min", "trimmed")
 
@@ -92,7 +92,7 @@ class Interval:
 # measured how often one run's interval covers an independent run's value: 74% for speedups over
 # loops and 55% for case times unwidened, and the widening on the log scale that makes it 95%:
 # 2.38 and 4.73. Every interval is widened by these factors, so that a 95% interval says where an
-# independent run would land. README "Noise study" gives the figures.
+# independent run would land. docs/noise-study.md gives the figures.
 WIDENING = 2.4  # ratio intervals (the report's multipliers)
 TIME_WIDENING = 4.8  # intervals of one case's time
 

@@ -27,7 +27,7 @@ WIDTH_SWEEP = tuple(2**k for k in range(5, 12))  # 32 .. 2048
 # then steps of a quarter octave (2**(1/4)) from 362 to 2048, the widths where the vectorized
 # backends are compute-bound at batch 32 (FLOP rate near its best). Half-octave steps there gave
 # exponent intervals up to +-0.43 for torch-cpu float64 (six points, four degrees of freedom, and a
-# cache step between 1448 and 2048); quarter-octave steps gave +-0.17 at most (README, "Scaling").
+# cache step between 1448 and 2048); quarter-octave steps gave +-0.17 at most (docs/findings.md).
 # loops (seconds per step from 512 up) runs the half-octave widths up to 512 only.
 DEFAULT_SWEEP = (64, 128, 256, *(round(256 * 2 ** (k / 4)) for k in range(2, 13)))  # 362, 431, ..., 2048
 LOOPS_SWEEP = (64, 128, 256, 362, 512)
@@ -97,7 +97,7 @@ _NAMED = {
     # are verified over two steps on every other MLP config; the code is the same).
     "mlp-wide": lambda: _mlp("mlp-wide", (1024, 1024, 1024, 10), 128, verify_timed_round=LOOPS),
     # Batch 4, not 2: at 32 px layer4 is 1x1, so with 2 images its batch norms normalize 2 values
-    # per channel, and the step is numerically degenerate (README, "Deviations").
+    # per channel, and the step is numerically degenerate (docs/deviations.md).
     "resnet50-32": lambda: _resnet50("resnet50-32", 32, 4),
     "resnet50-224": lambda: _resnet50("resnet50-224", 224, 1),
 }
@@ -176,7 +176,7 @@ _PROFILES = {
     # numba on two configs at one thread: mlp-width-256 (its dense kernels) and resnet50-32
     # (convolution, batch norm, pooling). One thread: the A/A study gates no 2-thread MLP case of any
     # backend on the 2 shared cores, and numba's threaded twins give the one-thread numbers bit for
-    # bit (tests). The study gates numba and resnet50-32's float32 case (README). About 20 s of CI's
+    # bit (tests). The study gates numba and resnet50-32's float32 case (docs/noise-study.md). About 20 s of CI's
     # fifteen minutes.
     "quick": Profile("quick", ("mlp-tiny", "mlp-mnist", "mlp-width-64", "mlp-width-256", "resnet50-32"),
                      TimingBudget(repeats=6, block_time=0.05, min_time=0.002, min_rounds=3, slow_budget=4.0,

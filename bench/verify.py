@@ -253,7 +253,7 @@ def rounding_allowance(reference: Reference, steps: int, dtype: str) -> dict[str
 # trusted only when the hand-written numpy float64 code (no shared line with torch) computes the
 # same whole step to ORACLE_TOLERANCE, and when finite differences of torch's float64 loss along a
 # random direction agree with torch's gradient to FD_TOLERANCE. Measured here: numpy and torch agree
-# to <= 1e-13 on every config; the finite differences to <= 1e-8 (README, Verification).
+# to <= 1e-13 on every config; the finite differences to <= 1e-8 (docs/method.md).
 ORACLE_TOLERANCE = 1e-10  # on the first step
 ORACLE_TWO_STEPS = 1e-8  # after the second: it starts from weights that differ by float64's rounding
 FD_TOLERANCE = 1e-5

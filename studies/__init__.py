@@ -1,2 +1,2 @@
-"""Committed studies: scripts whose results files back a number in the README (each module says
+"""Committed studies: scripts whose results files back a number in docs/ (each module says
 which command made which file)."""

@@ -432,7 +432,7 @@ def _real_run(path: Path, slowdown: dict[str, float] | None = None) -> None:
 # ``bench check --against`` does: drift then moves both sides alike.
 # Twice the work, not 1.5x: a core's speed here flips between two levels 1.5x apart within seconds
 # (its SMT sibling's load; one case's repeats read 17.7, 25.2, 26.4 ms), and a test must not fail on
-# one unlucky flip. The 1.5x power is a committed study (results/power/, README "Noise study").
+# one unlucky flip. The 1.5x power is a committed study (results/power/, docs/noise-study.md).
 POWER_FACTOR = 2.0
 POWER_ORDER = ("base", "loops", "numpy", "torch-cpu", "base", "torch-cpu", "numpy", "loops", "base")
 

@@ -233,7 +233,7 @@ def _slowed(frame, backends: tuple[str, ...], factor: float = 1.0, plus: float =
 @pytest.fixture(scope="module")
 def aa_second_session():
     """The second session's A/A pairs (part of the pooled study that set the committed thresholds:
-    in sample; README, The A/A study of CI's check, gives their out-of-sample verdict)."""
+    in sample; docs/regression-check.md gives their out-of-sample verdict)."""
     return _study_frames("aa-20261206", "base"), _study_frames("aa-20261206", "head")
 
 

@@ -275,7 +275,7 @@ def test_biased_running_variance_in_numpy_fails(monkeypatch, capsys, cached_resn
 # The loops ResNet-50 step takes 1-1.5 minutes at 32 px, so its whole-step faults are planted in a
 # ResNet with one bottleneck per stage (torchvision's widths: what the torch reference needs), at
 # 32 px and batch 4: about 50 s per verification, three faults, beyond CI's budget: these run with
-# ``nox -s tests -- -m loops_resnet`` (README, Commands), and the same layers are tested against
+# ``nox -s tests -- -m loops_resnet`` (docs/commands.md), and the same layers are tested against
 # torch per layer in every run (tests/test_resnet_layers.py).
 
 @pytest.fixture

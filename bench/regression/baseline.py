@@ -67,14 +67,14 @@ def run_check(baseline: str | Path, results: list[str | Path], thresholds: str |
     notes = []
     if same.empty and skip_unknown_machine:
         print(f"no baseline for {machine} in {baseline}: nothing to compare on this machine kind; record a baseline "
-              "and an A/A study here (README, Refreshing the baseline) to check it", file=out)
+              "and an A/A study here (docs/noise-study.md) to check it", file=out)
         return EXIT_OK
     if same.empty:
         others = machines(base_frame)
         if not allow_other_machine or len(others) != 1:
             raise UsageError(f"baseline {baseline} was measured on {'; '.join(map(str, others))}, the results on "
                              f"{machine}; times move between machines: record a baseline on this machine kind "
-                             "(README, Refreshing the baseline), or pass --allow-other-machine to compare with one "
+                             "(docs/noise-study.md), or pass --allow-other-machine to compare with one "
                              "other machine anyway")
         same = base_frame
         notes.append(f"note: baseline from another machine ({others[0]}); results: {machine}")
@@ -91,6 +91,6 @@ def run_check(baseline: str | Path, results: list[str | Path], thresholds: str |
         if not skip_unknown_machine:
             raise
         print(f"no A/A thresholds for {machine}: nothing can be gated on this machine kind; run the noise study here "
-              "(README, Noise study) to check it", file=out)
+              "(docs/noise-study.md) to check it", file=out)
         return EXIT_OK
     return judge_and_print(base, current, known, out, tuple(notes))

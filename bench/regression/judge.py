@@ -142,7 +142,7 @@ def machine_wide(by_backend: list[Verdict], by_case: list[Verdict]) -> list[Verd
     the backends' median change (``drift``); what stays within its threshold becomes "cannot say"
     (exit 3, as contention), what still exceeds it stays a regression. A change that really slows
     every backend alike is then only reported, never failed: the stored-baseline check is built to
-    catch one backend slowed (README, Checking for regressions)."""
+    catch one backend slowed (docs/noise-study.md)."""
     gated = [v for v in by_backend if v.gated]
     if len(gated) < 2 or not all(v.regression for v in gated):
         return by_backend + by_case

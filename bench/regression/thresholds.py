@@ -61,7 +61,7 @@ def robust_sigma(values: np.ndarray) -> float:
     absolute deviation (the middle, not moved by one wild pair) and (85th percentile - median) /
     1.0364 (the slower side, where a one-sided check's false alarms come from). On the AMD kind the
     middle alone left two quantities with long slow tails that alarmed in 5% of checks drawn from
-    the study; read from the slower side too, none did (README, The A/A study of CI's check)."""
+    the study; read from the slower side too, none did (docs/regression-check.md)."""
     values = values[~np.isnan(values)]
     if values.size < MIN_PAIRS:
         return math.nan
@@ -206,4 +206,4 @@ def load_thresholds(path: str | Path, machine: MachineKey) -> Thresholds:
             return Thresholds(own, cases, backends, str(file))
         seen.append(str(own))
     raise UsageError(f"no A/A thresholds for {machine} in {path} (it has: {'; '.join(seen) or 'none'}); run the "
-                     "noise study on this machine kind (README, Noise study)")
+                     "noise study on this machine kind (docs/noise-study.md)")

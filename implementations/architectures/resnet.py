@@ -490,7 +490,7 @@ def forward_backward(layers, spec: ResNetSpec, params, x, y):
 # branches damped (as torchvision's zero_init_residual, Goyal et al. 2017, but not zero, so that
 # every gradient is checked) the two float64 codes agree to 4e-10 after two steps and torch float32
 # to 1e-5 (224 px) and 2.2e-4 (32 px). The damped figures: ``python -m bench verify --models
-# resnet50-32 resnet50-224``; the undamped ones came from one-off scripts (README, Deviations).
+# resnet50-32 resnet50-224``; the undamped ones came from one-off scripts (docs/deviations.md).
 # The step's cost does not depend on these values.
 RESIDUAL_SCALE = 0.1
 

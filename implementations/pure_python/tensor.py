@@ -10,7 +10,8 @@
   is the lists' lengths. Plain lists because at mlp-tiny a step lasts tens of microseconds and
   builds a dozen of them: CPython 3.11 specializes indexing and ``append`` for exact lists only,
   and a list with a shape attribute costs a constructor call. With this and a leaner update
-  mlp-tiny's step went from 0.90x to 0.97x of the textbook's speed (studies/loops_floor.py, README).
+  mlp-tiny's step went from 0.90x to 0.97x of the textbook's speed (studies/loops_floor.py,
+  docs/loops-floor.md).
 - **RowsTensor**: a list of rows with a ``shape``, for the 1-D and 2-D tensors that cross the
   trainer's boundary (weights, biases and batch norm's parameters, their velocity, a
   batch): there a shape must be known, and a 1-D tensor is held as one row. The tensor *is* that

@@ -1,7 +1,7 @@
 """The ``torch-cuda-graphs`` rung: the whole training step captured once in a CUDA graph, replayed.
 
 A small step is launch-bound: the GPU finishes each of its hundreds of kernels before the host has
-launched the next (README, "Measured on an H100": every MLP step 1.0-1.9 ms whatever its width).
+launched the next (docs/gpu.md, "Measured on an H100": every MLP step 1.0-1.9 ms whatever its width).
 A CUDA graph records the kernels of forward, loss, backward and the update once; every later step
 is one ``replay()``, one launch. What it takes, following PyTorch's "whole network capture"
 recipe (``torch.cuda.graphs`` docs):

@@ -12,10 +12,10 @@ Lists of rows are built with loops and ``append`` (or ``map``), not nested compr
 CPython 3.11 every comprehension is a function call, one per row, which at rows of 2-4 numbers
 costs more than the row's arithmetic; at 128 numbers a row the two idioms cost about the same. The
 layers pass each other plain lists of rows (tensor.py), and the update's no-decay path asks little
-of each short tensor. Measured as the harness times (GC off; studies/loops_floor.py, README), the
-layered step with dot products everywhere ran mlp-tiny at 0.97x of the textbook's speed on a quiet
-machine and about 0.9x on a busy one; with the written-out linear layer it is faster than the
-textbook there too.
+of each short tensor. Measured as the harness times (GC off; studies/loops_floor.py,
+docs/loops-floor.md), the layered step with dot products everywhere ran mlp-tiny at 0.97x of the
+textbook's speed on a quiet machine and about 0.9x on a busy one; with the written-out linear layer
+it is faster than the textbook there too.
 """
 
 from __future__ import annotations

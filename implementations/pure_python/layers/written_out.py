@@ -18,8 +18,8 @@ product is -0.0 it is -0.0 rather than 0.0). dense.py adds in the same order, an
 differ.
 
 Why 16: it covers mlp-tiny (4-3-2), where the layered step with a call per dot product tied the
-textbook at best (README), and stays below the width sweep's narrowest layer (32 wide), so that
-the sweep's loops line is one code path throughout. A shape's source has fan_out * fan_in lines of
+textbook at best (docs/loops-floor.md), and stays below the width sweep's narrowest layer (32
+wide), so that the sweep's loops line is one code path throughout. A shape's source has fan_out * fan_in lines of
 accumulation, 256 at most. Today only mlp-tiny's layers are written out.
 """
 
