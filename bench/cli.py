@@ -46,7 +46,7 @@ def _build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--models", nargs="+", metavar="MODEL_OR_CONFIG")
     ver.add_argument("--backends", nargs="+", metavar="BACKEND")
 
-    rep = sub.add_parser("report", help="build reports/index.html and reports/report.pdf from results files")
+    rep = sub.add_parser("report", help="build the report (index.html, report.pdf, report.md and its long tables as CSV) from results files")
     rep.add_argument("results", nargs="+", metavar="RESULTS", help="parquet files or folders of them")
     rep.add_argument("--out", default=str(REPORTS_DIR), metavar="DIR", help="output folder (default: reports)")
 
@@ -202,9 +202,8 @@ def _cmd_verify(args) -> int:
 def _cmd_report(args) -> int:
     from .report import build_report  # noqa: PLC0415
 
-    html, pdf = build_report(args.results, args.out)
-    print(f"report: {html}")
-    print(f"report: {pdf}")
+    for path in build_report(args.results, args.out):
+        print(f"report: {path}")
     return 0
 
 

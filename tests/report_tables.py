@@ -1,50 +1,48 @@
-"""Every table, headline and note of the report built from results files, as text.
+"""Everything the report says, built from results files, as text.
 
     python -m tests.report_tables results/reference > tests/data/report_tables.txt
 
-``tests/data/report_tables.txt`` was written by the report code as it stood before the one-owner
-redesign; tests/test_report.py holds every later version to it, so that moving code never changes
+``tests/data/report_tables.txt`` holds what the report says for the committed references;
+tests/test_report.py holds every later version of the code to it, so that moving code never changes
 what a reader sees. A change meant to alter the report regenerates the file and says why.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 
-from bench.report.model import build
+from bench.report import build_document
+from bench.report.document import Bullets, FigureBlock, Paragraph, Subheading, TableBlock, Verdicts
 from bench.report.tables import Table
 
 
-def walk(name, value, out):
-    if isinstance(value, Table):
-        out.append(f"## {name}: {value.title}")
-        out.append(" | ".join(value.columns))
-        out += [" | ".join(row) + ("  [flagged]" if value.flagged and value.flagged[i] else "")
-                for i, row in enumerate(value.rows)]
-        if value.note:
-            out.append(f"note: {value.note}")
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            walk(f"{name}[{k}]", v, out)
-    elif isinstance(value, list) and value and all(isinstance(v, (Table, list, str)) for v in value):
-        for i, v in enumerate(value):
-            walk(f"{name}[{i}]", v, out)
-    elif isinstance(value, str):
-        out.append(f"## {name}: {value}")
-
-
-# the model's computed objects, which the tables and headlines render
-_OBJECTS = ("cases", "ladders", "ladder_groups", "throughput", "claims", "machines", "across", "across_machines",
-            "breakdowns", "sweeps", "efficiencies")
+def table_lines(value: Table, name: str) -> list[str]:
+    out = [f"## {name}: {value.title}", " | ".join(value.columns)]
+    out += [" | ".join(row) + ("  [flagged]" if value.flagged and value.flagged[i] else "")
+            for i, row in enumerate(value.rows)]
+    return out + ([f"note: {value.note}"] if value.note else [])
 
 
 def report_text(paths: list[str]) -> str:
-    report = build(paths)
+    """The report document as text: every section, paragraph, verdict, figure title and table, in
+    reading order, then each table attached as CSV."""
+    doc = build_document(paths)
     lines: list[str] = []
-    for f in dataclasses.fields(report):
-        if f.name not in _OBJECTS:
-            walk(f.name, getattr(report, f.name), lines)
+    for section in doc.sections:
+        lines.append(f"# {section.title}")
+        for block in section.blocks:
+            if isinstance(block, TableBlock):
+                lines += table_lines(block.table, "table")
+            elif isinstance(block, FigureBlock):
+                lines.append(f"## figure ({block.kind}): {block.title}")
+            elif isinstance(block, Verdicts):
+                lines += [f"## verdict: {v.verdict} | {v.claim} | {v.figure}" for v in block.items]
+            elif isinstance(block, Bullets):
+                lines += [f"## bullet: {item}" for item in block.items]
+            elif isinstance(block, (Paragraph, Subheading)):
+                lines.append(f"## {type(block).__name__.lower()}: {block.text}")
+    for attachment in doc.attachments:
+        lines += table_lines(attachment.table, f"attached {attachment.name}")
     return "\n".join(lines) + "\n"
 
 

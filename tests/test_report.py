@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import csv
 import re
 import shutil
 from html import unescape
@@ -17,9 +18,12 @@ import pytest
 from bench.errors import UsageError
 from bench.formatting import times
 from bench.report import build, build_report
+from bench.report import tables
+from bench.report.document import FigureBlock
+from bench.report.outline import document
 from bench.report.claims import load_claims
 from bench.report.palette import colour
-from bench.stats import SEED, WIDENING, fit_power
+from bench.stats import WIDENING, fit_power
 from bench.measurement import MachineKey, measurements
 from bench.results import SCHEMA_VERSION, to_frame
 
@@ -187,6 +191,17 @@ def report(data):
 
 
 @pytest.fixture(scope="module")
+def doc(report):
+    return document(report)
+
+
+def shown(doc, title_start):
+    """The one table of the document whose title starts with ``title_start``."""
+    (found,) = [t for t in doc.tables() if t.title.startswith(title_start)]
+    return found
+
+
+@pytest.fixture(scope="module")
 def built(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     return build_report([data[1]], out, resamples=RESAMPLES)
@@ -220,18 +235,67 @@ def boot(a, b, resamples=20_000, seed=12345):
 
 def test_every_section_is_in_the_html(built):
     html = built[0].read_text(encoding="utf-8")
-    for section in ("headline", "ladder", "claims", "stages", "scaling", "efficiency", "environment", "noisy",
-                    "failures"):
+    for section in ("headline", "ladder", "claims", "machines", "stages", "scaling", "efficiency", "environment",
+                    "problems"):
         assert f'id="{section}"' in html
     assert html.index('id="headline"') < html.index('id="ladder"')
     assert "harness overhead per call" in html
     assert "200 ns per call" in html  # the noop rows' 2e-7 s, in the one time format
     assert "data:image/png" not in html  # figures are inline vector graphics
-    figures = re.findall(r'<div class="figure"[^>]*>\s*<svg', html)
+    figures = re.findall(r'<figure class="figure"[^>]*>\s*<svg', html)
     # a ladder per config (mlp-tiny on lab-a, mlp-mnist on both side by side, resnet50-224 on gpu-b),
     # throughput (gpu-b), scaling (lab-a), efficiency (a column per machine), machines side by side,
     # where the time goes (gpu-b)
     assert len(figures) == 3 + 1 + 1 + 1 + 1 + 1
+
+
+def _words(text: str) -> str:
+    """``text`` with its whitespace collapsed: a PDF wraps long titles onto several lines."""
+    return " ".join(text.split())
+
+
+def test_the_three_documents_say_the_same_things(built, doc, pdf_texts):
+    """Every section, table and chart title of the one document is in the HTML, the PDF and the
+    Markdown, and every row of every table is in the HTML and the Markdown (the PDF's rows wrap
+    within their cells, so its tables are held to their titles and first cells)."""
+    page = unescape(built[0].read_text(encoding="utf-8"))
+    markdown = built[2].read_text(encoding="utf-8")
+    pdf = _words(" ".join(pdf_texts))
+    titles = [s.title for s in doc.sections] + [t.title for t in doc.tables()]
+    titles += [b.title for s in doc.sections for b in s.blocks if isinstance(b, FigureBlock)]
+    assert len(doc.tables()) >= 10
+    for title in titles:
+        assert title in page, title
+        assert title in markdown, title
+        assert _words(title) in pdf, title
+    for table in doc.tables():
+        for row in table.rows:
+            assert "| " + " | ".join(c.replace("|", "\\|").replace("\n", "<br>") for c in row) + " |" in markdown
+            assert all(cell.split("\n")[0] in page for cell in row)
+            assert _words(row[0].split("\n")[0])[:20] in pdf
+    for section in doc.sections:
+        assert f"\n## {section.title}\n" in markdown
+
+
+def test_the_csv_beside_the_report_holds_every_row(built, report, data):
+    """ladders.csv has a row per rung of every ladder; noisy.csv a row per case whose rounds spread
+    more than 10% (counted here from the fixture's raw rounds); the page shows the first rows and
+    names the file with the rest."""
+    files = {p.name: p for p in built}
+    assert set(files) >= {"ladders.csv", "efficiency.csv", "noisy.csv", "failed-and-skipped.csv", "report.md"}
+
+    def read(name):
+        with files[name].open(newline="", encoding="utf-8") as f:
+            return list(csv.reader(f))
+
+    ladders = read("ladders.csv")
+    assert ladders[0][:4] == ["machine", "config", "batch", "rung"]
+    assert len(ladders) - 1 == sum(len(l.rungs) for l in report.ladders)
+    assert {(r[0], r[1]) for r in ladders[1:]} == {(str(l.machine), l.config) for l in report.ladders}
+
+    spread = [np.subtract(*np.percentile(s, [75, 25])) / np.median(s) for s in data[0].seconds.values()]
+    noisy = sum(1 for x in spread if x > 0.10)
+    assert noisy > 0 and len(read("noisy.csv")) - 1 == noisy
 
 
 def test_the_verdicts_come_first(built, report):
@@ -287,7 +351,7 @@ def test_ladder_ratios_and_intervals(data, report):
     assert s.low < min(loops) / max(f32) and s.high > max(loops) / min(f32)
 
 
-def test_the_same_rung_on_two_machines(data, report):
+def test_the_same_rung_on_two_machines(data, report, doc):
     """mlp-mnist ran on both machines: each rung measured on both is compared, gpu-b over lab-a
     (the first machine), with the ladder's bootstrap; rungs measured on one machine only are not."""
     r, _ = data
@@ -303,7 +367,7 @@ def test_the_same_rung_on_two_machines(data, report):
     # "all cores" is each machine's own: 4 threads on lab-a, 8 on gpu-b
     cases = rows[("mlp-mnist", "numpy float32, all cores")].cases
     assert cases[key("lab-a")].threads == 4 and cases[key("gpu-b")].threads == 8
-    assert report.across_table.rows[0][:2] == ["mlp-mnist (32)", "loops float64, 1 thread"]
+    assert shown(doc, "The same rung on 2 machines").rows[0][:2] == ["mlp-mnist (32)", "loops float64, 1 thread"]
 
 
 def test_missing_and_failed_rungs(report):
@@ -311,11 +375,11 @@ def test_missing_and_failed_rungs(report):
     assert lad.all_cores == 4
     assert lad.rung("torch-cpu float32, all cores").state.startswith("failed: verification failed")
     assert lad.rung("torch-cuda float32").state == "skipped: no CUDA GPU"
-    table = report.ladder_tables[report.ladders.index(lad)]
+    table = tables.ladder_table(lad)
     assert any("noisy" in row[-1] for row in table.rows)  # numpy float32 4 threads has spread 0.3
 
 
-def test_compiled_loops_are_the_rung_between_pure_python_and_numpy(data, report):
+def test_compiled_loops_are_the_rung_between_pure_python_and_numpy(data, report, doc):
     """loops -> numba (compilation) -> numpy (vectorization and BLAS): the factor over pure Python
     splits in two, and the product of the two rungs' factors is the numpy rung's factor over loops."""
     r, _ = data
@@ -336,8 +400,8 @@ def test_compiled_loops_are_the_rung_between_pure_python_and_numpy(data, report)
     assert side.case.threads == 4 and side.over_below.over == "numba float64, 1 thread"
     assert side.over_below.value == pytest.approx(numba / np.median(r.seconds[("lab-a", "mlp-mnist", "numba", "float32", 4, 32)]))
     # both tables name the rung numpy is set against, since it is not the row above
-    compact = next(t for t in report.ladder_compact_tables if t.title.startswith("mlp-mnist"))
-    full = report.ladder_tables[report.ladders.index(lad)]
+    compact = shown(doc, "mlp-mnist")
+    full = tables.ladder_table(lad)
     for table, column in ((compact, 3), (full, 3)):
         row = next(row for row in table.rows if row[0] == "numpy float64, 1 thread")
         assert row[column].endswith("(over numba float64, 1 thread)")
@@ -373,7 +437,7 @@ def test_one_round_loops_and_later_rungs(data, report):
     assert best.over_loops.value == pytest.approx(3000.0 / np.median(cuda))
     # one time says nothing about its own spread: no interval, and the table says so
     assert not best.over_loops.has_interval
-    table = report.ladder_tables[report.ladders.index(lad)]
+    table = tables.ladder_table(lad)
     assert any("one round: no interval" in cell for row in table.rows for cell in row)
     mnist = ladder(report, "gpu-b", "mlp-mnist")
     names = [rung.spec.name for rung in mnist.rungs]
@@ -429,27 +493,18 @@ def test_efficiency_uses_the_same_run_peak(report):
     assert e.gflops == pytest.approx(2 * MLP_MACS["mlp-mnist"] / e.case.median / 1e9)  # the rows' flops
 
 
-def test_pdf_pages(pdf_texts, report):
+def test_pdf_pages(pdf_texts, report, doc):
     texts = pdf_texts
-    sections = [re.search(r"vecbench report · ([A-Za-z, ]+?)\s*(?:\n|page)", t).group(1) for t in texts]
+    sections = [re.search(r"vecbench report · (.+?)\s*(?:\n|page)", t).group(1) for t in texts]
     count = {s: sections.count(s) for s in dict.fromkeys(sections)}
     # a page per config's ladder (every machine's panel, one table), a page per throughput config,
-    # one for the machines compared, a figure page per scaling line set and per machine's efficiency
+    # then one page for each other section of this small fixture
     assert len(report.ladder_groups) == 3 and len(report.throughput) == 1
-    assert count["Headline"] == 1
-    assert count["Speedup ladder"] == 3 + 1
-    assert not any("continued" in t for t in texts if "Speedup ladder" in t)  # no table spills
-    assert count["Claims"] == 1
-    assert count["Machines side by side"] == 1
-    assert count["Where the time goes"] == 1  # gpu-b only
-    assert count["Scaling"] == 1  # lab-a only
-    assert count["Efficiency"] == 1  # one figure with a column per machine, every machine's peaks under it
-    assert count["Environment and method"] == 1
-    assert count["Noisy, failed and skipped cases"] == 1
-    assert len(texts) == 12
+    assert list(count) == [s.title for s in doc.sections]  # the document's order, every section
+    assert count["The speedup ladder"] == 3 + 1
+    assert all(count[s.title] == 1 for s in doc.sections if s.title != "The speedup ladder")
+    assert len(texts) == len(doc.sections) + 3  # the three extra ladder pages
     assert not any("(continued)" in t for t in texts)  # no table spills onto another page
-    assert list(count) == ["Headline", "Speedup ladder", "Claims", "Machines side by side", "Where the time goes",
-                           "Scaling", "Efficiency", "Environment and method", "Noisy, failed and skipped cases"]
     # the verdicts are on the first page, one line each
     for claim in report.claims:
         assert claim.claim.split()[0] in texts[0]
@@ -496,10 +551,11 @@ def test_the_headline_names_the_fastest_resnet_training(data, report):
     assert "peak" not in line
 
 
-def test_the_peaks_table_has_a_row_per_machine_and_device(report):
+def test_the_peaks_table_has_a_row_per_machine_and_device(doc):
     """Both machines timed the same GEMMs in runs named alike: neither machine's rows hide the other's."""
-    rows = {row[0]: row for row in report.peaks_table.rows}
-    assert report.peaks_table.columns[2:6] == ["float64", "float32", "tf32", "bfloat16"]
+    peaks = shown(doc, "Measured peak GFLOP/s")
+    rows = {row[0]: row for row in peaks.rows}
+    assert peaks.columns[2:6] == ["float64", "float32", "tf32", "bfloat16"]
     assert set(rows) == {str(key("lab-a")), str(key("gpu-b"))}
     # each thread count the harness measured appears in its precision's cell
     assert "(1 thread)" in rows[str(key("lab-a"))][3] and "(4 threads)" in rows[str(key("lab-a"))][3]
@@ -507,14 +563,16 @@ def test_the_peaks_table_has_a_row_per_machine_and_device(report):
     assert rows[str(key("gpu-b"))][4:6] == ["-", "-"]
 
 
-def test_where_the_time_goes(report):
+def test_where_the_time_goes(report, doc):
     """The newest breakdown per case, its shares of the step computed from the parts given above."""
     (machine,) = report.breakdowns
     assert machine == key("gpu-b")
-    rows = {row[1]: row for row in report.breakdown_tables[machine].rows}
+    table = shown(doc, f"Where the time of one step goes on {machine}")
+    assert table.columns == ["case", "resnet50-224 (1)"]
+    rows = {row[0]: row for row in table.rows}
     assert set(rows) == {"loops float64 1 thread", "numpy float64 1 thread"}
-    assert rows["loops float64 1 thread"][2:] == ["100 s", "30%", "60%", "10%", "layer3 backward (15%)"]
-    assert rows["numpy float64 1 thread"][2:] == ["10 s", "20%", "40%", "40%", "update (40%)"]
+    assert rows["loops float64 1 thread"][1] == "100 s: 30% / 60% / 10%; longest layer3 backward (15%)"
+    assert rows["numpy float64 1 thread"][1] == "10 s: 20% / 40% / 40%; longest update (40%)"
 
 
 def test_pdf_has_as_many_pages_as_its_layout(pdf_texts):

@@ -32,13 +32,14 @@ TRANSPOSED = "holds up to a transpose"
 @dataclass(frozen=True)
 class Claim:
     id: str
-    article: str  # "<title> (<file>)"
+    article: str  # the article's title
     quotes: list[str]
     measured: list[str]  # one line per machine or per check
     verdict: str
     decided_by: str
     claim: str = ""  # the claim in a few words, for the report's first lines
     figure: str = ""  # the deciding figure(s) in one line, with their intervals
+    source: str = ""  # the seed article's file under shared/seeds/
 
 
 def load_claims() -> dict:
@@ -191,15 +192,17 @@ def shape_verdict(cases: list[Case], config: str, stated: list[tuple[int, int]])
                 held[c.backend].append(matrices)
     if not held:
         return [f"{config}: no verified case recorded the shapes its backend held"], UNMEASURED
-    wrong, transposed, lines = [], [], []
+    wrong, transposed, by_layout = [], [], {}
     for backend, layouts in sorted(held.items()):
-        lines.append(f"{backend} held " + " or ".join(", ".join(_shape(m) for m in first) or "no matrix"
-                                                      for first in layouts))
+        # backends that held the same matrices share one line: "loops, numpy held 128x784"
+        by_layout.setdefault(" or ".join(", ".join(_shape(m) for m in first) or "no matrix" for first in layouts),
+                             []).append(backend)
         if any(len(first) < len(stated) or any(m not in (s, s[::-1]) for m, s in zip(first, stated))
                for first in layouts):
             wrong.append(backend)
         elif any(first != stated for first in layouts):
             transposed.append(backend)
+    lines = [f"{', '.join(backends)} held {layout}" for layout, backends in by_layout.items()]
     said = f"stated {', '.join(_shape(s) for s in stated)}"
     if wrong:
         return [f"{config}: {said}; {'; '.join(lines)}: {', '.join(wrong)} held another size"], FAILS
@@ -277,6 +280,6 @@ def evaluate(cases: list[Case], ladders: list[Ladder], lines: list[SweepLine],
             # a shape or verification claim: its last measured line decides (the first states the
             # arithmetic every such claim starts from), or says why nothing was measured
             figure = measured[-1]
-        out.append(Claim(cid, f"{art['title']} ({art['file']})", entry["quotes"], measured, verdict, decided,
-                         entry["claim"], figure or "nothing measured"))
+        out.append(Claim(cid, art["title"], entry["quotes"], measured, verdict, decided,
+                         entry["claim"], figure or "nothing measured", art["file"]))
     return out

@@ -221,7 +221,7 @@ def scaling_figure(lines: list[SweepLine], ax=None) -> Figure:
 
 
 def scaling_panels(sweeps: dict, axes: list[Axes]) -> None:
-    """Every machine's sweep side by side on one shared time axis (the PDF's page): where a machine
+    """Every machine's sweep side by side on one shared time axis (one landscape page): where a machine
     is flat (launch-bound) beside the others' slopes is the point; the exponents are in the tables."""
     entries: dict[str, Line2D] = {}
     for ax, (machine, lines) in zip(axes, sweeps.items()):
@@ -283,8 +283,7 @@ def machines_figure(machines: list, rows: list[RungAcross], ax=None) -> Figure:
     _times_ticks(ax)
     ax.set_yticks(range(len(names)), names)
     ax.set_ylim(len(names) - 0.5, -0.5)
-    others = ", ".join(str(m) for m in machines[1:])
-    ax.set_xlabel(f"time per step on {others} over {machines[0]} (log scale; right of 1: slower)")
+    ax.set_xlabel(f"each machine's time per step over {machines[0]}'s\n(log scale; right of 1: slower)")
     _legend_beside(ax, list(handles.values()), list(handles), title="config (batch)")
     ax.grid(axis="x", which="major", alpha=0.3)
     return fig

@@ -7,7 +7,7 @@ from implementations.registry import COMPILED_LOOPS, VECTORIZED
 
 from ..formatting import number, times
 from ..measurement import device
-from .claims import Claim, fastest_compiled_loops
+from .claims import fastest_compiled_loops
 from .efficiency import Efficiency
 from ..stats import RESAMPLES, SEED
 from .ladder import Ladder, ThroughputLine, speedup_between
@@ -125,7 +125,8 @@ def headlines(ladders: list[Ladder], hardware: dict[str, str], lines: list[Throu
     return out
 
 
-def verdict_line(claim: Claim) -> str:
-    """``<claim in a few words>: <verdict>. <deciding figure>``: what a reader needs in one line."""
+def verdict_line(claim) -> str:
+    """``<claim in a few words>: <verdict>. <deciding figure>``: what a reader needs in one line.
+    ``claim``: anything with ``claim``, ``verdict`` and ``figure`` (a ``Claim``, a document's ``Verdict``)."""
     figure = claim.figure.rstrip(".")
     return f"{claim.claim}: {claim.verdict}. {figure[:1].upper()}{figure[1:]}."

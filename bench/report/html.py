@@ -1,4 +1,4 @@
-"""The report as one self-contained HTML file: inline CSS, figures as inline SVG, autoescaped."""
+"""The report document as one self-contained HTML file: inline CSS, figures as inline SVG, autoescaped."""
 
 from __future__ import annotations
 
@@ -7,36 +7,34 @@ from pathlib import Path
 import jinja2
 
 from . import figures as fig
-from .model import Report
+from .document import Document, FigureBlock
+
+# Each figure kind drawn for a column of the page; the scaling figure as a panel per machine, one
+# above the other, so that each keeps its legend beside it.
+DRAW = {
+    "ladder": lambda group: [fig.ladder_figure(group)],
+    "throughput": lambda groups: [fig.throughput_figure(groups)],
+    "machines": lambda data: [fig.machines_figure(*data)],
+    "breakdown": lambda found: [fig.breakdown_figure(found)],
+    "scaling": lambda sweeps: [fig.scaling_figure(lines) for lines in sweeps.values()],
+    "efficiency": lambda by_machine: [fig.efficiency_figure(by_machine)],
+}
 
 
-def verdict_class(verdict: str) -> str:
-    """The CSS class that colours a verdict: red for "does not hold", green for the holds, grey else."""
-    if verdict == "does not hold":
-        return "v-fails"
-    return "v-holds" if verdict.startswith("holds") else "v-other"
-
-
-def render(report: Report) -> str:
+def render(doc: Document) -> str:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader(__package__, "templates"),
         autoescape=True,  # text from results files never becomes markup
         undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
     )
-    env.filters["verdict_class"] = verdict_class
-    images = {
-        "ladders": [fig.svg(fig.ladder_figure(group)) for group in report.ladder_groups],
-        "throughput": [fig.svg(fig.throughput_figure(groups)) for groups in report.throughput.values()],
-        "breakdowns": [fig.svg(fig.breakdown_figure(found)) for found in report.breakdowns.values()],
-        "scaling": [fig.svg(fig.scaling_figure(lines)) for lines in report.sweeps.values()],
-        "efficiency": (fig.svg(fig.efficiency_figure(report.efficiencies))
-                       if fig.efficiency_machines(report.efficiencies) else None),
-        "machines": fig.svg(fig.machines_figure(report.across_machines, report.across)) if report.across else "",
-    }
-    return env.get_template("report.html.j2").render(report=report, figures=images)
+    env.filters["block_kind"] = lambda block: type(block).__name__.lower()
+    env.filters["block_id"] = id
+    images = {id(block): [fig.svg(f) for f in DRAW[block.kind](block.data)]
+              for section in doc.sections for block in section.blocks if isinstance(block, FigureBlock)}
+    return env.get_template("report.html.j2").render(doc=doc, figures=images)
 
 
-def write(report: Report, path: Path) -> Path:
-    path.write_text(render(report), encoding="utf-8")
+def write(doc: Document, path: Path) -> Path:
+    path.write_text(render(doc), encoding="utf-8")
     return path

@@ -10,49 +10,38 @@ from ..measurement import Breakdown, Measurement, breakdowns, measurements
 from ..suspect import flag_text, suspects
 from .cases import Case, config_order, ordered
 from .claims import Claim, evaluate
-from .efficiency import Efficiency, efficiencies, peaks
-from .environment import environments
+from .efficiency import Efficiency, Peak, efficiencies, peaks
+from .environment import Environment, environments
 from .headline import headlines
 from .ladder import Ladder, ThroughputLine, build_ladders, throughput
 from .load import load, split
 from .machines import RungAcross, compare_machines
 from .scaling import SweepLine, flops_exponent, sweep_lines
 from ..stats import NOISY, RESAMPLES, SEED, WIDENING
-from .tables import (Table, breakdown_compact_table, breakdown_table, claims_table, efficiency_table, environment_table, ladder_compact_table, ladder_table,
-                     machines_table, noisy_table, throughput_compact_table, peaks_table, problems_table, scaling_table, throughput_table)
 
 
 @dataclass
 class Report:
+    """What the results say, computed once; ``outline.document`` turns it into the report's text."""
     headlines: list[str]
     method: list[str]
     sources: list[str]
     cases: list[Case]
-    ladders: list[Ladder]
-    ladder_tables: list[Table]  # one per ladder (machine, config), as ``ladders``
+    ladders: list[Ladder]  # by machine, then config in display order
     ladder_groups: list[list[Ladder]]  # per config, its ladder on every machine
-    ladder_compact_tables: list[Table]  # one per group: every machine's rungs in one table
-    ladder_group_tables: list[list[Table]]  # per group, each ladder's full table (the HTML's)
     throughput: dict[str, list[list[ThroughputLine]]]  # config -> per machine, its lines
-    throughput_table: Table | None
-    throughput_compact_table: Table | None
+    throughput_lines: list[ThroughputLine]
     claims: list[Claim]
-    claims_table: Table
     machines: list[str]
     across: list[RungAcross]  # the same rung on several machines (empty with one machine)
     across_machines: list  # the machines ``across`` compares, the reference first
-    across_table: Table | None
     breakdowns: dict[str, list[Breakdown]]  # per machine with any: each case's instrumented ResNet-50 step
-    breakdown_tables: dict[str, Table]
-    breakdown_compact_tables: dict[str, Table]  # the PDF's: a column per config
-    sweeps: dict[str, list[SweepLine]]
-    scaling_tables: dict[str, Table]
-    efficiencies: dict[str, list[Efficiency]]
-    efficiency_table: Table
-    peaks_table: Table
-    environment_table: Table
-    problems_table: Table
-    noisy_table: Table
+    sweeps: dict[str, list[SweepLine]]  # per machine with a width sweep
+    flops_fits: dict  # per machine: the fit of recorded FLOPs per step against width (or None)
+    efficiencies: dict[str, list[Efficiency]]  # per machine
+    all_efficiencies: list[Efficiency]
+    peaks: list[Peak]
+    environments: list[Environment]
 
     @property
     def machines_apart(self) -> list:
@@ -72,8 +61,8 @@ def method_notes(resamples: int, seed: int) -> list[str]:
         "replacement, then the rounds within each chosen repeat, so the spread between repeats minutes apart is "
         "part of the interval, not only the spread of consecutive rounds. Independent runs differ by more than "
         f"one run's repeats: the A/A study measured how far, and every multiplier's interval is widened by "
-        f"{WIDENING:g} on the log scale so that it covers an independent run's value 95% of the time (README, "
-        "Noise study).",
+        f"{WIDENING:g} on the log scale so that it covers an independent run's value 95% of the time "
+        "(docs/noise-study.md).",
         "A case timed in a single round (a many-minute loops step) is marked \"one round\" and a multiplier with "
         "it on one side has no interval: one time says nothing about its own spread.",
         f"A case whose interquartile range over its rounds exceeds {NOISY:.0%} of its median is flagged noisy "
@@ -95,7 +84,7 @@ def verification_note(cases: list[Measurement]) -> str:
             "with PyTorch float64 autograd (itself "
             "confirmed by the hand-written NumPy float64 step and by finite differences): the loss, every gradient, "
             "the batch-norm running statistics, and each parameter's update and momentum, each within a bound per "
-            "precision (README, Verification). Float32 ResNet-50 bounds are raised, per tensor, to ten times the "
+            "precision (docs/method.md). Float32 ResNet-50 bounds are raised, per tensor, to ten times the "
             "error of a float32 implementation that shares no code with the case judged.")
     # a verified case recorded before schema 6 has neither its shapes nor its blind spots: unknown
     unknown = [c for c in cases if c.verification not in ("", "none") and not c.parameter_shapes]
@@ -127,8 +116,6 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
         groups.setdefault(ladder.config, []).append(ladder)
     ladder_groups = [groups[c] for c in sorted(groups, key=config_order)]
     ordered_machines, across = compare_machines(ladder_groups, resamples, seed)
-    ladder_tables = [ladder_table(l) for l in ladders]
-    table_of = {id(l): t for l, t in zip(ladders, ladder_tables)}
 
     lines = throughput(cases)
     by_config: dict[str, dict] = {}
@@ -144,36 +131,24 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
     machine_peaks = peaks(peak_rows)
     effs = efficiencies(cases, machine_peaks)
     found = breakdowns(frame)
-    parts_by_machine = {m: [b for b in found if b.machine == m] for m in sorted({b.machine for b in found})}
-    all_rows = frame
     return Report(
         headlines=headlines(ladders, hardware, lines, effs, cases),
         method=[*method_notes(resamples, seed), verification_note(cases)],
         sources=sorted(set(frame["source_file"])),
         cases=cases,
         ladders=ladders,
-        ladder_tables=ladder_tables,
         ladder_groups=ladder_groups,
-        ladder_group_tables=[[table_of[id(l)] for l in group] for group in ladder_groups],
-        ladder_compact_tables=[ladder_compact_table(g) for g in ladder_groups],
         throughput={config: list(per_machine.values()) for config, per_machine in by_config.items()},
-        throughput_table=throughput_table(lines) if lines else None,
-        throughput_compact_table=throughput_compact_table(lines) if lines else None,
+        throughput_lines=lines,
         claims=claims,
-        claims_table=claims_table(claims),
         machines=machines,
         across=across,
         across_machines=ordered_machines,
-        across_table=machines_table(ordered_machines, across) if across else None,
-        breakdowns=parts_by_machine,
-        breakdown_tables={m: breakdown_table(v) for m, v in parts_by_machine.items()},
-        breakdown_compact_tables={m: breakdown_compact_table(v) for m, v in parts_by_machine.items()},
+        breakdowns={m: [b for b in found if b.machine == m] for m in sorted({b.machine for b in found})},
         sweeps={m: v for m, v in sweeps.items() if v},
-        scaling_tables={m: scaling_table(v, m, flops_fits[m]) for m, v in sweeps.items() if v},
+        flops_fits=flops_fits,
         efficiencies={m: [e for e in effs if e.case.machine == m] for m in machines},
-        efficiency_table=efficiency_table(effs),
-        peaks_table=peaks_table(machine_peaks),
-        environment_table=environment_table(environments(all_rows)),
-        problems_table=problems_table(cases),
-        noisy_table=noisy_table(cases),
+        all_efficiencies=effs,
+        peaks=machine_peaks,
+        environments=environments(frame),
     )

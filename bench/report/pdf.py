@@ -19,7 +19,7 @@ from matplotlib.patches import Rectangle  # noqa: E402
 
 from . import figures as fig  # noqa: E402
 from .headline import verdict_line  # noqa: E402
-from .model import Report  # noqa: E402
+from .document import Bullets, Document, FigureBlock, Paragraph, Subheading, TableBlock, Verdicts  # noqa: E402
 from .tables import Table  # noqa: E402
 
 W, H = 11.69, 8.27  # inches, A4 landscape
@@ -27,8 +27,6 @@ MARGIN = 0.45
 FONT = 7.0  # points, table text
 LINE = FONT * 1.35 / 72  # inches per line of table text
 CHAR = FONT * 0.6 / 72  # average character width in inches (DejaVu Sans)
-SECTIONS = ("Headline", "Speedup ladder", "Claims", "Machines side by side", "Where the time goes", "Scaling",
-            "Efficiency", "Environment and method", "Noisy, failed and skipped cases")
 
 
 def _heading_room(size: float) -> float:
@@ -159,14 +157,16 @@ class Writer:
         ``labels`` inches for their tick labels and axis title."""
         self.y = H * (1 - bottom) + labels
 
-    def figure_page(self, section: str, draw, rect=(0.08, 0.42, 0.88, 0.48), then: Table | None = None) -> None:
-        """A new page with a chart drawn by ``draw(ax)`` in ``rect`` (figure fractions), then a table."""
-        self.start(section)
-        ax = self.page.add_axes(rect)
-        draw(ax)
-        self.below(rect[1], 0.75)
-        if then is not None:
-            self.table(then)
+    def figure(self, block: FigureBlock) -> None:
+        """A chart under its title: on this page where it fits, else at the top of the next."""
+        height = FIGURE_HEIGHT[block.kind]
+        if self.page is None or self.y + _heading_room(11) + TITLE_ROOM + height + LABEL_ROOM > H - MARGIN:
+            self.start(self.section)
+        self.heading(block.title, 11)
+        top = 1 - (self.y + TITLE_ROOM) / H
+        bottom = top - height / H
+        DRAW[block.kind](self, block.data, top, bottom)
+        self.below(bottom, LABEL_ROOM)
 
 
 def _stacked(w: Writer, heights: list[float], *, left: float, width: float, top: float, bottom: float,
@@ -189,90 +189,75 @@ def _side_by_side(w: Writer, count: int, left: float, right: float, bottom: floa
                       for i in range(1, count)]
 
 
-def write(report: Report, path: Path) -> Path:
-    """At most about 16 pages for two machines: a page per config's ladder (every machine's panel and
-    one table), the per-case lists (efficiency per case, noisy cases) only in the HTML report."""
-    with PdfPages(path, metadata={"Title": "vecbench report", "Creator": "vecbench"}) as pdf:
+def _ladder(w: Writer, group, top: float, bottom: float) -> None:
+    fig.ladder_figure(group, _side_by_side(w, len(group), 0.26, 0.96, bottom, top))
+
+
+def _throughput(w: Writer, groups, top: float, bottom: float) -> None:
+    fig.throughput_figure(groups, _side_by_side(w, len(groups), 0.1, 0.7, bottom, top))
+
+
+def _machines(w: Writer, data, top: float, bottom: float) -> None:
+    fig.machines_figure(*data, w.page.add_axes((0.2, bottom, 0.38, top - bottom)))
+
+
+def _breakdown(w: Writer, found, top: float, bottom: float) -> None:
+    fig.breakdown_figure(found, _stacked(w, fig.breakdown_facet_heights(found), left=0.2, width=0.5, top=top,
+                                         bottom=bottom, gap=0.07))
+
+
+def _scaling(w: Writer, sweeps, top: float, bottom: float) -> None:
+    fig.scaling_panels(sweeps, _side_by_side(w, len(sweeps), 0.08, 0.72, bottom, top))
+
+
+def _efficiency(w: Writer, by_machine, top: float, bottom: float) -> None:
+    machines = fig.efficiency_machines(by_machine)
+    left, width = 0.16, 0.57 / len(machines)
+    rows = _stacked(w, fig.efficiency_facet_heights(by_machine), left=left, width=width, top=top, bottom=bottom,
+                    gap=0.05)
+    grid = [[ax] + [w.page.add_axes((left + i * (width + 0.015), *ax.get_position().bounds[1:]), sharex=ax, sharey=ax)
+                    for i in range(1, len(machines))] for ax in rows]
+    fig.efficiency_figure(by_machine, grid)
+
+
+# Each figure kind laid out on a landscape page: how to draw it between two heights (figure
+# fractions), and how many inches of axes it takes.
+DRAW = {"ladder": _ladder, "throughput": _throughput, "machines": _machines, "breakdown": _breakdown,
+        "scaling": _scaling, "efficiency": _efficiency}
+FIGURE_HEIGHT = {"ladder": 2.5, "throughput": 2.2, "machines": 3.2, "breakdown": 3.0, "scaling": 2.6,
+                 "efficiency": 3.6}
+TITLE_ROOM = 0.45  # inches above the axes for the panels' titles (a machine's name wraps to two lines)
+LABEL_ROOM = 0.75  # inches below the axes for tick labels and the axis title
+
+
+def write(doc: Document, path: Path) -> Path:
+    """Each section from a new page; text and tables flow down it, a figure goes where it fits."""
+    with PdfPages(path, metadata={"Title": doc.title, "Creator": "vecbench"}) as pdf:
         w = Writer(pdf)
-        w.start("Headline")
-        w.heading("vecbench: how much faster does vectorized code train neural networks?", 15)
-        w.heading("The articles' claims, measured", 11)
-        for claim in report.claims:
-            w.paragraph("• " + verdict_line(claim), 10)
-        w.heading("Speedups over pure-Python loops", 11)
-        for line in report.headlines:
-            w.paragraph(line, 10)
-        w.paragraph("Built from: " + ", ".join(report.sources), 7.5)
-
-        for group, table in zip(report.ladder_groups, report.ladder_compact_tables):
-            w.start("Speedup ladder")
-            w.heading(fig.ladder_title(group[0]), 11)
-            fig.ladder_figure(group, _side_by_side(w, len(group), 0.26, 0.96, 0.58, 0.88))
-            w.below(0.58)
-            w.table(table)
-        for groups in report.throughput.values():
-            w.start("Speedup ladder")
-            w.heading(f"{groups[0][0].config} training throughput (images / s) by batch size", 11)
-            fig.throughput_figure(groups, _side_by_side(w, len(groups), 0.1, 0.7, 0.58, 0.84))
-            w.below(0.58)
-        if report.throughput_compact_table is not None:
-            w.table(report.throughput_compact_table)
-
-        w.start("Claims")
-        w.table(report.claims_table)
-
-        if report.across:
-            w.figure_page("Machines side by side",
-                          lambda ax: fig.machines_figure(report.across_machines, report.across, ax),
-                          rect=(0.22, 0.3, 0.45, 0.6))
-            w.paragraph("Each rung's time on every machine is in the ladder tables above; the HTML report lists "
-                        "them with each ratio's 95% interval (Machines side by side).", 9)
-            if report.machines_apart:
-                w.paragraph(f"Not compared here: {', '.join(map(str, report.machines_apart))}: no rung in common with "
-                            "another machine.", 9)
-
-        for machine, found in report.breakdowns.items():
-            w.start("Where the time goes")
-            w.heading(f"Where the time of one ResNet-50 step goes on {machine}", 11)
-            bottom = 0.5  # the table below holds a row per case
-            axes = _stacked(w, fig.breakdown_facet_heights(found), left=0.2, width=0.5, top=0.86, bottom=bottom, gap=0.07)
-            fig.breakdown_figure(found, axes)
-            w.below(bottom)
-            w.table(report.breakdown_compact_tables[machine])
-
-        if report.sweeps:
-            w.start("Scaling")
-            w.heading("mlp-width-N (batch 32, input = hidden = N): median time per step against width", 11)
-            bottom = 0.52
-            fig.scaling_panels(report.sweeps, _side_by_side(w, len(report.sweeps), 0.08, 0.72, bottom, 0.83))
-            w.below(bottom)
-            for machine in report.sweeps:
-                w.table(report.scaling_tables[machine], keep_together=True)
-
-        machines = fig.efficiency_machines(report.efficiencies)
-        if machines:
-            w.start("Efficiency")
-            w.heading("Efficiency: achieved GFLOP/s over the same machine's measured GEMM peak in the case's precision",
-                      11)
-            top, bottom = 0.83, 0.4
-            heights = fig.efficiency_facet_heights(report.efficiencies)
-            left, width = 0.16, 0.57 / len(machines)
-            rows = _stacked(w, heights, left=left, width=width, top=top, bottom=bottom, gap=0.05)
-            grid = [[ax] + [w.page.add_axes((left + i * (width + 0.015), *ax.get_position().bounds[1:]),
-                                            sharex=ax, sharey=ax)
-                            for i in range(1, len(machines))] for ax in rows]
-            fig.efficiency_figure(report.efficiencies, grid)
-            w.below(bottom)
-            w.table(report.peaks_table)
-        w.start("Environment and method")
-        w.table(report.environment_table)
-        w.paragraph("The achieved GFLOP/s of every case, one row each, is in the HTML report (Efficiency).", 7.5)
-        w.heading("Method", 10)
-        for note in report.method:
-            w.paragraph("• " + note, 7)
-
-        w.start("Noisy, failed and skipped cases")
-        w.table(report.noisy_table.head(12))
-        w.table(report.problems_table.head(20))
+        for section in doc.sections:
+            w.start(section.title)
+            if section.lead:
+                w.heading(doc.title, 15)
+            for block in section.blocks:
+                _block(w, block)
         w.flush()
     return path
+
+
+def _block(w: Writer, block) -> None:
+    if isinstance(block, Subheading):
+        w.heading(block.text, 11)
+    elif isinstance(block, Paragraph):
+        w.paragraph(block.text, 7.5 if block.small else 9.5)
+    elif isinstance(block, Bullets):
+        for item in block.items:
+            w.paragraph("• " + item, 7 if block.small else 9.5)
+    elif isinstance(block, Verdicts):
+        for v in block.items:
+            w.paragraph("• " + verdict_line(v), 10)
+    elif isinstance(block, TableBlock):
+        w.table(block.table, keep_together=block.keep_together)
+    elif isinstance(block, FigureBlock):
+        w.figure(block)
+    else:
+        raise TypeError(f"no PDF layout for {type(block).__name__}")

@@ -1,4 +1,4 @@
-"""Every table of the report as plain strings, rendered alike by the HTML and the PDF writers."""
+"""Every table of the report as plain strings, rendered alike by the HTML, PDF and Markdown writers."""
 
 from __future__ import annotations
 
@@ -50,6 +50,10 @@ def speedup(s: Speedup | None, compact: bool = False) -> str:
     return f"{times(s.value)} [{times(s.low)}, {times(s.high)}]"
 
 
+LADDER_COLUMNS = ["rung", "changes", "median time / step", "× over rung below [95% CI]", "× over loops [95% CI]",
+                  "rounds", "flags"]
+
+
 def ladder_table(ladder: Ladder) -> Table:
     rows, flagged = [], []
     for rung in ladder.rungs:
@@ -65,9 +69,17 @@ def ladder_table(ladder: Ladder) -> Table:
     res = f", {ladder.resolution} px" if ladder.resolution else ""
     return Table(
         f"{ladder.config} on {ladder.machine} (batch {ladder.batch_size}{res}; all cores = {ladder.all_cores} threads)",
-        ["rung", "changes", "median time / step", "× over rung below [95% CI]", "× over loops [95% CI]",
-         "rounds", "flags"],
-        rows, flagged, [1.6, 1.5, 1.4, 2.1, 2.1, 0.6, 1.6])
+        LADDER_COLUMNS, rows, flagged, [1.6, 1.5, 1.4, 2.1, 2.1, 0.6, 1.6])
+
+
+def ladders_table(ladders: list[Ladder]) -> Table:
+    """Every ladder's full rows in one table, a machine and config column first (the CSV beside the report)."""
+    rows, flagged = [], []
+    for ladder in ladders:
+        own = ladder_table(ladder)
+        rows += [[str(ladder.machine), ladder.config, str(ladder.batch_size), *row] for row in own.rows]
+        flagged += own.flagged
+    return Table("Every rung of every ladder", ["machine", "config", "batch", *LADDER_COLUMNS], rows, flagged)
 
 
 def _over_below(ladder: Ladder, rung, compact: bool = False) -> str:
@@ -88,7 +100,7 @@ def _state(rung) -> str:
 
 def ladder_compact_table(group: list[Ladder]) -> Table:
     """One config's ladders on every machine in one table: per machine the time, the multiplier over
-    the rung below and over loops (the PDF's table; the HTML has one full table per machine)."""
+    the rung below and over loops; every rung's full row is in ``ladders_table``."""
     names = list(dict.fromkeys(r.spec.name for l in group for r in l.rungs))
     changes = {r.spec.name: r.spec.change for l in group for r in l.rungs}
     columns = ["rung", "changes"]
@@ -131,23 +143,14 @@ def machines_table(machines: list, rows: list[RungAcross]) -> Table:
                  "Above 1×: that machine takes longer than the reference at that rung. Intervals as in the ladder.")
 
 
-def throughput_table(lines: list[ThroughputLine]) -> Table:
-    rows = []
-    for line in lines:
-        for batch, rate, case in line.points:
-            rows.append([line.machine, line.config, line.case_label, str(batch), number(rate),
-                         seconds(case.median), case.flags])
-    return Table("ResNet-50 throughput by batch size (vectorized backends)",
-                 ["machine", "config", "backend", "batch", "images / s", "median time / step", "flags"],
-                 rows, [c.noisy for line in lines for _, _, c in line.points], [1.6, 1.1, 1.8, 0.6, 1, 1.2, 1.4])
-
-
 def claims_table(claims: list[Claim]) -> Table:
     rows = [["\n".join(f"“{q}”" for q in c.quotes), c.article, "\n".join(c.measured), c.verdict, c.decided_by]
             for c in claims]
+    sources = "; ".join(dict.fromkeys(f"{c.article}: {c.source}" for c in claims))
     return Table("Claims of the seed articles against the measurements",
                  ["claim (verbatim)", "article", "measured", "verdict", "decided by"], rows,
-                 [c.verdict not in ("holds", "holds up to a transpose") for c in claims], [2.1, 1.4, 4.3, 0.8, 1.6])
+                 [c.verdict not in ("holds", "holds up to a transpose") for c in claims], [2.0, 1.1, 3.9, 0.8, 2.4],
+                 note=f"The articles, in the seed folder: {sources}." if sources else "")
 
 
 def _fit(fit) -> str:
@@ -181,7 +184,7 @@ def _sweep_flags(line: SweepLine) -> str:
 
 
 def throughput_compact_table(lines: list[ThroughputLine]) -> Table:
-    """Images/s, a row per (machine, backend case) and a column per batch size (the PDF's table)."""
+    """Images/s, a row per (machine, backend case) and a column per batch size."""
     batches = sorted({b for line in lines for b, _, _ in line.points})
     rows = []
     for line in lines:
@@ -313,18 +316,8 @@ BREAKDOWN_NOTE = ("One instrumented step per case after its timed rounds (the lo
                   "its parts sum to that step, which may differ from the case's median.")
 
 
-def breakdown_table(found: list[Breakdown]) -> Table:
-    """Per case: the instrumented step's time, its forward, backward and update shares, and the part
-    that took longest."""
-    rows = [[f"{b.key.config} ({b.key.batch_size})", b.key.short, seconds(b.total),
-             *(f"{share:.0%}" for share in _shares(b)), _longest(b)] for b in _by_config(found)]
-    return Table(f"Where the time of one step goes on {found[0].machine}" if found else "Where the time goes",
-                 ["config (batch)", "case", "instrumented step", "forward", "backward", "update", "longest part"],
-                 rows, [], [1.3, 1.6, 1.0, 0.7, 0.7, 0.7, 1.6], BREAKDOWN_NOTE)
-
-
 def breakdown_compact_table(found: list[Breakdown]) -> Table:
-    """The PDF's: a row per case, a column per config holding the step's time, its forward /
+    """A row per case, a column per config holding the step's time, its forward /
     backward / update shares and its longest part."""
     configs = list(dict.fromkeys(f"{b.key.config} ({b.key.batch_size})" for b in _by_config(found)))
     cells: dict[str, dict[str, str]] = {}
