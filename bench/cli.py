@@ -84,6 +84,11 @@ def _build_parser() -> argparse.ArgumentParser:
                      "paired thresholds")
     noi.add_argument("--ci-pairs", type=int, default=5, help="with --paired: the pairs CI runs (default: 5)")
 
+    doc = sub.add_parser("docs", help="write the tables of README.md and docs/ from the committed references "
+                                      "(results/reference) and the schema")
+    doc.add_argument("--check", action="store_true",
+                     help="write nothing; exit 1 if any generated table differs from what the results give")
+
     sub.add_parser("list", help="print the accepted models, configs, backends and profiles")
     return parser
 
@@ -207,6 +212,12 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_docs(args) -> int:
+    from . import docs  # noqa: PLC0415
+
+    return docs.run(check=args.check)
+
+
 def _cmd_check(args) -> int:
     from .regression.against import run_against  # noqa: PLC0415
     from .regression.baseline import run_check  # noqa: PLC0415
@@ -256,7 +267,7 @@ def _cmd_list(args) -> int:
 
 
 COMMANDS = {"run": _cmd_run, "verify": _cmd_verify, "report": _cmd_report, "check": _cmd_check, "noise": _cmd_noise,
-            "list": _cmd_list}
+            "docs": _cmd_docs, "list": _cmd_list}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -112,3 +112,85 @@ def test_every_relative_link_in_the_docs_resolves():
             if not (path.parent / target).resolve().is_file():
                 broken.append(f"{path.relative_to(ROOT)} -> {target}")
     assert broken == []
+
+
+# The generated blocks: numbers a reader sees come from the committed results through a command.
+
+def test_every_generated_block_is_what_the_committed_results_give():
+    """`python -m bench docs --check` in test form: README.md and docs/ hold, between their markers,
+    exactly what the committed references and the schema generate now."""
+    from bench import docs
+
+    marked = [p.relative_to(ROOT).as_posix() for p in docs.documents(ROOT) if docs.MARKED.search(p.read_text())]
+    assert {"README.md", "docs/schema.md", "docs/findings.md", "docs/gpu.md"} <= set(marked)
+    stale = docs.stale(ROOT)
+    assert not stale, f"stale generated blocks in {sorted(p.name for p in stale)}: run python -m bench docs"
+
+
+def test_bench_docs_check_exits_0_on_the_committed_tree(capsys):
+    from bench.cli import main
+
+    assert main(["docs", "--check"]) == 0
+    assert "every generated block matches" in capsys.readouterr().out
+
+
+def _block(path: Path, name: str) -> str:
+    text = path.read_text(encoding="utf-8")
+    start = text.index(f"<!-- generated: {name} (python -m bench docs) -->")
+    return text[start:text.index(f"<!-- end generated: {name} -->", start)]
+
+
+def test_the_readme_multiplier_is_the_ratio_of_the_committed_medians():
+    """The README's AMD mlp-mnist cell, recomputed here from the parquet file with pandas alone:
+    the median of loops' uncontended whole-step rounds over numpy float32 on both cores'."""
+    import pandas as pd
+
+    frame = pd.read_parquet(ROOT / "results" / "reference" / "amd-epyc-2core-default.parquet")
+    ok = frame[(frame.status == "ok") & (frame.config == "mlp-mnist") & (frame.batch_size == 32)
+               & (frame.part.fillna("step") == "step") & ~frame.contended.fillna(False).astype(bool)]
+    ok = ok[ok.run_id == ok.run_id.iloc[-1]]  # the latest run of the machine counts
+
+    def median(backend, dtype, threads):
+        return ok[(ok.backend == backend) & (ok.dtype == dtype) & (ok.threads == threads)].seconds.median()
+
+    ratio = median("loops", "float64", 1) / median("numpy", "float32", 2)
+    row = next(line for line in _block(README, "findings").splitlines() if line.startswith("| mlp-mnist (batch 32) |"))
+    amd = row.split(" | ")[1]
+    assert amd.startswith(f"{ratio:,.0f}×") and "(numpy float32, all cores)" in amd
+
+
+def test_the_schema_block_lists_every_column_in_order():
+    from dataclasses import fields
+
+    from bench.schema import SCHEMA_VERSION, Round
+
+    block = _block(DOCS / "schema.md", "schema")
+    names = re.findall(r"^\| `(\w+)` \|", block, flags=re.MULTILINE)
+    assert names == [f.name for f in fields(Round)]
+    assert f"schema_version {SCHEMA_VERSION}" in block
+
+
+def test_docs_check_names_a_stale_file_and_rewrites_it(tmp_path, capsys):
+    """A hand-edited number is found by --check (exit 1, the file named, nothing written), and
+    `bench docs` puts the generated text back; an unknown block is one clear error."""
+    from bench import docs
+    from bench.errors import UsageError
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "results").symlink_to(ROOT / "results")
+    good = (ROOT / "docs" / "schema.md").read_text(encoding="utf-8")
+    edited = good.replace("| `threads` | int64 |", "| `threads` | int32 |")
+    assert edited != good
+    (tmp_path / "README.md").write_text("no blocks here\n", encoding="utf-8")
+    (tmp_path / "docs" / "schema.md").write_text(edited, encoding="utf-8")
+    assert docs.run(check=True, root=tmp_path) == 1
+    assert "docs/schema.md: generated blocks differ" in capsys.readouterr().out
+    assert (tmp_path / "docs" / "schema.md").read_text(encoding="utf-8") == edited
+    assert docs.run(check=False, root=tmp_path) == 0
+    assert (tmp_path / "docs" / "schema.md").read_text(encoding="utf-8") == good
+    assert docs.run(check=True, root=tmp_path) == 0
+
+    (tmp_path / "README.md").write_text("<!-- generated: tables (python -m bench docs) -->\n"
+                                        "<!-- end generated: tables -->\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="unknown generated block 'tables'"):
+        docs.run(check=True, root=tmp_path)

@@ -1,0 +1,152 @@
+"""The findings as short tables for README.md and docs/ (``python -m bench docs`` writes them there).
+
+Built from the same report model as the report, with its number formats, so the README and the
+report cannot disagree: the best vectorized rung over each loop baseline per config and machine,
+the articles' claims in a line each, and one machine's ladders in a row per config.
+"""
+
+from __future__ import annotations
+
+from ..formatting import times
+from ..measurement import device
+from ..stats import RESAMPLES, SEED
+from .claims import fastest_compiled_loops
+from .ladder import Ladder, Speedup, speedup_between
+from .model import Report
+from .tables import Table, seconds, speedup
+
+
+def _over_loops(ladder: Ladder | None) -> str:
+    """``657× [458×, 990×] (numpy float32, all cores)``: the best vectorized rung over pure-Python loops."""
+    if ladder is None:
+        return "not measured"
+    if not ladder.loops.measured:
+        return "loops not run"
+    best = ladder.best()
+    if best is None:
+        return "no vectorized rung measured"
+    return _named(best.over_loops, best.spec.name)
+
+
+def _named(s: Speedup, name: str) -> str:
+    """``657× [458×, 990×] (numpy float32, all cores)``; ``1,464× (torch-cpu float32; one round: no interval)``."""
+    if s.has_interval:
+        return f"{speedup(s)} ({name})"
+    return f"{times(s.value)} ({name}; one round: no interval)"
+
+
+def over_compiled_loops(report: Report, ladder: Ladder) -> Speedup | None:
+    """The best vectorized rung over the fastest compiled loops (numba at any dtype and threads) of
+    the ladder's machine, config and batch: the claims table's compiled baseline."""
+    best, fastest = ladder.best(), fastest_compiled_loops(report.cases, ladder)
+    if best is None or fastest is None:
+        return None
+    return speedup_between(fastest, best.case, fastest.label, RESAMPLES, SEED)
+
+
+def _over_compiled(report: Report, ladder: Ladder | None) -> str:
+    over = over_compiled_loops(report, ladder) if ladder is not None else None
+    if over is None:
+        return "not measured"
+    return _named(over, f"over {over.over}")
+
+
+def speedups_table(report: Report) -> Table:
+    """A row per config, a column per machine that ran pure-Python loops; the last row sets the best
+    vectorized rung of the largest ResNet-50 config against the fastest compiled loops."""
+    machines = [m for m in report.machines if any(l.machine == m and l.loops.measured for l in report.ladders)]
+    by = {(l.machine, l.config): l for l in report.ladders}
+    configs = [group[0] for group in report.ladder_groups]  # one ladder per config: its batch and name
+    rows = [[f"{first.config} (batch {first.batch_size})", *(_over_loops(by.get((m, first.config))) for m in machines)]
+            for first in configs]
+    resnet = [first.config for first in configs if first.config.startswith("resnet50")]
+    if resnet:
+        config = resnet[-1]
+        rows.append([f"{config}, over the loops compiled by numba",
+                     *(_over_compiled(report, by.get((m, config))) for m in machines)])
+    return Table("The best vectorized rung over pure-Python loops, median time per step [95% CI]",
+                 ["config", *(str(m) for m in machines)], rows)
+
+
+def claims_summary_table(report: Report) -> Table:
+    """Each of the articles' claims in a line: its verdict and the figure that decides it."""
+    return Table("The articles' claims against the measurements", ["claim", "verdict", "deciding figure"],
+                 [[c.claim, c.verdict, c.figure] for c in report.claims])
+
+
+def machine_table(report: Report, machine) -> Table:
+    """One machine's ladders in a row per config: the loops step, the best vectorized rung, and the
+    best over each loop baseline."""
+    rows = []
+    for ladder in (l for l in report.ladders if l.machine == machine):
+        best = ladder.best()
+        loops = ladder.loops
+        rows.append([
+            f"{ladder.config} (batch {ladder.batch_size})",
+            (seconds(loops.case.median) + (" (1 round)" if loops.case.rounds == 1 else "")) if loops.measured
+            else "not run",
+            f"{best.spec.name}: {seconds(best.case.median)}" if best is not None else "none measured",
+            speedup(best.over_loops) if best is not None and best.over_loops is not None else "-",
+            _over_compiled(report, ladder),
+        ])
+    return Table(f"Ladders on {machine}: median time per step, multipliers [95% CI]",
+                 ["config", "pure-Python loops", "best vectorized rung", "loops / best", "compiled loops / best"],
+                 rows)
+
+
+def _case(report: Report, machine, config: str, backend: str, dtype: str, threads: int | None):
+    """The ok case of ``machine`` at ``config``'s ladder batch (``threads`` None: the most measured)."""
+    ladder = next((l for l in report.ladders if l.machine == machine and l.config == config), None)
+    if ladder is None:
+        return None
+    found = [c for c in report.cases if c.ok and c.machine == machine and c.config == config
+             and c.batch_size == ladder.batch_size and c.backend == backend and c.dtype == dtype
+             and c.threads == (threads or ladder.all_cores)]
+    return found[0] if found else None
+
+
+def _within(report: Report, machine, config: str, limit: float) -> list[str]:
+    numpy, torch = (_case(report, machine, config, b, "float32", None) for b in ("numpy", "torch-cpu"))
+    target = f"numpy float32 on all cores at {config} within {limit}x of torch-cpu's step"
+    if numpy is None or torch is None:
+        return [target, "not measured", "-"]
+    ratio = numpy.median / torch.median
+    return [target, f"{times(ratio)} ({seconds(numpy.median)} against {seconds(torch.median)})",
+            "met" if ratio <= limit else "missed"]
+
+
+def _per_mac(report: Report, machine, config: str, limit_ns: float) -> list[str]:
+    loops = _case(report, machine, config, "loops", "float64", 1)
+    target = f"pure-Python loops at {config}: at most {limit_ns:.0f} ns per multiply-add"
+    if loops is None or not loops.macs:
+        return [target, "not measured", "-"]
+    ns = loops.median / loops.macs * 1e9
+    count = f"{loops.macs / 1e9:,.2f} G" if loops.macs >= 1e9 else f"{loops.macs / 1e6:,.1f} M"
+    return [target, f"{ns:.0f} ns ({count} multiply-adds in {seconds(loops.median)})",
+            "met" if ns <= limit_ns else "missed"]
+
+
+def targets_table(report: Report, machine) -> Table:
+    """The CPU speed targets on one machine, each measured from its reference."""
+    rows = [_within(report, machine, "mlp-wide", 1.3), _per_mac(report, machine, "mlp-mnist", 60),
+            _per_mac(report, machine, "resnet50-224", 60), _within(report, machine, "resnet50-224", 1.5)]
+    return Table(f"Speed targets on {machine}", ["target", "measured (median time per step)", "verdict"], rows,
+                 [r[2] == "missed" for r in rows])
+
+
+def gpu_throughput_table(report: Report, machine, config: str = "resnet50-224") -> Table:
+    """Every GPU rung of ``machine`` at ``config``'s largest batch measured on the GPU: time per
+    step, images per second, counted TFLOP/s and the fraction of the same machine's GEMM peak in
+    the precision the step computed in."""
+    mine = [e for e in report.all_efficiencies
+            if e.case.machine == machine and e.case.config == config and device(e.case.backend) == "gpu"]
+    batch = max((e.case.batch_size for e in mine), default=None)
+    rows = []
+    for e in sorted((e for e in mine if e.case.batch_size == batch), key=lambda e: -e.case.median):
+        c = e.case
+        peak = f"{e.fraction:.0%} of {e.peak.precision} ({e.peak.gflops / 1e3:,.0f})" if e.peak else "no peak measured"
+        rows.append([f"{c.backend} ({c.precision or c.dtype})", seconds(c.median), f"{c.batch_size / c.median:,.0f}",
+                     f"{e.gflops / 1e3:,.1f}", peak])
+    return Table(f"{config}, batch {batch}, on {machine}: the GPU rungs, slowest first",
+                 ["rung (precision computed in)", "time / step", "images / s", "TFLOP/s (counted FLOPs)",
+                  "of the measured peak (TFLOP/s)"], rows)
