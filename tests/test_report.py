@@ -298,6 +298,27 @@ def test_the_csv_beside_the_report_holds_every_row(built, report, data):
     assert noisy > 0 and len(read("noisy.csv")) - 1 == noisy
 
 
+def test_the_first_page_gives_each_machine_in_a_row(data, doc, pdf_texts):
+    """One row per machine naming its CPU and GPU, with ResNet-50's best rung over pure-Python and
+    over compiled loops, and the GPU over the same machine's CPU: the values recomputed here from
+    the fixture's own rounds (gpu-b, resnet50-224 at batch 1)."""
+    table = shown(doc, "Each machine in a row")
+    assert [row[0].split(",")[0] for row in table.rows] == ["Test CPU A", "Test CPU B"]
+    gpu_b = table.rows[1]
+    assert "GPU: Test GPU" in gpu_b[0] and "GPU: none" in table.rows[0][0]
+    seconds = data[0].seconds
+    loops = np.median(seconds[("gpu-b", "resnet50-224", "loops", "float64", 1, 1)])
+    cuda = np.median(seconds[("gpu-b", "resnet50-224", "torch-cuda", "float32", 1, 1)])
+    cpu = np.median(seconds[("gpu-b", "resnet50-224", "torch-cpu", "float32", 8, 1)])
+    numba = np.median(seconds[("gpu-b", "resnet50-224", "numba", "float32", 8, 1)])
+    assert gpu_b[3].startswith(f"resnet50-224 (batch 1): {times(loops / cuda)} (torch-cuda float32")
+    assert gpu_b[4].startswith(f"resnet50-224 (batch 1): {times(numba / cuda)} [")
+    assert gpu_b[5].startswith(f"resnet50-224 (batch 1): {times(cpu / cuda)} [")
+    assert "(torch-cuda float32 over torch-cpu float32, all cores)" in gpu_b[5]
+    assert table.rows[0][5] == "no GPU"
+    assert "Each machine in a row" in pdf_texts[0]  # on the first page
+
+
 def test_the_verdicts_come_first(built, report):
     """Each claim's verdict and deciding figure, one line each, before any speedup or section."""
     html = unescape(built[0].read_text(encoding="utf-8"))
@@ -441,7 +462,7 @@ def test_one_round_loops_and_later_rungs(data, report):
     assert any("one round: no interval" in cell for row in table.rows for cell in row)
     mnist = ladder(report, "gpu-b", "mlp-mnist")
     names = [rung.spec.name for rung in mnist.rungs]
-    assert names[-1] == "torch-cuda-amp float32" and names.index("torch-cuda float32") == len(names) - 2
+    assert names[-1] == "torch-cuda-amp bfloat16 autocast" and names.index("torch-cuda float32") == len(names) - 2
     assert colour("torch-cuda-amp") == colour("torch-cuda-amp") != colour("torch-cuda")
 
 
@@ -502,8 +523,9 @@ def test_pdf_pages(pdf_texts, report, doc):
     assert len(report.ladder_groups) == 3 and len(report.throughput) == 1
     assert list(count) == [s.title for s in doc.sections]  # the document's order, every section
     assert count["The speedup ladder"] == 3 + 1
-    assert all(count[s.title] == 1 for s in doc.sections if s.title != "The speedup ladder")
-    assert len(texts) == len(doc.sections) + 3  # the three extra ladder pages
+    assert count["The answer"] == 2  # the verdicts and each machine's row on the first page, the glossary after
+    assert all(count[s.title] == 1 for s in doc.sections if s.title not in ("The speedup ladder", "The answer"))
+    assert len(texts) == len(doc.sections) + 3 + 1  # the three extra ladder pages, the answer's second
     assert not any("(continued)" in t for t in texts)  # no table spills onto another page
     # the verdicts are on the first page, one line each
     for claim in report.claims:
@@ -732,7 +754,7 @@ def test_the_headline_sets_the_gpu_against_the_same_machines_cpu(data, report):
     cpu = min((k for k in medians if not k[0].startswith("torch-cuda")), key=medians.get)
     assert (gpu[0], cpu[0]) == ("torch-cuda-amp", "torch-cpu")
     (line,) = [h for h in report.headlines if "Test GPU" in h]
-    found = re.search(r"At mlp-mnist, its fastest GPU rung, (\S+) float32, is ([\d.,]+)× \(95% CI [^)]*\) faster than "
+    found = re.search(r"At mlp-mnist, its fastest GPU rung, (\S+) bfloat16 autocast, is ([\d.,]+)× \(95% CI [^)]*\) faster than "
                       r"its fastest CPU rung, (torch-cpu float32, all cores)\.", line)
     assert found, line
     assert found.group(1) == gpu[0]

@@ -22,7 +22,7 @@ from ..formatting import times
 from ..measurement import read_parameter_shapes
 from .cases import Case
 from ..stats import RESAMPLES, SEED
-from .ladder import Ladder, speedup_between
+from .ladder import Ladder, Speedup, speedup_between
 from .scaling import SweepLine
 
 HOLDS, FAILS, UNSURE, UNMEASURED = "holds", "does not hold", "inconclusive", "not measured"
@@ -68,6 +68,15 @@ def fastest_compiled_loops(cases: list[Case], ladder: Ladder) -> Case | None:
     mine = [c for c in cases if c.ok and role_of(c.backend) == COMPILED_LOOPS and c.machine == ladder.machine
             and c.config == ladder.config and c.batch_size == ladder.batch_size]
     return min(mine, key=lambda c: c.median, default=None)
+
+
+def over_compiled_loops(cases: list[Case], ladder: Ladder) -> Speedup | None:
+    """The ladder's best vectorized rung over the fastest compiled loops of its machine, config and
+    batch (:func:`fastest_compiled_loops`); None where either was not measured."""
+    best, fastest = ladder.best(), fastest_compiled_loops(cases, ladder)
+    if best is None or fastest is None:
+        return None
+    return speedup_between(fastest, best.case, fastest.label, RESAMPLES, SEED)
 
 
 CLAIMED = (40.0, 100.0)  # the articles' ResNet-50 speedup range

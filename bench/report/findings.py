@@ -1,17 +1,17 @@
-"""The findings as short tables for README.md and docs/ (``python -m bench docs`` writes them there).
+"""The findings as short tables: the report's first screen, and README.md's and docs/' tables
+(``python -m bench docs`` writes those).
 
-Built from the same report model as the report, with its number formats, so the README and the
-report cannot disagree: the best vectorized rung over each loop baseline per config and machine,
-the articles' claims in a line each, and one machine's ladders in a row per config.
+Built from the report model, with its number formats, so the README and the report cannot
+disagree: each machine in a row, the best vectorized rung over each loop baseline per config and
+machine, the articles' claims in a line each, one machine's ladders, targets and GPU throughput.
 """
 
 from __future__ import annotations
 
 from ..formatting import times
 from ..measurement import device
-from ..stats import RESAMPLES, SEED
-from .claims import fastest_compiled_loops
-from .ladder import Ladder, Speedup, speedup_between
+from .claims import over_compiled_loops
+from .ladder import Ladder, Speedup, gpu_over_cpu
 from .model import Report
 from .tables import Table, seconds, speedup
 
@@ -35,17 +35,8 @@ def _named(s: Speedup, name: str) -> str:
     return f"{times(s.value)} ({name}; one round: no interval)"
 
 
-def over_compiled_loops(report: Report, ladder: Ladder) -> Speedup | None:
-    """The best vectorized rung over the fastest compiled loops (numba at any dtype and threads) of
-    the ladder's machine, config and batch: the claims table's compiled baseline."""
-    best, fastest = ladder.best(), fastest_compiled_loops(report.cases, ladder)
-    if best is None or fastest is None:
-        return None
-    return speedup_between(fastest, best.case, fastest.label, RESAMPLES, SEED)
-
-
 def _over_compiled(report: Report, ladder: Ladder | None) -> str:
-    over = over_compiled_loops(report, ladder) if ladder is not None else None
+    over = over_compiled_loops(report.cases, ladder) if ladder is not None else None
     if over is None:
         return "not measured"
     return _named(over, f"over {over.over}")
@@ -150,3 +141,52 @@ def gpu_throughput_table(report: Report, machine, config: str = "resnet50-224") 
     return Table(f"{config}, batch {batch}, on {machine}: the GPU rungs, slowest first",
                  ["rung (precision computed in)", "time / step", "images / s", "TFLOP/s (counted FLOPs)",
                   "of the measured peak (TFLOP/s)"], rows)
+
+
+def _resnet_ladder(report: Report, machine) -> Ladder | None:
+    """The machine's largest ResNet-50 ladder whose loops ran (224 px before 32 px), else its largest."""
+    mine = [l for l in report.ladders if l.machine == machine and l.config.startswith("resnet50")]
+    mine.sort(key=lambda l: -(l.resolution or 0))
+    return next((l for l in mine if l.loops.measured), mine[0] if mine else None)
+
+
+def _gpu_over_cpu(report: Report, machine) -> str:
+    """The fastest GPU rung over the fastest CPU rung of the same machine, at the first config where
+    both were measured (ResNet-50 first)."""
+    # ResNet-50 first, then the MNIST MLP (the headline's), then the others
+    mine = sorted((l for l in report.ladders if l.machine == machine),
+                  key=lambda l: (not l.config.startswith("resnet50"), l.config != "mlp-mnist"))
+    if not any(device(r.spec.backend) == "gpu" for l in mine for r in l.rungs if r.measured):
+        return "no GPU"
+    for ladder in mine:
+        found = gpu_over_cpu(ladder)
+        if found is not None:
+            over, gpu, cpu = found
+            return f"{ladder.config} (batch {ladder.batch_size}): {speedup(over)} ({gpu.spec.name} over {cpu.spec.name})"
+    return "no CPU rung measured beside the GPU"
+
+
+def machines_summary_table(report: Report) -> Table:
+    """The first screen's table: one row per machine, what it is and what it ran, with the
+    ResNet-50 factors over each loop baseline and what its GPU buys over its own CPU."""
+    envs = {e.machine: dict(e.rows) for e in report.environments}
+    rows = []
+    for machine in report.machines:
+        env = envs.get(str(machine), {})
+        ladder = _resnet_ladder(report, machine)
+        best = ladder.best() if ladder is not None else None
+        if ladder is None:
+            loops = compiled = "ResNet-50 not measured"
+        else:
+            at = f"{ladder.config} (batch {ladder.batch_size}): "
+            loops = at + (_over_loops(ladder) if best is not None or not ladder.loops.measured else "no vectorized rung")
+            compiled = at + _over_compiled(report, ladder)
+        rows.append([
+            f"{env.get('CPU', machine)}, {env.get('logical cores', '?')} logical cores; GPU: {env.get('GPU', 'none')}",
+            f"Python {env.get('Python', '?')}, NumPy {env.get('NumPy', '?')}, PyTorch {env.get('PyTorch', '?')}",
+            f"{env.get('vecbench commit', '?')}; {env.get('dates', '?')}",
+            loops, compiled, _gpu_over_cpu(report, machine)])
+    return Table("Each machine in a row: ResNet-50 over each loop baseline, and its GPU over its own CPU [95% CI]",
+                 ["machine", "software", "vecbench commit; dates", "best vectorized over pure-Python loops",
+                  "best vectorized over compiled loops (numba)", "fastest GPU over fastest CPU rung"], rows,
+                 widths=[1.6, 1.3, 1.3, 1.7, 1.7, 1.7])

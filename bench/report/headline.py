@@ -6,11 +6,9 @@ from __future__ import annotations
 from implementations.registry import COMPILED_LOOPS, VECTORIZED
 
 from ..formatting import number, times
-from ..measurement import device
-from .claims import fastest_compiled_loops
+from .claims import over_compiled_loops
 from .efficiency import Efficiency
-from ..stats import RESAMPLES, SEED
-from .ladder import Ladder, ThroughputLine, speedup_between
+from .ladder import Ladder, ThroughputLine, gpu_over_cpu
 
 
 def _x(value: float) -> str:
@@ -46,14 +44,10 @@ def _mlp_sentence(ladder: Ladder, hardware: str) -> str:
 def _gpu_over_cpu_sentence(ladder: Ladder) -> str | None:
     """The machine's fastest GPU rung over its own fastest CPU rung at the same config: what a GPU
     buys on that machine, both sides timed in one run."""
-    measured = [r for r in ladder.rungs if r.measured]
-    gpu = [r for r in measured if device(r.spec.backend) == "gpu"]
-    cpu = [r for r in measured if device(r.spec.backend) == "cpu"]
-    if not gpu or not cpu:
+    found = gpu_over_cpu(ladder)
+    if found is None:
         return None
-    fast_gpu = min(gpu, key=lambda r: r.case.median)
-    fast_cpu = min(cpu, key=lambda r: r.case.median)
-    over = speedup_between(fast_cpu.case, fast_gpu.case, fast_cpu.spec.name, RESAMPLES, SEED)
+    over, fast_gpu, fast_cpu = found
     interval = f" (95% CI {_x(over.low)}-{_x(over.high)})" if over.has_interval else " (one round: no interval)"
     than = "faster than" if over.value >= 1 else "as fast as (slower than)"
     return (f"At {ladder.config}, its fastest GPU rung, {fast_gpu.spec.name}, is {_x(over.value)}{interval} "
@@ -80,14 +74,13 @@ def _compiled_clause(ladder: Ladder, best, cases) -> str:
     rung) already take, and how far the best rung is above the fastest compiled loops (the claims
     table's compiled baseline)."""
     compiled = ladder.rung_of(COMPILED_LOOPS, "float64", "one")
-    fastest = fastest_compiled_loops(cases, ladder)
-    if compiled is None or not compiled.measured or fastest is None:
+    over = over_compiled_loops(cases, ladder)
+    if compiled is None or not compiled.measured or over is None:
         return ""
-    over = speedup_between(fastest, best.case, fastest.label, RESAMPLES, SEED)
     interval = f" (95% CI {_x(over.low)}-{_x(over.high)})" if over.has_interval else " (one round: no interval)"
     return (f"; the same loops compiled with numba (float64) are {_speed(compiled, ladder)} faster than pure "
             f"Python, and {best.spec.name} is {_x(over.value)}{interval} faster than the fastest compiled loops "
-            f"({fastest.label})")
+            f"({over.over})")
 
 
 def _throughput_sentence(lines: list[ThroughputLine], effs: list[Efficiency]) -> str | None:
@@ -97,7 +90,9 @@ def _throughput_sentence(lines: list[ThroughputLine], effs: list[Efficiency]) ->
     if not points:
         return None
     ips, batch, case = max(points, key=lambda p: p[0])
-    text = f"ResNet-50 (224 px) trains fastest with {case.label} at batch {batch}: {number(ips)} images/s"
+    # named by what it computed in: a bfloat16 autocast step is not a float32 one
+    computed = f" ({case.precision} autocast, float32 weights)" if case.precision == "bfloat16" else ""
+    text = f"ResNet-50 (224 px) trains fastest with {case.label}{computed} at batch {batch}: {number(ips)} images/s"
     eff = next((e for e in effs if e.case is case and e.peak), None)
     if eff is not None:
         text += f", {eff.fraction:.0%} of the machine's measured {eff.peak.precision} GEMM peak"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from implementations.registry import (FRAMEWORK, LOOP_BASELINE, LOOP_ROLES, LadderRung, backend_names, described,
                                       order_key, role_of)
 
+from ..measurement import device
 from ..stats import RESAMPLES, SEED, ratio_interval
 from .cases import Case, config_order, sweep_width
 
@@ -46,9 +47,13 @@ class RungSpec:
 
 
 def _rung_name(backend: str, rung: LadderRung) -> str:
+    """``numpy float32, all cores``; a mixed-precision backend by what it computes in:
+    ``torch-cuda-amp bfloat16 autocast`` (its float32 weights are the case's dtype)."""
+    amp = described(backend).amp_dtype
+    precision = f"{amp} autocast" if amp and rung.dtype == "float32" else rung.dtype
     if rung.threads == "any":
-        return f"{backend} {rung.dtype}"
-    return f"{backend} {rung.dtype}, {'1 thread' if rung.threads == 'one' else 'all cores'}"
+        return f"{backend} {precision}"
+    return f"{backend} {precision}, {'1 thread' if rung.threads == 'one' else 'all cores'}"
 
 
 def declared_rungs() -> tuple[RungSpec, ...]:
@@ -157,6 +162,19 @@ def speedup_between(slower: Case, faster: Case, over: str, resamples: int, seed:
                               resamples=resamples, seed=seed)
     low, high = (interval.low, interval.high) if interval else (float("nan"), float("nan"))
     return Speedup(slower.time / faster.time, low, high, over)
+
+
+def gpu_over_cpu(ladder: Ladder, resamples: int = RESAMPLES, seed: int = SEED) -> tuple[Speedup, Rung, Rung] | None:
+    """The ladder's fastest GPU rung over its fastest CPU rung (both on the ladder's machine, timed
+    in one run): (speedup, GPU rung, CPU rung), or None where either side was not measured."""
+    measured = [r for r in ladder.rungs if r.measured]
+    gpu = [r for r in measured if device(r.spec.backend) == "gpu"]
+    cpu = [r for r in measured if device(r.spec.backend) == "cpu"]
+    if not gpu or not cpu:
+        return None
+    fast_gpu = min(gpu, key=lambda r: r.case.median)
+    fast_cpu = min(cpu, key=lambda r: r.case.median)
+    return speedup_between(fast_cpu.case, fast_gpu.case, fast_cpu.spec.name, resamples, seed), fast_gpu, fast_cpu
 
 
 def build_ladder(machine: str, config: str, cases: list[Case], all_cores: int,

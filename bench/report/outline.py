@@ -11,11 +11,27 @@ from .document import (Attachment, Bullets, Document, FigureBlock, Paragraph, Se
                        Verdict, Verdicts)
 from .figures import efficiency_machines, ladder_title
 from .model import Report
-from . import tables as t
+from . import findings, tables as t
 
 TITLE = "vecbench: how much faster does vectorized code train neural networks?"
 NOISY_SHOWN = 12  # rows of the noisy table on the page; every row in noisy.csv
 PROBLEMS_SHOWN = 20
+GLOSSARY = (
+    "rung: one implementation of the training step at one precision and thread count; a ladder climbs "
+    "one config's rungs one change at a time (loops, compiled loops, vectorized, float32, threads, "
+    "library, GPU).",
+    "loop baselines: pure-Python loops, and the same loops compiled by numba (compiled loops).",
+    "multiplier (×): the slower rung's median time per step over the faster's; [low, high] its 95% "
+    "interval, widened by the A/A study (the same code timed against itself in independent runs).",
+    "one round: a step of minutes timed once, so no interval; noisy: rounds spread by more than 10% "
+    "of their median (IQR); contended: a round during which other work took the machine's CPU, left out.",
+    "MACs: the multiply-adds of the step's matrix products and convolutions, counted from the "
+    "architecture; FLOPs = 2 × MACs; k: the exponent of time ∝ width^k.",
+    "1t, 2t, all cores: the threads a case ran with; mlp-mnist@32: config mlp-mnist at batch 32; "
+    "resnet50-224: ResNet-50 on 224 × 224 images.",
+    "bfloat16 autocast: the GPU rungs above torch-cuda compute in bfloat16 with float32 weights; "
+    "TF32: torch-cuda's float32 products and convolutions in TensorFloat-32.",
+)
 
 
 def tone(verdict: str) -> str:
@@ -50,12 +66,15 @@ def _headline(report: Report) -> Section:
     return Section("The answer", "headline", (
         Subheading("The articles' claims, measured"),
         verdicts,
-        Subheading("Speedups over pure-Python loops"),
+        TableBlock(findings.machines_summary_table(report)),
+        Subheading("Speedups over pure-Python loops, machine by machine"),
         *(Paragraph(line) for line in report.headlines),
         Paragraph(f"Built from {len(report.sources)} results file(s): {', '.join(report.sources)}. Every number "
                   "below is computed from those files; Environment and method says how. Tables too long for a "
                   "page are beside this report in full as CSV: ladders.csv, efficiency.csv, noisy.csv, "
                   "failed-and-skipped.csv.", small=True),
+        Subheading("Words used here"),
+        Bullets(GLOSSARY, small=True),
     ), lead=True)
 
 
