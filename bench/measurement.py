@@ -116,6 +116,7 @@ class Measurement:
     profile: str = ""
     blind_spots: tuple[str, ...] = ()  # tensors whose verification bound reached 1% (a 1% fault would pass)
     parameter_shapes: str = ""  # the trainable parameters as the backend held them (bench.verify.parameter_shapes)
+    sweep_width: int | None = None  # N of a width-sweep config (mlp-width-N); None for any other
     suspect: str = ""  # why the number cannot be trusted (bench.suspect), set by a reader that checked
 
     # -- what the readers ask -------------------------------------------------------------------
@@ -282,6 +283,7 @@ def _one(rows: pd.DataFrame) -> Measurement:
         bytes=_count(first.get("bytes")),
         git_commit=_text(first["git_commit"]), profile=_text(first["profile"]),
         parameter_shapes=_text(first.get("parameter_shapes", "")),
+        sweep_width=_count(first.get("sweep_width")) or None,
         blind_spots=tuple(name.strip() for name in _text(first.get("blind_spots", "")).split(",") if name.strip()),
     )
 

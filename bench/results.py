@@ -60,6 +60,12 @@ def to_frame(rows: list[Round | dict]) -> pd.DataFrame:
     return _with_schema_dtypes(frame)[list(COLUMNS)]
 
 
+def _legacy_sweep_width(config) -> int | None:
+    """N of ``mlp-width-N`` for a row written before version 7 recorded it; None for other configs."""
+    tail = str(config).removeprefix("mlp-width-")
+    return int(tail) if str(config).startswith("mlp-width-") and tail.isdigit() else None
+
+
 def read_file(path: Path) -> pd.DataFrame:
     """One results file, validated. UsageError with one line when it is unusable."""
     try:
@@ -91,6 +97,8 @@ def read_file(path: Path) -> pd.DataFrame:
     for name in ADDED_IN_V6:
         if name not in names:
             frame[name] = ""
+    if "sweep_width" not in names:  # before version 7 the sweep's width was only in the name
+        frame["sweep_width"] = frame["config"].map(_legacy_sweep_width)
     try:
         frame = _with_schema_dtypes(frame)
     except (ValueError, TypeError, OverflowError, pa.ArrowException) as exc:

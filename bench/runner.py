@@ -177,7 +177,7 @@ class Runner:
         size = size_kwargs(config)
         return self._base_row(
             model=config.model, config=config.name, backend=case.backend, dtype=case.dtype, threads=case.threads,
-            batch_size=config.batch_size, resolution=config.resolution,
+            batch_size=config.batch_size, resolution=config.resolution, sweep_width=config.sweep_width,
             flops=arch.step_flops(config.spec, config.batch_size, **size),
             macs=arch.step_macs(config.spec, config.batch_size, **size),
         )

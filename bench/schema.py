@@ -35,6 +35,11 @@ every real run, and in rows of older files. It also added ``parameter_shapes``, 
 trainable parameter as the backend held it (what the articles' shape claims are decided by), and
 ``blind_spots``: the tensors whose verification bound reached 1% (a 1% fault in them would have
 passed), so that the report can say so.
+
+Version 7 added ``sweep_width`` (``ADDED_IN_V7``): N of a width-sweep config (``mlp-width-N``), so
+that readers take a case's place in the Scaling section from a recorded column instead of parsing
+its config's name. Files before version 7 are given it when read (``results.read_file``), the one
+place a config's name is read for it.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ import math
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 WHOLE_STEP = "step"  # the ``part`` of a round that times the whole training step
 STATUSES = ("ok", "failed", "skipped")
 
@@ -194,6 +199,11 @@ class Round:
         "tolerance), so that a 1% fault in them would pass (bench/verify.py, Verifier.blind_spots), "
         "comma-separated; empty where none or not verified", since=6, default=None)
 
+    # -- added in schema_version 7 (older files: filled from the config's name by read_file) --
+    sweep_width: int | None = _column('Int64',
+        "N of a width-sweep config (mlp-width-N: input = hidden = N, 10 classes), the x of the report's "
+        "Scaling section; null for any other config", since=7, default=None)
+
     def with_(self, **changes) -> Round:
         return replace(self, **changes)
 
@@ -205,7 +215,7 @@ class Round:
 COLUMNS: dict[str, tuple[str, str]] = {f.name: (f.metadata["dtype"], f.metadata["meaning"]) for f in fields(Round)}
 _ADDED = {version: tuple(f.name for f in fields(Round) if f.metadata["since"] == version)
           for version in range(2, SCHEMA_VERSION + 1)}
-ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, ADDED_IN_V5, ADDED_IN_V6 = (_ADDED[v] for v in range(2, 7))
+ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, ADDED_IN_V5, ADDED_IN_V6, ADDED_IN_V7 = (_ADDED[v] for v in range(2, 8))
 # the columns a file of each version must have: all but those a later version added
 REQUIRED_BY_VERSION = {
     version: tuple(c for c in COLUMNS if not any(c in _ADDED[later] for later in _ADDED if later > version))

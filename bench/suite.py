@@ -62,6 +62,8 @@ class ModelConfig:
     one_thread: tuple[str, ...] = ()
     # dtypes to run (None: every dtype the backend supports)
     dtypes: tuple[str, ...] | None = None
+    # N of the width sweep's mlp-width-N (recorded per row as sweep_width); None outside the sweep
+    sweep_width: int | None = None
 
     @property
     def key(self) -> str:
@@ -126,7 +128,7 @@ def get_config(name: str) -> ModelConfig:
         width = int(match.group(1))
         if width < 1:
             raise UsageError(f"{name}: a width must be a positive integer (the sweep uses {WIDTH_SWEEP[0]}..{WIDTH_SWEEP[-1]})")
-        return _mlp(name, (width, width, 10), 32)
+        return replace(_mlp(name, (width, width, 10), 32), sweep_width=width)
     from implementations import MODELS  # noqa: PLC0415
 
     raise UsageError(f"unknown model or config {name!r}; models: {', '.join(MODELS)}; configs: "

@@ -80,6 +80,20 @@ def test_run_twice_into_one_file_appends(tmp_path):
     assert len(frame) > rows and frame["run_id"].nunique() == 2
 
 
+def test_a_run_records_the_sweep_width_of_a_sweep_config_only(tmp_path):
+    """Readers place a case in the width sweep by its recorded sweep_width (schema 7), so a run
+    must write it: N for mlp-width-N, null for a named config."""
+    out = tmp_path / "r.parquet"
+    done = bench("run", "--profile", "quick", "--models", "mlp-tiny", "mlp-width-8", "--backends", "numpy",
+                 "--out", str(out), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    frame = read_results([out])
+    steps = frame[frame.model == "mlp"]
+    widths = steps.groupby("config")["sweep_width"].agg(lambda s: set(s.dropna().astype(int)))
+    assert widths["mlp-width-8"] == {8} and widths["mlp-tiny"] == set()
+    assert steps[steps.config == "mlp-width-8"]["sweep_width"].notna().all()
+
+
 def test_verify_refuses_a_backend_the_selection_never_runs(capsys):
     """Verifying nothing is not a pass: the quick profile runs numba on two configs only."""
     code, out, err = bench_here(capsys, "verify", "--models", "mlp-mnist", "--backends", "numba", "numpy")

@@ -16,7 +16,8 @@ from bench import results, suite, verify
 from bench.errors import UsageError
 from bench.peaks import GPU_COPY_BYTES, GPU_GEMM_N, PeakCase, gpu_peak_cases
 from bench.results import ResultsWriter, read_results
-from bench.schema import ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, ADDED_IN_V5, ADDED_IN_V6, REQUIRED_BY_VERSION
+from bench.schema import (ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, ADDED_IN_V5, ADDED_IN_V6, ADDED_IN_V7,
+                          REQUIRED_BY_VERSION)
 from bench.runner import Runner
 from bench.suite import Case, TimingBudget, get_config
 from implementations import BACKENDS, CUDA_BACKENDS, backend_dtypes, make_trainer
@@ -255,7 +256,7 @@ def _v1_frame():
 
     row = base_row("lab-a")
     frame = results.to_frame([row]).drop(columns=list(ADDED_IN_V2 + ADDED_IN_V3 + ADDED_IN_V4 + ADDED_IN_V5
-                                                      + ADDED_IN_V6))
+                                                      + ADDED_IN_V6 + ADDED_IN_V7))
     assert set(frame.columns) == set(REQUIRED_BY_VERSION[1])
     return frame.assign(schema_version=pd.Series([1], dtype="int64"))
 
@@ -278,7 +279,7 @@ def test_version_1_files_still_read_with_nulls_in_the_new_columns(tmp_path):
     assert sorted(both["schema_version"]) == [1, 2] and both["tf32_matmul"].tolist()[1] is True
 
 
-def test_version_2_files_need_the_new_columns_and_version_7_is_refused(tmp_path):
+def test_version_2_files_need_the_new_columns_and_version_8_is_refused(tmp_path):
     path = tmp_path / "v2-partial.parquet"
     _v1_frame().assign(schema_version=pd.Series([2], dtype="int64")).to_parquet(path, index=False)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) precision, tf32_matmul"):
@@ -288,30 +289,45 @@ def test_version_2_files_need_the_new_columns_and_version_7_is_refused(tmp_path)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) repeat, run_wait"):
         read_results([v3])
     v4 = tmp_path / "v4-partial.parquet"
-    results.to_frame([dict(base_row_v3(), schema_version=4)]).drop(columns=["part", "capture_seconds"]).to_parquet(v4)
+    results.to_frame([dict(base_row_v3(), schema_version=4)]).drop(columns=["part", "capture_seconds", *ADDED_IN_V7]).to_parquet(v4)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) part"):
         read_results([v4])
     v5 = tmp_path / "v5-partial.parquet"
-    results.to_frame([dict(base_row_v3(), schema_version=5)]).drop(columns=["capture_seconds", *ADDED_IN_V6]
-                                                                    ).to_parquet(v5)
+    results.to_frame([dict(base_row_v3(), schema_version=5)]).drop(columns=["capture_seconds", *ADDED_IN_V6,
+                                                                             *ADDED_IN_V7]).to_parquet(v5)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) capture_seconds"):
         read_results([v5])
     v6 = tmp_path / "v6-partial.parquet"
-    results.to_frame([dict(base_row_v3(), schema_version=6)]).drop(columns=["blind_spots"]).to_parquet(v6)
+    results.to_frame([dict(base_row_v3(), schema_version=6)]).drop(columns=["blind_spots", *ADDED_IN_V7]).to_parquet(v6)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) blind_spots"):
         read_results([v6])
     # a version-5 file (none of version 6's columns) reads, each of them empty
     v5_whole = tmp_path / "v5.parquet"
-    results.to_frame([dict(base_row_v3(), schema_version=5)]).drop(columns=list(ADDED_IN_V6)).to_parquet(v5_whole)
+    results.to_frame([dict(base_row_v3(), schema_version=5)]).drop(columns=[*ADDED_IN_V6, *ADDED_IN_V7]).to_parquet(v5_whole)
     assert (read_results([v5_whole])[list(ADDED_IN_V6)] == "").all().all()
     # a version-4 file (no capture_seconds) reads, NaN there
     v4_whole = tmp_path / "v4.parquet"
-    results.to_frame([dict(base_row_v3(), schema_version=4)]).drop(columns=["capture_seconds"]).to_parquet(v4_whole)
+    results.to_frame([dict(base_row_v3(), schema_version=4)]).drop(columns=["capture_seconds", *ADDED_IN_V7]).to_parquet(v4_whole)
     assert read_results([v4_whole])["capture_seconds"].isna().all()
-    newer = tmp_path / "v7.parquet"
-    results.to_frame([]).assign(schema_version=pd.Series([7], dtype="int64")).to_parquet(newer)
-    with pytest.raises(UsageError, match="schema_version 7, newer than this vecbench reads \\(up to 6\\)"):
+    newer = tmp_path / "v8.parquet"
+    results.to_frame([]).assign(schema_version=pd.Series([8], dtype="int64")).to_parquet(newer)
+    with pytest.raises(UsageError, match="schema_version 8, newer than this vecbench reads \\(up to 7\\)"):
         read_results([newer])
+
+
+def test_the_sweep_width_is_read_from_its_column_and_filled_from_the_name_only_before_version_7(tmp_path):
+    """A version-6 file's mlp-width-N rows get N from the name when read (the one place a name is
+    read for it); a version-7 row's recorded sweep_width is what counts, whatever the config's name."""
+    rows = [dict(base_row_v3(), schema_version=6, config="mlp-width-96"), dict(base_row_v3(), schema_version=6)]
+    v6 = tmp_path / "v6.parquet"
+    results.to_frame(rows).drop(columns=["sweep_width"]).to_parquet(v6)
+    widths = read_results([v6])["sweep_width"]
+    assert widths.iloc[0] == 96 and pd.isna(widths.iloc[1])
+    v7 = tmp_path / "v7.parquet"
+    results.to_frame([dict(base_row_v3(), config="mlp-width-96"),
+                      dict(base_row_v3(), config="my-sweep-b", sweep_width=48)]).to_parquet(v7)
+    read = read_results([v7])
+    assert pd.isna(read["sweep_width"].iloc[0]) and read["sweep_width"].iloc[1] == 48
 
 
 def base_row_v3():

@@ -70,7 +70,7 @@ class Results:
         self.seconds: dict[tuple, np.ndarray] = {}
 
     def ok(self, machine, config, backend, dtype, threads, median, rounds=7, spread=0.02, batch=None,
-           model=None, resolution=None, flops=None, macs=None):
+           model=None, resolution=None, flops=None, macs=None, sweep_width=None):
         model = model or ("resnet50" if config.startswith("resnet50") else "mlp")
         if batch is None:
             batch = MLP_SIZES.get(config, (None, 32))[1] if model == "mlp" else 1
@@ -80,7 +80,8 @@ class Results:
         for i, t in enumerate(times):
             self.rows.append(base_row(machine) | dict(
                 model=model, config=config, backend=backend, dtype=dtype, threads=threads, batch_size=batch,
-                resolution=resolution, round=i, seconds=float(t), flops=flops or (2 * macs if macs else 10**9),
+                resolution=resolution, sweep_width=sweep_width, round=i, seconds=float(t),
+                flops=flops or (2 * macs if macs else 10**9),
                 macs=macs or 0, parameter_shapes=torch_layout(MLP_SIZES[config][0]) if config in MLP_SIZES else ""))
         self.seconds[(machine, config, backend, dtype, threads, batch)] = times
         return times
@@ -128,8 +129,10 @@ def fill(r: Results) -> None:
     # the width sweep: time = c * N ** SWEEP_EXPONENT exactly at the median
     for n in (32, 64, 128, 256, 512, 1024, 2048):
         flops = 6 * 32 * 2 * n * n
-        r.ok("lab-a", f"mlp-width-{n}", "loops", "float64", 1, 1e-7 * n**SWEEP_EXPONENT, rounds=3, spread=0.0, flops=flops)
-        r.ok("lab-a", f"mlp-width-{n}", "numpy", "float64", 1, 1e-9 * n**SWEEP_EXPONENT, rounds=5, spread=0.0, flops=flops)
+        r.ok("lab-a", f"mlp-width-{n}", "loops", "float64", 1, 1e-7 * n**SWEEP_EXPONENT, rounds=3, spread=0.0, flops=flops,
+             sweep_width=n)
+        r.ok("lab-a", f"mlp-width-{n}", "numpy", "float64", 1, 1e-9 * n**SWEEP_EXPONENT, rounds=5, spread=0.0, flops=flops,
+             sweep_width=n)
     r.harness("lab-a", 4)
     # gpu-b: 8 threads, GPU, a later rung, ResNet-50 with a one-round loops case
     for config, loops in (("mlp-mnist", 0.4),):

@@ -1,4 +1,5 @@
-"""The report's cases are ``bench.measurement.Measurement`` records; this orders them for display."""
+"""The report's cases are ``bench.measurement.Measurement`` records; this orders them for display,
+from what their rows record (model, sweep width, multiply-adds), never from their configs' names."""
 
 from __future__ import annotations
 
@@ -8,27 +9,24 @@ from .palette import backend_order
 Case = Measurement
 
 
+def config_ranks(cases: list[Case]) -> dict[str, tuple]:
+    """Each config's display place: models by name; within a model the named configs, then the
+    width sweep by width; named configs by their multiply-adds per sample (the most any of their
+    rows recorded: a failed row may record none), so mlp-tiny, mlp-mnist, mlp-wide, and ResNet-50
+    by resolution; ties by name."""
+    per_sample: dict[str, float] = {}
+    for c in cases:
+        here = c.macs / c.batch_size if c.macs and c.batch_size else 0.0
+        per_sample[c.config] = max(per_sample.get(c.config, 0.0), here)
+    first = {}
+    for c in cases:
+        first.setdefault(c.config, c)
+    return {config: (c.model, c.sweep_width is not None, c.sweep_width or 0, per_sample[config], config)
+            for config, c in first.items()}
+
+
 def ordered(cases: list[Measurement]) -> list[Measurement]:
-    """Machines, then models, configs in display order, batch, backend, dtype, threads."""
-    return sorted(cases, key=lambda c: (c.machine, c.model, config_order(c.config), c.batch_size,
-                                        backend_order(c.backend), c.dtype, c.threads))
-
-
-def config_order(config: str) -> tuple:
-    """Named MLPs first, the width sweep by width, then ResNet-50 by resolution; others by name."""
-    fixed = ("mlp-tiny", "mlp-mnist", "mlp-wide")
-    if config in fixed:
-        return (0, fixed.index(config), "")
-    width = sweep_width(config)
-    if width is not None:
-        return (1, width, "")
-    if config.startswith("resnet50-") and config.removeprefix("resnet50-").isdigit():
-        return (2, int(config.removeprefix("resnet50-")), "")
-    return (3, 0, config)
-
-
-def sweep_width(config: str) -> int | None:
-    """N of ``mlp-width-N``; None for any other config."""
-    prefix = "mlp-width-"
-    tail = config.removeprefix(prefix)
-    return int(tail) if config.startswith(prefix) and tail.isdigit() else None
+    """Machines, then configs in display order, batch, backend, dtype, threads."""
+    ranks = config_ranks(cases)
+    return sorted(cases, key=lambda c: (c.machine, ranks[c.config], c.batch_size, backend_order(c.backend), c.dtype,
+                                        c.threads))

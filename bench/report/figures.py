@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 from ..formatting import seconds, times  # noqa: E402
 from ..measurement import Breakdown, case_name  # noqa: E402
-from .cases import config_order, sweep_width  # noqa: E402
+from .cases import config_ranks  # noqa: E402
 from .efficiency import Efficiency  # noqa: E402
 from .ladder import Ladder, ThroughputLine  # noqa: E402
 from .machines import RungAcross  # noqa: E402
@@ -297,14 +297,15 @@ def _facet_row(case) -> str:
 def _in_efficiency_figure(e: Efficiency) -> bool:
     """Cases against a peak; of the width sweep only the octaves (32, 64, ..., 2048), so that a
     quarter-octave sweep does not add twenty rows (every case is in the efficiency table)."""
-    width = sweep_width(e.case.config)
+    width = e.case.sweep_width
     return e.peak is not None and (width is None or width & (width - 1) == 0)
 
 
 def _facets(effs: list[Efficiency]) -> list[tuple[str, list[str]]]:
     """(model, its configs top to bottom) for every model shown, over all machines."""
     out: dict[str, list[str]] = {}
-    for e in sorted(effs, key=lambda e: (e.case.model, config_order(e.case.config), e.case.batch_size)):
+    ranks = config_ranks([e.case for e in effs])
+    for e in sorted(effs, key=lambda e: (ranks[e.case.config], e.case.batch_size)):
         configs = out.setdefault(e.case.model, [])
         if _facet_row(e.case) not in configs:
             configs.append(_facet_row(e.case))

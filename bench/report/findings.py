@@ -50,9 +50,9 @@ def speedups_table(report: Report) -> Table:
     configs = [group[0] for group in report.ladder_groups]  # one ladder per config: its batch and name
     rows = [[f"{first.config} (batch {first.batch_size})", *(_over_loops(by.get((m, first.config))) for m in machines)]
             for first in configs]
-    resnet = [first.config for first in configs if first.config.startswith("resnet50")]
-    if resnet:
-        config = resnet[-1]
+    images = [first.config for first in configs if first.resolution]  # the image model's ladders
+    if images:
+        config = images[-1]
         rows.append([f"{config}, over the loops compiled by numba",
                      *(_over_compiled(report, by.get((m, config))) for m in machines)])
     return Table("The best vectorized rung over pure-Python loops, median time per step [95% CI]",
@@ -145,7 +145,7 @@ def gpu_throughput_table(report: Report, machine, config: str = "resnet50-224") 
 
 def _resnet_ladder(report: Report, machine) -> Ladder | None:
     """The machine's largest ResNet-50 ladder whose loops ran (224 px before 32 px), else its largest."""
-    mine = [l for l in report.ladders if l.machine == machine and l.config.startswith("resnet50")]
+    mine = [l for l in report.ladders if l.machine == machine and l.resolution]
     mine.sort(key=lambda l: -(l.resolution or 0))
     return next((l for l in mine if l.loops.measured), mine[0] if mine else None)
 
@@ -153,9 +153,10 @@ def _resnet_ladder(report: Report, machine) -> Ladder | None:
 def _gpu_over_cpu(report: Report, machine) -> str:
     """The fastest GPU rung over the fastest CPU rung of the same machine, at the first config where
     both were measured (ResNet-50 first)."""
-    # ResNet-50 first, then the MNIST MLP (the headline's), then the others
+    # ResNet-50 (the image model: its ladders record a resolution) first, then the MNIST MLP (the
+    # headline's), then the others
     mine = sorted((l for l in report.ladders if l.machine == machine),
-                  key=lambda l: (not l.config.startswith("resnet50"), l.config != "mlp-mnist"))
+                  key=lambda l: (not l.resolution, l.config != "mlp-mnist"))
     if not any(device(r.spec.backend) == "gpu" for l in mine for r in l.rungs if r.measured):
         return "no GPU"
     for ladder in mine:

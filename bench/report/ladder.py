@@ -22,7 +22,7 @@ from implementations.registry import (FRAMEWORK, LOOP_BASELINE, LOOP_ROLES, Ladd
 
 from ..measurement import device
 from ..stats import RESAMPLES, SEED, ratio_interval
-from .cases import Case, config_order, sweep_width
+from .cases import Case, config_ranks
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,8 @@ def build_ladders(cases: list[Case], resamples: int = RESAMPLES, seed: int = SEE
     for machine in sorted({c.machine for c in cases}):
         mine = [c for c in cases if c.machine == machine]
         all_cores = max(c.threads for c in mine)
-        for config in sorted({c.config for c in mine if sweep_width(c.config) is None}, key=config_order):
+        ranks = config_ranks(mine)
+        for config in sorted({c.config for c in mine if c.sweep_width is None}, key=ranks.__getitem__):
             ladders.append(build_ladder(machine, config, [c for c in mine if c.config == config],
                                         all_cores, resamples, seed))
     return ladders
@@ -232,8 +233,9 @@ def throughput(cases: list[Case]) -> list[ThroughputLine]:
     for c in cases:
         if c.model == "resnet50" and c.ok and role_of(c.backend) != LOOP_BASELINE:
             groups.setdefault((c.machine, c.config, c.backend, c.dtype, c.threads), []).append(c)
+    ranks = config_ranks(cases)
     for (machine, config, backend, _, _), group in sorted(
-            groups.items(), key=lambda kv: (kv[0][0], config_order(kv[0][1]), order_key(kv[0][2]), kv[0][3:])):
+            groups.items(), key=lambda kv: (kv[0][0], ranks[kv[0][1]], order_key(kv[0][2]), kv[0][3:])):
         sizes = {c.batch_size for c in cases if c.machine == machine and c.config == config}
         if len(sizes) < 2:
             continue

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..formatting import first_names
 from ..measurement import Breakdown, Measurement, breakdowns, measurements
 from ..suspect import flag_text, suspects
-from .cases import Case, config_order, ordered
+from .cases import Case, config_ranks, ordered
 from .claims import Claim, evaluate
 from .efficiency import Efficiency, Peak, efficiencies, peaks
 from .environment import Environment, environments
@@ -114,7 +114,8 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
     groups: dict[str, list[Ladder]] = {}
     for ladder in ladders:  # ladders come by machine, then config in display order
         groups.setdefault(ladder.config, []).append(ladder)
-    ladder_groups = [groups[c] for c in sorted(groups, key=config_order)]
+    ranks = config_ranks(cases)
+    ladder_groups = [groups[c] for c in sorted(groups, key=ranks.__getitem__)]
     ordered_machines, across = compare_machines(ladder_groups, resamples, seed)
 
     lines = throughput(cases)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cases import Case, sweep_width
+from .cases import Case
 from .palette import backend_order
 from ..stats import PowerFit, fit_power
 
@@ -57,13 +57,13 @@ def _fit(widths: np.ndarray, values: np.ndarray) -> PowerFit | None:
 def sweep_lines(cases: list[Case]) -> list[SweepLine]:
     groups: dict[tuple, list[Case]] = {}
     for c in cases:
-        if c.ok and sweep_width(c.config) is not None:
+        if c.ok and c.sweep_width is not None:
             groups.setdefault((c.machine, c.backend, c.dtype, c.threads), []).append(c)
     lines = []
     for (machine, backend, dtype, threads), group in sorted(
             groups.items(), key=lambda kv: (kv[0][0], backend_order(kv[0][1]), kv[0][2], kv[0][3])):
-        group = sorted(group, key=lambda c: sweep_width(c.config))
-        widths = np.array([sweep_width(c.config) for c in group], dtype=float)
+        group = sorted(group, key=lambda c: c.sweep_width)
+        widths = np.array([c.sweep_width for c in group], dtype=float)
         medians = np.array([c.median for c in group])
         flops = np.array([c.flops for c in group], dtype=float)
         k = min(widths.size, compute_bound(widths, medians, flops))
@@ -76,7 +76,7 @@ def sweep_lines(cases: list[Case]) -> list[SweepLine]:
 def flops_exponent(cases: list[Case]) -> PowerFit | None:
     """Exponent of the recorded FLOPs per step against width over the whole sweep: the arithmetic
     the sweep asks for, to which the compute-bound time exponents are compared."""
-    by_width = {sweep_width(c.config): c.flops for c in cases if sweep_width(c.config) is not None and c.flops > 0}
+    by_width = {c.sweep_width: c.flops for c in cases if c.sweep_width is not None and c.flops > 0}
     if len(by_width) < 3:
         return None
     widths = np.array(sorted(by_width), dtype=float)
