@@ -8,7 +8,7 @@ from typing import Any
 
 from implementations import (BACKENDS, CUDA_BACKENDS, architecture, backend_dtypes, backend_names, get_backend,
                              is_cuda_backend)
-from implementations.registry import COMPILED_LOOPS, CONFIRMATION, LOOP_BASELINE, ORACLE, role_of
+from implementations.registry import COMPILED_LOOPS, LOOP_BASELINE, role_of
 from implementations.architectures import mlp, resnet
 
 from .errors import UsageError
@@ -86,7 +86,7 @@ def _at_batch(config: ModelConfig, batch: int) -> ModelConfig:
     measurement of the vectorized backends in float32: a loops step would take hours, and float64
     activations of a batch of 32 would not fit in this machine's memory beside NumPy's buffers."""
     config = replace(config, batch_size=batch)
-    if config.model == "resnet50" and config.resolution == 224 and batch > 1:
+    if config.resolution == 224 and batch > 1:
         config = replace(config, without=(*config.without, *LOOPS), dtypes=("float32",))
     return config
 
@@ -327,40 +327,14 @@ def expand_cases(configs: list[ModelConfig], backends: list[str], cores: int | N
 
 
 # -- what a case needs in memory ------------------------------------------------------------------
-# Bytes per stored value: a float64 in an array('d') buffer is 8, but the loops backend's lists of
-# boxed floats cost about 32 (a float object plus a pointer) while a layer runs.
-_LOOPS_BYTES_PER_VALUE = 40
-# ResNet-50 at 224 px: peak resident memory of a vectorized float32 training step per image, all
-# included (the whole default run peaked at 7.7 GB in resnet50-224@32); loops: 1 GB for one image.
-_RESNET_BYTES_PER_IMAGE = {"vectorized": 250e6, LOOP_BASELINE: 1.0e9}
-# The float64 reference's step runs before the case's, not beside it: the peak is the larger of the
-# two. Its cost per 224-px image, measured with /usr/bin/time at batch 1, 4 and 16 (the marginal
-# resident memory per image): torch float64 168 MB over the whole batch, numpy float64 (the oracle)
-# 290 MB over at most the model's oracle_max_samples of them.
-_REFERENCE_BYTES_PER_IMAGE = {ORACLE: 175e6, CONFIRMATION: 300e6}  # by Backend.verifies
-
-
 def estimated_bytes(case: Case) -> int:
-    """A generous estimate of the host memory ``case`` needs: weights, gradients, momentum and the
-    float64 reference's copies, plus the activations of one step (a GPU rung's live on the GPU).
-    Python ints: never overflows."""
+    """A generous estimate of the host memory ``case`` needs, in bytes: its model's own estimate
+    (``host_bytes`` in its architecture module) for the case's batch, dtype, backend role and device."""
     config = case.config
-    size = 8 if case.dtype == "float64" else 4
-    if config.model == "mlp":
-        sizes = config.spec.sizes
-        params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-        activations = config.batch_size * sum(sizes) * 4
-        per_value = _LOOPS_BYTES_PER_VALUE if role_of(case.backend) == LOOP_BASELINE else size
-        # the case's own params, grads, velocity (+ a copy), the float64 reference's params and grads
-        return per_value * (4 * params + activations) + 8 * (2 * params + activations)
-    pixels = (config.resolution / 224) ** 2
-    kind = LOOP_BASELINE if role_of(case.backend) == LOOP_BASELINE else "vectorized"
-    own = 0 if is_cuda_backend(case.backend) else _RESNET_BYTES_PER_IMAGE[kind] * pixels * config.batch_size * size / 4
-    reference = pixels * max(_REFERENCE_BYTES_PER_IMAGE[ORACLE] * config.batch_size,
-                             _REFERENCE_BYTES_PER_IMAGE[CONFIRMATION]
-                             * min(config.batch_size,
-                                   architecture(config.model).VERIFICATION.oracle_max_samples or config.batch_size))
-    return int(max(own, reference) + 25_600_000 * (4 * size + 16))
+    size = {"resolution": config.resolution} if config.resolution else {}
+    return architecture(config.model).host_bytes(
+        config.spec, config.batch_size, 8 if case.dtype == "float64" else 4,
+        loops=role_of(case.backend) == LOOP_BASELINE, on_gpu=is_cuda_backend(case.backend), **size)
 
 
 def available_bytes() -> int | None:

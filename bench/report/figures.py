@@ -290,8 +290,8 @@ def machines_figure(machines: list, rows: list[RungAcross], ax=None) -> Figure:
 
 
 def _facet_row(case) -> str:
-    """A case's row in the efficiency figure: the MLP configs by name, ResNet-50 by name and batch."""
-    return case.config if case.model == "mlp" else f"{case.config}@{case.batch_size}"
+    """A case's row in the efficiency figure: configs by name, an image model's (ResNet-50) with its batch."""
+    return f"{case.config}@{case.batch_size}" if case.resolution else case.config
 
 
 def _in_efficiency_figure(e: Efficiency) -> bool:

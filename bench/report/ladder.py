@@ -231,7 +231,7 @@ def throughput(cases: list[Case]) -> list[ThroughputLine]:
     lines = []
     groups: dict[tuple, list[Case]] = {}
     for c in cases:
-        if c.model == "resnet50" and c.ok and role_of(c.backend) != LOOP_BASELINE:
+        if c.resolution and c.ok and role_of(c.backend) != LOOP_BASELINE:  # an image model (ResNet-50)
             groups.setdefault((c.machine, c.config, c.backend, c.dtype, c.threads), []).append(c)
     ranks = config_ranks(cases)
     for (machine, config, backend, _, _), group in sorted(

@@ -188,6 +188,22 @@ def step_macs(spec: MLPSpec, batch_size: int) -> int:
     return macs
 
 
+# Bytes per stored value of the pure-Python loops: a float in a list costs about 32 (a float object
+# plus a pointer) while a layer runs, 40 with the rest of its bookkeeping.
+LOOPS_BYTES_PER_VALUE = 40
+
+
+def host_bytes(spec: MLPSpec, batch_size: int, value_bytes: int, *, loops: bool, on_gpu: bool = False) -> int:
+    """A generous estimate of the host memory one training step needs, in bytes: the case's own
+    parameters, gradients, velocity (and a copy) in ``value_bytes`` per value (8 float64, 4 float32;
+    ``loops``: boxed floats), its activations, and the float64 reference's parameters, gradients
+    and activations. The same on a GPU (its host keeps the reference). Python ints: never overflows."""
+    params = sum(a * b + b for a, b in zip(spec.sizes[:-1], spec.sizes[1:]))
+    activations = batch_size * sum(spec.sizes) * 4
+    per_value = LOOPS_BYTES_PER_VALUE if loops else value_bytes
+    return per_value * (4 * params + activations) + 8 * (2 * params + activations)
+
+
 def forward_backward(layers, spec: MLPSpec, params, x, y):
     """One forward and backward pass composed from a backend's ``layers`` module.
 
