@@ -4,7 +4,7 @@ from what their rows record (model, sweep width, multiply-adds), never from thei
 from __future__ import annotations
 
 from ..measurement import Measurement
-from .palette import backend_order
+from implementations.registry import order_key
 
 Case = Measurement
 
@@ -28,5 +28,5 @@ def config_ranks(cases: list[Case]) -> dict[str, tuple]:
 def ordered(cases: list[Measurement]) -> list[Measurement]:
     """Machines, then configs in display order, batch, backend, dtype, threads."""
     ranks = config_ranks(cases)
-    return sorted(cases, key=lambda c: (c.machine, ranks[c.config], c.batch_size, backend_order(c.backend), c.dtype,
+    return sorted(cases, key=lambda c: (c.machine, ranks[c.config], c.batch_size, order_key(c.backend), c.dtype,
                                         c.threads))

@@ -28,7 +28,8 @@ from .cases import config_ranks  # noqa: E402
 from .efficiency import Efficiency  # noqa: E402
 from .ladder import Ladder, ThroughputLine  # noqa: E402
 from .machines import RungAcross  # noqa: E402
-from .palette import backend_order, colour  # noqa: E402
+from implementations.registry import order_key  # noqa: E402
+from .palette import colour  # noqa: E402
 from .scaling import SweepLine  # noqa: E402
 
 FONT = 11.5  # points: 15.3 px at the SVG's natural size, the HTML body's 15 px or more
@@ -232,7 +233,7 @@ def scaling_panels(sweeps: dict, axes: list[Axes]) -> None:
     for ax in axes[1:]:
         ax.tick_params(which="both", labelleft=False)
     handle, label = _fit_entry()
-    rank = {line.label: (backend_order(line.backend), line.dtype, line.threads)
+    rank = {line.label: (order_key(line.backend), line.dtype, line.threads)
             for lines in sweeps.values() for line in lines}
     ordered = sorted(entries, key=rank.__getitem__)
     _legend_beside(axes[-1], [*(entries[n] for n in ordered), handle], [*ordered, label])
@@ -349,7 +350,7 @@ def efficiency_figure(by_machine: dict, axes: list[list[Axes]] | None = None) ->
                     continue
                 (h,) = ax.plot([e.fraction], [rows[_facet_row(c)]], linestyle="none",
                                **_point_style(c.backend, c.dtype, c.threads))
-                series.setdefault((backend_order(c.backend), c.backend, c.dtype, c.threads), h)
+                series.setdefault((order_key(c.backend), c.backend, c.dtype, c.threads), h)
             if col == 0:  # the row's other panels share these ticks
                 ax.set_yticks(range(len(configs)), configs)
             else:
@@ -397,7 +398,7 @@ def breakdown_facets(found: list[Breakdown]) -> list[tuple[str, list[Breakdown]]
     out: dict[tuple, list[Breakdown]] = {}
     for b in found:
         out.setdefault((b.key.resolution, b.key.batch_size, b.key.config), []).append(b)
-    return [(f"{config} (batch {batch})", sorted(cases, key=lambda b: (backend_order(b.key.backend), b.key.dtype,
+    return [(f"{config} (batch {batch})", sorted(cases, key=lambda b: (order_key(b.key.backend), b.key.dtype,
                                                                        b.key.threads)))
             for (_, batch, config), cases in sorted(out.items())]
 

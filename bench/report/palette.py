@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import zlib
 
-from implementations.registry import described, order_key
+from implementations.registry import described
 
 EXTRA = ("#d62728", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939")
 
@@ -17,5 +17,3 @@ def colour(backend: str) -> str:
         return found.colour
     return EXTRA[zlib.crc32(backend.encode()) % len(EXTRA)]
 
-
-backend_order = order_key

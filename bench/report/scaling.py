@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cases import Case
-from .palette import backend_order
+from implementations.registry import order_key
 from ..stats import PowerFit, fit_power
 
 
@@ -61,7 +61,7 @@ def sweep_lines(cases: list[Case]) -> list[SweepLine]:
             groups.setdefault((c.machine, c.backend, c.dtype, c.threads), []).append(c)
     lines = []
     for (machine, backend, dtype, threads), group in sorted(
-            groups.items(), key=lambda kv: (kv[0][0], backend_order(kv[0][1]), kv[0][2], kv[0][3])):
+            groups.items(), key=lambda kv: (kv[0][0], order_key(kv[0][1]), kv[0][2], kv[0][3])):
         group = sorted(group, key=lambda c: c.sweep_width)
         widths = np.array([c.sweep_width for c in group], dtype=float)
         medians = np.array([c.median for c in group])

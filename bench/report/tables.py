@@ -11,7 +11,7 @@ from .efficiency import Efficiency, Peak
 from .environment import Environment
 from .ladder import Ladder, Speedup, ThroughputLine
 from .machines import RungAcross
-from .palette import backend_order
+from implementations.registry import order_key
 from .scaling import SweepLine
 from ..formatting import number, seconds, times
 from ..measurement import Breakdown
@@ -309,7 +309,7 @@ def _longest(b: Breakdown) -> str:
 def _by_config(found: list[Breakdown]) -> list[Breakdown]:
     """The figure's order: ResNet-50 at 32 px before 224, then the ladder's backend order."""
     return sorted(found, key=lambda b: (b.key.resolution, b.key.batch_size, b.key.config,
-                                        backend_order(b.key.backend), b.key.dtype, b.key.threads))
+                                        order_key(b.key.backend), b.key.dtype, b.key.threads))
 
 
 BREAKDOWN_NOTE = ("One instrumented step per case after its timed rounds (the loops step: the timed step itself); "
