@@ -1,0 +1,253 @@
+"""What a case's training step is compared with, and how far apart it may be.
+
+The bounds per model, precision and kind of tensor (each model's ``VERIFICATION``); the whole step
+read as a ``StepResult`` (loss, gradients, running statistics, parameters and momentum after each
+of two steps); the float64 ``Reference`` of a config; and the relative error of everything a step
+computes. ``bench.oracle`` confirms the reference; ``bench.verify`` judges a case against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from implementations import architecture, make_trainer
+from implementations.registry import CONFIRMATION as _CONFIRMATION_KIND
+from implementations.registry import ORACLE as _ORACLE_KIND
+from implementations.registry import verifier
+
+# torch float64 (the oracle), confirmed by an independent float64 implementation: whichever
+# backends describe themselves so (``Backend.verifies``)
+ORACLE = verifier(_ORACLE_KIND)
+CONFIRMATION = verifier(_CONFIRMATION_KIND)
+
+# Each model's bounds live in its description (``VERIFICATION`` in implementations/architectures/,
+# with the measurements they were sized from): per precision, the largest accepted relative error
+# ||x - ref|| / ||ref||, and tighter bounds for the kinds of tensor low precision barely moves. The
+# precision is the dtype, except on the GPU rungs (see ``precision``): tf32 (float32 with TF32
+# products) and bfloat16 (autocast; float32 master weights).
+SEED = 0
+
+
+def tensor_kind(key: str) -> str:
+    """What a ``step_errors`` key is: loss, running statistic, update, momentum, or the gradient of a
+    layer kind (fc, batch norm, convolution), read from torch's parameter names."""
+    if key == "loss":
+        return "loss"
+    if key.endswith(("running_mean", "running_var")):
+        return "running statistic"
+    for suffix, kind in ((UPDATE, "update"), (MOMENTUM, "momentum")):
+        if key.endswith(suffix):
+            return kind
+    module = key.rsplit(".", 1)[0].rsplit(".", 1)[-1]
+    if module.startswith("fc"):
+        return "fc gradient"
+    if module.startswith("bn") or module == "1":  # downsample.1: the shortcut's batch norm
+        return "batch-norm gradient"
+    return "convolution gradient"
+
+
+def spec_of(model: str):
+    """How ``model`` is verified (its architecture's ``VERIFICATION``)."""
+    return architecture(model).VERIFICATION
+
+
+def precision(model: str, dtype: str, amp_dtype: str | None = None, tf32_matmul: bool | None = None,
+              tf32_cudnn: bool | None = None) -> str:
+    """What a case computes in: ``amp_dtype`` when autocast runs, ``tf32`` when float32 products
+    the model uses may run in TF32 (matmuls for every model, cuDNN convolutions for resnet50),
+    else ``dtype``."""
+    if amp_dtype:
+        return amp_dtype
+    if dtype == "float32" and (tf32_matmul or (spec_of(model).tf32_convolutions and tf32_cudnn)):
+        return "tf32"
+    return dtype
+
+
+def tolerance(model: str, dtype: str, precision: str | None = None, key: str | None = None) -> float:
+    """The bound for ``model`` computed in ``precision`` (default: ``dtype`` itself); for tensor
+    ``key`` (a ``step_errors`` key), its kind's where the model's ``kind_tolerances`` has one."""
+    precision = precision or dtype
+    spec = spec_of(model)
+    kinds = spec.kind_tolerances.get(precision, {})
+    kind = tensor_kind(key) if key is not None and kinds else None
+    return kinds[kind] if kind in kinds else spec.tolerances[precision]
+
+
+def relative_error(value, reference) -> float:
+    """``||value - reference|| / ||reference||`` in float64 (L2 over all elements).
+
+    A reference of norm zero compares the absolute difference instead. NaN anywhere gives inf:
+    a NaN never passes.
+    """
+    value = np.asarray(value, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    if value.shape != reference.shape:
+        raise ValueError(f"shape {value.shape} differs from the reference's {reference.shape}")
+    if not (np.all(np.isfinite(value)) and np.all(np.isfinite(reference))):
+        return float("inf")
+    scale = np.linalg.norm(reference)
+    diff = np.linalg.norm(value - reference)
+    return float(diff / scale) if scale > 0 else float(diff)
+
+
+def loss_and_gradient_errors(loss: float, grads: dict, ref_loss: float, ref_grads: dict) -> dict[str, float]:
+    """Relative error of the loss (key ``"loss"``) and of every gradient, keyed by name."""
+    if set(grads) != set(ref_grads):
+        raise ValueError(f"gradient names differ from the reference: {sorted(set(grads) ^ set(ref_grads))}")
+    errors = {"loss": relative_error(loss, ref_loss)}
+    errors.update((name, relative_error(grads[name], ref)) for name, ref in ref_grads.items())
+    return errors
+
+
+def max_relative_error(loss: float, grads: dict, ref_loss: float, ref_grads: dict) -> tuple[float, str]:
+    """The largest relative error over the loss and every gradient, and which tensor it was."""
+    errors = loss_and_gradient_errors(loss, grads, ref_loss, ref_grads)
+    where = max(errors, key=errors.get)
+    return errors[where], where
+
+
+# -- the whole step: two steps from the reference weights ------------------------------------------
+@dataclass
+class StepResult:
+    """What ``steps`` training steps from the reference weights produced, as float64-readable arrays.
+
+    loss, grads: the first step's, before its update. running: batch-norm running statistics after
+    the first step. after: per step, the trainable parameters and SGD's momentum buffers after it
+    (two steps, so that the momentum term matters: from zero velocity, step one cannot show it).
+    """
+
+    loss: float
+    grads: dict
+    running: dict
+    after: list[tuple[dict, dict]]
+
+    @property
+    def steps(self) -> int:
+        return len(self.after)
+
+    def first(self) -> StepResult:
+        """The same result as if only the first step had run."""
+        return StepResult(self.loss, self.grads, self.running, self.after[:1])
+
+
+VERIFY_STEPS = 2
+
+
+def verify_steps(model: str, precision: str) -> int:
+    """How many steps a case of ``model`` computed in ``precision`` is verified over."""
+    return 1 if precision in spec_of(model).one_step else VERIFY_STEPS
+
+
+def case_steps(config, backend: str, precision: str) -> int:
+    """Steps a case is verified over: one where the config verifies that backend from its timed
+    step (``config.verify_timed_round``: a step of a minute or more), else ``verify_steps``."""
+    return 1 if backend in config.verify_timed_round else verify_steps(config.model, precision)
+
+
+def run_steps(trainer, batch, steps: int = VERIFY_STEPS, stepped: bool = False) -> StepResult:
+    """Run ``steps`` training steps (``stepped``: the first one has run already, e.g. timed) and
+    read what verification compares."""
+    if not stepped:
+        trainer.step(batch)
+    loss, grads = trainer.last_loss_and_grads()
+    state = trainer.state_dict()
+    running = {name: value for name, value in state.items() if name.endswith(("running_mean", "running_var"))}
+    after = [({name: state[name] for name in grads}, trainer.momentum_buffers())]
+    for _ in range(steps - 1):
+        trainer.step(batch)
+        state = trainer.state_dict()
+        after.append(({name: state[name] for name in grads}, trainer.momentum_buffers()))
+    return StepResult(float(loss), grads, running, after)
+
+
+def parameter_shapes(result: StepResult) -> str:
+    """The trainable parameters as the backend held them after its steps, ``name RxC`` joined by
+    ``; `` in the trainer's order (the results' ``parameter_shapes``)."""
+    params = result.after[-1][0]
+    return "; ".join(f"{name} {'x'.join(str(n) for n in np.shape(value))}" for name, value in params.items())
+
+
+@dataclass
+class Reference:
+    """The float64 PyTorch result for one config's weights and batch: ``result`` of two steps."""
+
+    params: dict
+    x: np.ndarray
+    y: np.ndarray
+    result: StepResult
+
+    @property
+    def loss(self) -> float:
+        return self.result.loss
+
+    @property
+    def grads(self) -> dict:
+        return self.result.grads
+
+
+
+
+def make_inputs(config, seed: int = SEED):
+    """The initial weights and one batch of a config, the same for every backend."""
+    arch = architecture(config.model)
+    params = arch.VERIFICATION.initial_params(arch.init_params(config.spec, seed))
+    kwargs = {"resolution": config.resolution} if config.resolution else {}
+    x, y = arch.make_batch(config.spec, config.batch_size, seed + 1, **kwargs)
+    return params, x, y
+
+
+def _steps_of(backend: str, config, params, x, y, dtype: str, steps: int = VERIFY_STEPS) -> StepResult:
+    trainer = make_trainer(backend, config.model, config.spec, params, dtype)
+    return run_steps(trainer, trainer.prepare_batch(x, y), steps)
+
+
+def reference_steps(config) -> int:
+    """Steps the reference needs: as many as the config's most-verified precision (one for the
+    float32-only ResNet-50 throughput configs, which halves their reference and oracle)."""
+    dtypes = config.dtypes or ("float32", "float64")
+    return max(verify_steps(config.model, dtype) for dtype in dtypes)
+
+
+def compute_reference(config, seed: int = SEED) -> Reference:
+    params, x, y = make_inputs(config, seed)
+    return Reference(params, x, y, _steps_of(ORACLE, config, params, x, y, "float64", reference_steps(config)))
+
+
+class VerificationError(Exception):
+    pass
+
+
+UPDATE = " update"  # key suffix: a parameter's change over the steps (its value minus the initial one)
+MOMENTUM = " momentum"  # key suffix: a parameter's momentum buffer after the steps
+
+
+def step_errors(result: StepResult, reference: Reference) -> dict[str, float]:
+    """Relative error of everything a step computes, keyed by tensor: ``loss``, every gradient, every
+    running statistic, and per parameter its update (``"<name> update"``: the change over
+    ``result.steps`` steps; comparing the parameters themselves would hide an update error behind
+    the weights' size) and its momentum buffer (``"<name> momentum"``)."""
+    ref = reference.result
+    errors = loss_and_gradient_errors(result.loss, result.grads, ref.loss, ref.grads)
+    errors.update((name, relative_error(result.running[name], value)) for name, value in ref.running.items())
+    params, momentum = result.after[-1]
+    ref_params, ref_momentum = ref.after[result.steps - 1]
+    for name, initial in reference.params.items():
+        if name in ref_params:
+            errors[name + UPDATE] = relative_error(np.asarray(params[name], np.float64) - initial,
+                                                   ref_params[name] - initial)
+            errors[name + MOMENTUM] = relative_error(momentum[name], ref_momentum[name])
+    return errors
+
+
+def rounding_allowance(reference: Reference, steps: int, dtype: str) -> dict[str, float]:
+    """The relative error an update picks up from storing the parameters in ``dtype`` alone:
+    4 roundings (the initial weights and each of up to 3 writes) of ``||w||`` over ``||update||``."""
+    eps = float(np.finfo(np.float32 if dtype != "float64" else np.float64).eps) / 2
+    ref_params = reference.result.after[steps - 1][0]
+    out = {}
+    for name, new in ref_params.items():
+        change = np.linalg.norm(new - reference.params[name])
+        out[name + UPDATE] = 4 * eps * np.linalg.norm(reference.params[name]) / change if change > 0 else 0.0
+    return out
