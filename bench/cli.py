@@ -84,6 +84,11 @@ def _build_parser() -> argparse.ArgumentParser:
                      "paired thresholds")
     noi.add_argument("--ci-pairs", type=int, default=5, help="with --paired: the pairs CI runs (default: 5)")
 
+    exp = sub.add_parser("export", help="write results files as pytest-benchmark JSON (one file per machine, for "
+                                        "pytest-benchmark compare) and as CSV (cases.csv)")
+    exp.add_argument("results", nargs="+", metavar="RESULTS", help="parquet files or folders of them")
+    exp.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+
     doc = sub.add_parser("docs", help="write the tables of README.md and docs/ from the committed references "
                                       "(results/reference) and the schema")
     doc.add_argument("--check", action="store_true",
@@ -212,6 +217,14 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    from .export import export  # noqa: PLC0415
+
+    for path in export(args.results, args.out):
+        print(f"export: {path}")
+    return 0
+
+
 def _cmd_docs(args) -> int:
     from . import docs  # noqa: PLC0415
 
@@ -267,7 +280,7 @@ def _cmd_list(args) -> int:
 
 
 COMMANDS = {"run": _cmd_run, "verify": _cmd_verify, "report": _cmd_report, "check": _cmd_check, "noise": _cmd_noise,
-            "docs": _cmd_docs, "list": _cmd_list}
+            "docs": _cmd_docs, "export": _cmd_export, "list": _cmd_list}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -154,6 +154,17 @@ def iqr_over_median(seconds) -> float:
     return float((q3 - q1) / med)
 
 
+def describe(seconds) -> dict[str, float]:
+    """Descriptive statistics of a case's rounds (seconds per step): min, max, mean, stddev (the
+    sample's, n - 1; 0 for one round), median, q1 and q3 (numpy's linear percentiles, as in
+    ``iqr_over_median``) and iqr."""
+    x = np.asarray(seconds, dtype=float)
+    q1, med, q3 = np.percentile(x, [25, 50, 75])
+    return {"min": float(x.min()), "max": float(x.max()), "mean": float(x.mean()),
+            "stddev": float(x.std(ddof=1)) if x.size > 1 else 0.0, "median": float(med),
+            "q1": float(q1), "q3": float(q3), "iqr": float(q3 - q1)}
+
+
 def normal_quantile(p: float) -> float:
     return float(sstats.norm.ppf(p))
 
