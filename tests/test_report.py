@@ -322,6 +322,21 @@ def test_the_first_page_gives_each_machine_in_a_row(data, doc, pdf_texts):
     assert "Each machine in a row" in pdf_texts[0]  # on the first page
 
 
+def test_a_rung_no_machine_ran_is_listed_once_and_not_drawn(report, doc, pdf_texts):
+    """mlp-tiny ran on lab-a alone, which has no GPU: its GPU rungs are left out of the table and
+    the figure and named once under the table; every rung shown ran (ok or failed) somewhere."""
+    table = shown(doc, "mlp-tiny")
+    names = [row[0] for row in table.rows]
+    assert names[0] == "loops float64, 1 thread" and "torch-cuda float32" not in names
+    assert "Not run on any machine here: " in table.note and "torch-cuda float32 (skipped: no CUDA GPU)" in table.note
+    (group,) = [g for g in report.ladder_groups if g[0].config == "mlp-tiny"]
+    for name in names:
+        assert any(l.rung(name) is not None and l.rung(name).case is not None
+                   and l.rung(name).case.status in ("ok", "failed") for l in group), name
+    ladder_page = next(t for t in pdf_texts if "mlp-tiny (batch 5): seconds per step" in t)
+    assert "torch-cuda float32" not in ladder_page.split("mlp-tiny (batch 5) on 1 machine(s)")[0]
+
+
 def test_the_verdicts_come_first(built, report):
     """Each claim's verdict and deciding figure, one line each, before any speedup or section."""
     html = unescape(built[0].read_text(encoding="utf-8"))
@@ -426,9 +441,10 @@ def test_compiled_loops_are_the_rung_between_pure_python_and_numpy(data, report,
     # both tables name the rung numpy is set against, since it is not the row above
     compact = shown(doc, "mlp-mnist")
     full = tables.ladder_table(lad)
-    for table, column in ((compact, 3), (full, 3)):
-        row = next(row for row in table.rows if row[0] == "numpy float64, 1 thread")
-        assert row[column].endswith("(over numba float64, 1 thread)")
+    row = next(row for row in full.rows if row[0] == "numpy float64, 1 thread")
+    assert row[3].endswith("(over numba float64, 1 thread)")
+    row = next(row for row in compact.rows if row[0] == "numpy float64, 1 thread")
+    assert "(over numba float64, 1 thread) over below" in row[2]  # lab-a's column
     # at mlp-tiny numba beats every vectorized rung, yet "the best rung" is vectorized: it is a loop baseline
     tiny = ladder(report, "lab-a", "mlp-tiny")
     assert tiny.rung("numba float64, 1 thread").case.median < min(

@@ -26,7 +26,7 @@ from ..formatting import seconds, times  # noqa: E402
 from ..measurement import Breakdown, case_name  # noqa: E402
 from .cases import config_ranks  # noqa: E402
 from .efficiency import Efficiency  # noqa: E402
-from .ladder import Ladder, ThroughputLine  # noqa: E402
+from .ladder import Ladder, ThroughputLine, shown_rungs  # noqa: E402
 from .machines import RungAcross  # noqa: E402
 from implementations.registry import order_key  # noqa: E402
 from .palette import colour  # noqa: E402
@@ -99,10 +99,17 @@ def ladder_figure(ladders: list[Ladder], axes=None) -> Figure:
     the top, median seconds per step (log scale), whiskers spanning the rounds' interquartile range,
     and beside each bar the rung's multiplier over loops on that machine."""
     own = axes is None
-    names = list(dict.fromkeys(r.spec.name for l in ladders for r in l.rungs))  # a GPU machine adds rungs
+    names, _ = shown_rungs(ladders)  # a GPU machine adds rungs; rungs no machine ran are left out
     fig, axes = _panels(len(ladders), 1.6 + 0.42 * len(names), axes)
+    # one x range for every panel, so that bars side by side compare (room right of the slowest
+    # quartile for the multipliers' labels)
+    measured = [r for ladder in ladders for r in ladder.rungs if r.measured]
+    low = min((np.percentile(r.case.clean, 25) for r in measured), default=3e-4) / 3
+    high = max((np.percentile(r.case.clean, 75) for r in measured), default=1e-2) * (30 if len(ladders) == 1 else 300)
     for ax, ladder in zip(axes, ladders):
-        _ladder_panel(ax, ladder, names, label_room=30 if len(ladders) == 1 else 300)
+        _ladder_panel(ax, ladder, names, low, high)
+        # a panel a quarter of the page wide holds about 20 characters of its machine's name a line
+        ax.set_title(machine_title(ladder.machine, width=max(18, 80 // len(ladders))), loc="left", fontsize=FONT)
     axes[0].set_yticks(np.arange(len(names)), names)
     for ax in axes[1:]:
         ax.tick_params(labelleft=False)
@@ -128,15 +135,11 @@ def machine_title(machine, width: int = 30) -> str:
     return textwrap.fill(str(machine), width)
 
 
-def _ladder_panel(ax: Axes, ladder: Ladder, names: list[str], label_room: float) -> None:
-    measured = [r for r in ladder.rungs if r.measured]
-    if measured:
-        low = min(np.percentile(r.case.clean, 25) for r in measured) / 3
-        high = max(np.percentile(r.case.clean, 75) for r in measured) * label_room
-    else:
-        low, high = 1e-4, 1.0
+def _ladder_panel(ax: Axes, ladder: Ladder, names: list[str], low: float, high: float) -> None:
     rows = {name: i for i, name in enumerate(names)}
     for rung in ladder.rungs:
+        if rung.spec.name not in rows:  # no machine ran it: listed under the table
+            continue
         i = rows[rung.spec.name]
         if not rung.measured:
             ax.text(low * 1.3, i, rung.state.split(":")[0], va="center", ha="left", color="#555555")
@@ -146,7 +149,7 @@ def _ladder_panel(ax: Axes, ladder: Ladder, names: list[str], label_room: float)
         ax.barh(i, med - low, left=low, height=0.6, color=colour(rung.spec.backend), edgecolor="black",
                 linewidth=0.5, hatch="//" if rung.case.noisy else None)
         ax.errorbar(med, i, xerr=[[med - q1], [q3 - med]], color="black", capsize=3, linewidth=1)
-        if i == 0:  # the slowest bar: its label goes inside it, not into the next panel
+        if rung is ladder.loops:  # the slowest bar: its label goes inside it, not into the next panel
             ax.text(low * 1.3, i, "baseline", va="center", ha="left",
                     bbox=dict(facecolor="white", alpha=0.8, edgecolor="none", pad=1.0))
             continue
@@ -155,7 +158,6 @@ def _ladder_panel(ax: Axes, ladder: Ladder, names: list[str], label_room: float)
     ax.set_xscale("log")
     ax.set_xlim(low, high)
     ax.set_ylim(len(names) - 0.5, -0.5)  # loops on top
-    ax.set_title(machine_title(ladder.machine), loc="left", fontsize=FONT)
     ax.grid(axis="x", which="major", alpha=0.3)
 
 

@@ -132,6 +132,19 @@ class Ladder:
         return min(measured, key=lambda r: r.case.median, default=None)
 
 
+def shown_rungs(group: list[Ladder]) -> tuple[list[str], dict[str, str]]:
+    """The rungs a config's ladders show (every machine's, in ladder order), and those left out, each
+    with why: a rung no machine ran (its case missing or skipped everywhere: "not measured",
+    "skipped: no CUDA GPU"). A failed rung stays: a failure is a finding."""
+    names = list(dict.fromkeys(r.spec.name for ladder in group for r in ladder.rungs))
+    left_out = {}
+    for name in names:
+        rungs = [r for r in (ladder.rung(name) for ladder in group) if r is not None]
+        if not any(r.case is not None and r.case.status in ("ok", "failed") for r in rungs):
+            left_out[name] = "; ".join(dict.fromkeys(r.state for r in rungs))
+    return [n for n in names if n not in left_out], left_out
+
+
 def _pick(candidates: list[Case], spec: RungSpec, all_cores: int) -> Case | None:
     matching = [c for c in candidates if c.backend == spec.backend and c.dtype == spec.dtype]
     if spec.threads == "one":

@@ -190,7 +190,7 @@ def _side_by_side(w: Writer, count: int, left: float, right: float, bottom: floa
 
 
 def _ladder(w: Writer, group, top: float, bottom: float) -> None:
-    fig.ladder_figure(group, _side_by_side(w, len(group), 0.26, 0.96, bottom, top))
+    fig.ladder_figure(group, _side_by_side(w, len(group), 0.30, 0.97, bottom, top))
 
 
 def _throughput(w: Writer, groups, top: float, bottom: float) -> None:

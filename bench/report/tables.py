@@ -9,7 +9,7 @@ from .cases import Case
 from .claims import Claim
 from .efficiency import Efficiency, Peak
 from .environment import Environment
-from .ladder import Ladder, Speedup, ThroughputLine
+from .ladder import Ladder, Speedup, ThroughputLine, shown_rungs
 from .machines import RungAcross
 from implementations.registry import order_key
 from .scaling import SweepLine
@@ -98,34 +98,37 @@ def _state(rung) -> str:
     return seconds(rung.case.median) if rung.measured else rung.state.split(":")[0]
 
 
+def _compact_cell(ladder: Ladder, rung) -> str:
+    """One machine's rung in one cell: its time, then its multipliers over the rung below and over
+    loops on lines of their own (none where not measured: the cell says why in a word)."""
+    if rung is None or not rung.measured:
+        return "not measured" if rung is None else _state(rung)
+    lines = [seconds(rung.case.median)]
+    below = _over_below(ladder, rung, compact=True)
+    if below != "-":
+        lines.append(f"{below} over below")
+    if rung.over_loops is not None:
+        lines.append(f"{speedup(rung.over_loops, compact=True)} over loops")
+    return "; ".join(lines)  # one line where the column is wide, wrapped where it is not
+
+
 def ladder_compact_table(group: list[Ladder]) -> Table:
-    """One config's ladders on every machine in one table: per machine the time, the multiplier over
-    the rung below and over loops; every rung's full row is in ``ladders_table``."""
-    names = list(dict.fromkeys(r.spec.name for l in group for r in l.rungs))
+    """One config's ladders on every machine in one table, a column per machine: the time, the
+    multiplier over the rung below and over loops; every rung's full row is in ``ladders_table``."""
+    names, left_out = shown_rungs(group)
     changes = {r.spec.name: r.spec.change for l in group for r in l.rungs}
-    columns = ["rung", "changes"]
-    groups = [("", 2)]
-    for ladder in group:
-        columns += ["time / step", "× rung below (95% CI)", "× loops (95% CI)"]
-        groups.append((str(ladder.machine), 3))
     rows, flagged = [], []
     for name in names:
-        row = [name, changes[name]]
-        flag = False
-        for ladder in group:
-            rung = ladder.rung(name)
-            if rung is None:
-                row += ["not measured", "-", "-"]
-                flag = True
-                continue
-            row += [_state(rung), _over_below(ladder, rung, compact=True), speedup(rung.over_loops, compact=True)]
-            flag = flag or rung.flagged
-        rows.append(row)
-        flagged.append(flag)
+        rungs = [ladder.rung(name) for ladder in group]
+        rows.append([name, changes[name], *(_compact_cell(l, r) for l, r in zip(group, rungs))])
+        flagged.append(any(r is None or r.flagged for r in rungs))
     first = group[0]
     res = f", {first.resolution} px" if first.resolution else ""
-    return Table(f"{first.config} (batch {first.batch_size}{res}) on {len(group)} machine(s)", columns, rows, flagged,
-                 [1.6, 1.4] + [0.8, 1.5, 1.5] * len(group), groups=groups)
+    note = ("Not run on any machine here: " + "; ".join(f"{name} ({why})" for name, why in left_out.items()) + "."
+            if left_out else "")
+    return Table(f"{first.config} (batch {first.batch_size}{res}) on {len(group)} machine(s): time per step, "
+                 "× over the rung below and over loops (95% CI)", ["rung", "changes", *(str(l.machine) for l in group)],
+                 rows, flagged, [1.5, 1.3] + [2.0] * len(group), note=note)
 
 
 def machines_table(machines: list, rows: list[RungAcross]) -> Table:
