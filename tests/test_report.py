@@ -825,3 +825,17 @@ def test_the_committed_references_give_the_committed_report_tables(monkeypatch):
     got = report_text(["results/reference"])
     assert got == expected, "the report's tables changed: python -m tests.report_tables results/reference | diff - " \
                             "tests/data/report_tables.txt"
+
+
+def test_each_stage_breakdown_bar_gets_room_for_its_label_in_the_pdf():
+    """The references' breakdowns hold up to 13 cases a facet; each bar gets at least 0.15 inch of
+    the PDF page, so that no label overprints the next (a fixed 3-inch figure gave 0.11)."""
+    from bench.report import build_document, figures
+    from bench.report.pdf import figure_height
+
+    doc = build_document([ROOT / "results" / "reference"], resamples=200)
+    blocks = [b for s in doc.sections for b in s.blocks if isinstance(b, FigureBlock) and b.kind == "breakdown"]
+    assert blocks
+    for block in blocks:
+        bars = sum(len(cases) for _, cases in figures.breakdown_facets(block.data))
+        assert figure_height(block) / bars >= 0.15, block.title

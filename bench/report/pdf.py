@@ -159,7 +159,7 @@ class Writer:
 
     def figure(self, block: FigureBlock) -> None:
         """A chart under its title: on this page where it fits, else at the top of the next."""
-        height = FIGURE_HEIGHT[block.kind]
+        height = figure_height(block)
         if self.page is None or self.y + _heading_room(11) + TITLE_ROOM + height + LABEL_ROOM > H - MARGIN:
             self.start(self.section)
         self.heading(block.title, 11)
@@ -226,6 +226,14 @@ DRAW = {"ladder": _ladder, "throughput": _throughput, "machines": _machines, "br
         "scaling": _scaling, "efficiency": _efficiency}
 FIGURE_HEIGHT = {"ladder": 2.5, "throughput": 2.2, "machines": 3.2, "breakdown": 3.0, "scaling": 2.6,
                  "efficiency": 3.6}
+def figure_height(block: FigureBlock) -> float:
+    """Inches of axes a figure gets: a stage breakdown by its rows (about 0.18 inch a bar, so that
+    no label overprints the next, at most a page), every other kind its fixed height."""
+    if block.kind == "breakdown":
+        return min(4.6, 0.5 * sum(fig.breakdown_facet_heights(block.data)))
+    return FIGURE_HEIGHT[block.kind]
+
+
 TITLE_ROOM = 0.45  # inches above the axes for the panels' titles (a machine's name wraps to two lines)
 LABEL_ROOM = 0.75  # inches below the axes for tick labels and the axis title
 
