@@ -839,3 +839,24 @@ def test_each_stage_breakdown_bar_gets_room_for_its_label_in_the_pdf():
     for block in blocks:
         bars = sum(len(cases) for _, cases in figures.breakdown_facets(block.data))
         assert figure_height(block) / bars >= 0.15, block.title
+
+
+def test_a_flat_gpu_sweep_is_named_launch_bound_not_compute_bound():
+    """On the H100 reference every MLP step takes about the same time at every width: the FLOP rate,
+    recomputed here from the file's rows, still grows about 4x an octave at the widest widths, so
+    the scaling table gives those lines no compute-bound exponent and says why; a CPU line whose
+    rate has levelled off keeps its exponent."""
+    from bench.report import build_document
+
+    frame = pd.read_parquet(ROOT / "results" / "reference" / "nvidia-h100-80gb-hbm3.parquet")
+    cuda = frame[(frame.backend == "torch-cuda") & (frame.dtype == "float32") & (frame.status == "ok")
+                 & frame.config.isin(["mlp-width-512", "mlp-width-2048"])]
+    rate = {c: (rows.flops / rows.seconds).median() for c, rows in cuda.groupby("config")}
+    assert rate["mlp-width-2048"] / rate["mlp-width-512"] > 4
+    doc = build_document([ROOT / "results" / "reference"], resamples=200)
+    h100 = shown(doc, "Fitted exponent k of time ∝ width^k, mlp-width-N on NVIDIA H100")
+    row = next(r for r in h100.rows if r[0] == "torch-cuda float32")
+    assert row[3].startswith("none: the FLOP rate still grows") and "launch-bound" in row[3]
+    amd = shown(doc, "Fitted exponent k of time ∝ width^k, mlp-width-N on AMD EPYC")
+    row = next(r for r in amd.rows if r[0] == "numpy float64 1 thread")
+    assert re.match(r"1\.\d\d \[", row[3])

@@ -6,6 +6,8 @@ or not. At small widths fixed per-call costs dominate vectorized backends and fl
 so besides the fit over every width the report fits the **compute-bound** widths: those where the
 line's achieved FLOP rate is at least ``COMPUTE_BOUND`` of its best (the time grows with the
 arithmetic there, not with the calls). With fewer than three such widths it fits the widest three.
+Where the rate has not levelled off even there (a GPU whose every step takes the same launch-bound
+time), the line has no compute-bound widths, and the report says so rather than fit them.
 """
 
 from __future__ import annotations
@@ -31,13 +33,23 @@ class SweepLine:
     fit_all: PowerFit | None
     fit_wide: PowerFit | None  # the compute-bound widths (at least three), see the module docstring
     bound_from: int = 0  # the narrowest width fit_wide uses
+    rate_growth: float = 1.0  # the FLOP rate at the widest width over that at bound_from
 
     @property
     def label(self) -> str:
         return self.cases[0].label
 
+    @property
+    def compute_bound(self) -> bool:
+        """Whether the widths fit_wide uses are compute-bound, from the measured rate: the FLOP rate
+        has levelled off there (grows less than ``SATURATED``-fold across them). A line whose time is
+        flat (a GPU's launch-bound steps) has its rate still growing with the arithmetic, about
+        4x an octave, and is not: its exponent says how launches cost, not how the arithmetic grows."""
+        return self.rate_growth < SATURATED
+
 
 COMPUTE_BOUND = 0.5  # of the line's best FLOP rate
+SATURATED = 2.0  # the FLOP rate grows less than this across the fitted widths where it has levelled off
 
 
 def compute_bound(widths: np.ndarray, medians: np.ndarray, flops: np.ndarray) -> int:
@@ -68,8 +80,10 @@ def sweep_lines(cases: list[Case]) -> list[SweepLine]:
         flops = np.array([c.flops for c in group], dtype=float)
         k = min(widths.size, compute_bound(widths, medians, flops))
         wide = _fit(widths[-k:], medians[-k:]) if widths.size >= 3 else None
+        rates = flops / medians
+        growth = float(rates[-1] / rates[-k]) if rates[-k] > 0 else float("inf")
         lines.append(SweepLine(machine, backend, dtype, threads, widths, medians, group,
-                               _fit(widths, medians), wide, int(widths[-k])))
+                               _fit(widths, medians), wide, int(widths[-k]), growth))
     return lines
 
 

@@ -209,10 +209,15 @@ def scaling_table(lines: list[SweepLine], machine: str, flops_fit) -> Table:
     rows = []
     mine = [l for l in lines if l.machine == machine]
     for line in mine:
-        rows.append([line.label, _widths(line.widths), _fit(line.fit_all),
-                     f"{_fit(line.fit_wide)} (widths {line.bound_from}-{int(line.widths[-1])})"
-                     if line.fit_wide else "-",
-                     _sweep_flags(line)])
+        span = f"widths {line.bound_from}-{int(line.widths[-1])}"
+        if line.fit_wide is None:
+            wide = "-"
+        elif line.compute_bound:
+            wide = f"{_fit(line.fit_wide)} ({span})"
+        else:  # the rate still climbs with the arithmetic: time set by launches or calls, not by it
+            wide = (f"none: the FLOP rate still grows {line.rate_growth:.1f}x over {span} (launch-bound; "
+                    f"k there {_fit(line.fit_wide)})")
+        rows.append([line.label, _widths(line.widths), _fit(line.fit_all), wide, _sweep_flags(line)])
     if flops_fit is not None:
         rows.append(["FLOPs per step (recorded)", "", "", _fit(flops_fit), ""])
     return Table(f"Fitted exponent k of time ∝ width^k, mlp-width-N on {machine}",
