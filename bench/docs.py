@@ -62,7 +62,7 @@ class Sources:
         """The machine key of the reference file ``stem`` (its rows' CPU, cores and GPU)."""
         import pandas as pd  # noqa: PLC0415
 
-        from .measurement import MachineKey  # noqa: PLC0415
+        from .measurement import machine_key  # noqa: PLC0415
 
         path = self.references / f"{stem}.parquet"
         if not path.is_file():
@@ -70,8 +70,7 @@ class Sources:
         frame = pd.read_parquet(path, columns=["cpu", "cores", "gpu"]).drop_duplicates()
         if len(frame) != 1:
             raise UsageError(f"{path.relative_to(self.root)}: rows from {len(frame)} machines, not one")
-        row = frame.iloc[0]
-        return MachineKey(str(row.cpu), int(row.cores), str(row.gpu or ""))
+        return machine_key(frame.iloc[0])
 
 
 def block(name: str, sources: Sources) -> str:

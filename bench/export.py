@@ -53,8 +53,7 @@ def _benchmark(case: Measurement) -> dict:
         "group": group, "name": case.label, "fullname": f"vecbench::{group}::{case.label}",
         "params": None, "param": None,
         "extra_info": {"machine": str(case.machine), "case": [case.backend, case.dtype, case.threads],
-                       "run_id": case.run_id, "contended_rounds_left_out":
-                       int(case.contended.sum()) if (~case.contended).any() else 0,
+                       "run_id": case.run_id, "contended_rounds_left_out": case.seconds.size - rounds.size,
                        "flops_per_step": case.flops, "verified_max_rel_error": case.verified_error,
                        "precision": case.precision},
         "options": {"timer": "vecbench (bench/timing.py: wall and CPU time per round)", "disable_gc": False,
@@ -95,14 +94,15 @@ def export(paths: list[str | Path], out_dir: str | Path) -> list[Path]:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"{out}: cannot write there ({exc.strerror or exc})") from None
+    benchmarks = [(case, _benchmark(case)) for case in cases]  # each case's statistics, once
     written = []
     for machine in sorted({c.machine for c in cases}):
-        mine = [c for c in cases if c.machine == machine]
+        mine = [(c, b) for c, b in benchmarks if c.machine == machine]
         rows = frame[(frame["cpu"] == machine.cpu) & (frame["cores"] == machine.cores)
                      & (frame["gpu"].fillna("") == machine.gpu)].sort_values("timestamp")
         document = {"machine_info": _machine_info(rows), "commit_info": _commit_info(rows),
-                    "benchmarks": [_benchmark(c) for c in mine],
-                    "datetime": max(c.ended for c in mine).isoformat(), "version": PYTEST_BENCHMARK_FORMAT}
+                    "benchmarks": [b for _, b in mine],
+                    "datetime": max(c.ended for c, _ in mine).isoformat(), "version": PYTEST_BENCHMARK_FORMAT}
         path = out / f"{_slug(machine.label)}.json"
         path.write_text(json.dumps(document, indent=2), encoding="utf-8")
         written.append(path)
@@ -110,8 +110,7 @@ def export(paths: list[str | Path], out_dir: str | Path) -> list[Path]:
     with table.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(CSV_COLUMNS)
-        for case in cases:
-            b = _benchmark(case)
+        for case, b in benchmarks:
             s, extra = b["stats"], b["extra_info"]
             writer.writerow([extra["machine"], b["group"], b["name"], s["rounds"], *(repr(s[k]) for k in
                              ("min", "max", "mean", "stddev", "median", "iqr", "ops")),

@@ -8,6 +8,8 @@ machine, the articles' claims in a line each, one machine's ladders, targets and
 
 from __future__ import annotations
 
+from implementations.registry import FRAMEWORK, VECTORIZED
+
 from ..formatting import times
 from ..measurement import device
 from .claims import over_compiled_loops
@@ -77,7 +79,7 @@ def machine_table(report: Report, machine) -> Table:
             (seconds(loops.case.median) + (" (1 round)" if loops.case.rounds == 1 else "")) if loops.measured
             else "not run",
             f"{best.spec.name}: {seconds(best.case.median)}" if best is not None else "none measured",
-            speedup(best.over_loops) if best is not None and best.over_loops is not None else "-",
+            speedup(best.over_loops) if best is not None else "-",
             _over_compiled(report, ladder),
         ])
     return Table(f"Ladders on {machine}: median time per step, multipliers [95% CI]",
@@ -85,29 +87,26 @@ def machine_table(report: Report, machine) -> Table:
                  rows)
 
 
-def _case(report: Report, machine, config: str, backend: str, dtype: str, threads: int | None):
-    """The ok case of ``machine`` at ``config``'s ladder batch (``threads`` None: the most measured)."""
-    ladder = next((l for l in report.ladders if l.machine == machine and l.config == config), None)
-    if ladder is None:
-        return None
-    found = [c for c in report.cases if c.ok and c.machine == machine and c.config == config
-             and c.batch_size == ladder.batch_size and c.backend == backend and c.dtype == dtype
-             and c.threads == (threads or ladder.all_cores)]
-    return found[0] if found else None
+def _ladder(report: Report, machine, config: str) -> Ladder | None:
+    return next((l for l in report.ladders if l.machine == machine and l.config == config), None)
 
 
 def _within(report: Report, machine, config: str, limit: float) -> list[str]:
-    numpy, torch = (_case(report, machine, config, b, "float32", None) for b in ("numpy", "torch-cpu"))
+    """The vectorized rung in float32 on all cores against the framework's (numpy against torch-cpu)."""
+    ladder = _ladder(report, machine, config)
+    numpy, torch = ((ladder.rung_of(role, "float32", "all") for role in (VECTORIZED, FRAMEWORK)) if ladder
+                    else (None, None))
     target = f"numpy float32 on all cores at {config} within {limit}x of torch-cpu's step"
-    if numpy is None or torch is None:
+    if numpy is None or torch is None or not numpy.measured or not torch.measured:
         return [target, "not measured", "-"]
-    ratio = numpy.median / torch.median
-    return [target, f"{times(ratio)} ({seconds(numpy.median)} against {seconds(torch.median)})",
+    ratio = numpy.case.median / torch.case.median
+    return [target, f"{times(ratio)} ({seconds(numpy.case.median)} against {seconds(torch.case.median)})",
             "met" if ratio <= limit else "missed"]
 
 
 def _per_mac(report: Report, machine, config: str, limit_ns: float) -> list[str]:
-    loops = _case(report, machine, config, "loops", "float64", 1)
+    ladder = _ladder(report, machine, config)
+    loops = ladder.loops.case if ladder is not None and ladder.loops.measured else None
     target = f"pure-Python loops at {config}: at most {limit_ns:.0f} ns per multiply-add"
     if loops is None or not loops.macs:
         return [target, "not measured", "-"]

@@ -108,24 +108,16 @@ class Writer:
 
         header = cells(t.columns)
         header_h = max(len(c) for c in header) * LINE + 0.05
-        spans, first = [], 0  # a label over each group of columns (a machine over its three)
-        for label, span in t.groups:
-            spans.append((label, xs[first], sum(cols[first:first + span])))
-            first += span
-        groups_h = LINE + 0.05 if spans else 0.0
 
         def draw_header(title: str) -> None:
             self.heading(title, 10)
-            if spans:
-                self._row([x for _, x, _ in spans], [w for _, _, w in spans],
-                          [_cell_lines(label, w) for label, _, w in spans], groups_h, bold=True)
             self._row(xs, cols, header, header_h, bold=True)
 
         rows = [cells(row) for row in (t.rows or [["none"] + [""] * (len(t.columns) - 1)])]
         heights = [max(len(c) for c in wrapped) * LINE + 0.04 for wrapped in rows]
         if keep_together:
             note_h = len(_paragraph_lines(t.note, 7.5, width)) * _line_step(7.5) if t.note else 0.0
-            total = _heading_room(10) + groups_h + header_h + sum(heights) + note_h
+            total = _heading_room(10) + header_h + sum(heights) + note_h
             if self.y + total > H - MARGIN and total < H - MARGIN - 0.6:
                 self.start(self.section)
         draw_header(t.title)

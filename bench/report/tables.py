@@ -26,13 +26,12 @@ class Table:
     flagged: list[bool] = field(default_factory=list)  # rows to highlight (noisy, failed, not measured)
     widths: list[float] = field(default_factory=list)  # relative column widths for the PDF
     note: str = ""
-    groups: list[tuple[str, int]] = field(default_factory=list)  # PDF: (label, columns spanned) over the header
 
     def __post_init__(self):  # cells are text (a machine key, a number) whatever their source
         object.__setattr__(self, "rows", [[str(cell) for cell in row] for row in self.rows])
 
-    def head(self, n: int, where: str = "the HTML report") -> Table:
-        """The first ``n`` rows, saying how many more ``where`` lists (the PDF keeps to its pages)."""
+    def head(self, n: int, where: str) -> Table:
+        """The first ``n`` rows, saying how many more ``where`` (the file beside the report) lists."""
         if len(self.rows) <= n:
             return self
         more = f"{len(self.rows) - n} more row(s) in {where}."
@@ -100,7 +99,7 @@ def _state(rung) -> str:
 
 def _compact_cell(ladder: Ladder, rung) -> str:
     """One machine's rung in one cell: its time, then its multipliers over the rung below and over
-    loops on lines of their own (none where not measured: the cell says why in a word)."""
+    loops (none where not measured: the cell says why in a word)."""
     if rung is None or not rung.measured:
         return "not measured" if rung is None else _state(rung)
     lines = [seconds(rung.case.median)]
