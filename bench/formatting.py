@@ -18,12 +18,14 @@ def seconds(value: float) -> str:
     return f"{value:.3g} s"
 
 
-def number(value: float) -> str:
-    """A rate or count: three significant digits, whole numbers with thousands separators from 1000
-    (4.41, 952, 1,829, 737,000)."""
+def number(value: float, digits: int = 3) -> str:
+    """A rate or count: ``digits`` significant digits, whole numbers with thousands separators from
+    1000 (4.41, 952, 1,829, 737,000; with 2 digits 4.4, 950)."""
     if not math.isfinite(value):
         return "-"
-    return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if abs(value) >= min(1000, 10 ** digits):  # no exponent: whole numbers keep every digit
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}g}"
 
 
 def times(value: float, sign: str = "×") -> str:

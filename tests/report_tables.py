@@ -18,7 +18,7 @@ from bench.report.tables import Table
 
 def table_lines(value: Table, name: str) -> list[str]:
     out = [f"## {name}: {value.title}", " | ".join(value.columns)]
-    out += [" | ".join(row) + ("  [flagged]" if value.flagged and value.flagged[i] else "")
+    out += [" | ".join(row) + (f"  [{value.flags[i]}]" if value.flags and value.flags[i] else "")
             for i, row in enumerate(value.rows)]
     return out + ([f"note: {value.note}"] if value.note else [])
 

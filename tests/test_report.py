@@ -333,8 +333,9 @@ def test_a_rung_no_machine_ran_is_listed_once_and_not_drawn(report, doc, pdf_tex
     for name in names:
         assert any(l.rung(name) is not None and l.rung(name).case is not None
                    and l.rung(name).case.status in ("ok", "failed") for l in group), name
-    ladder_page = next(t for t in pdf_texts if "mlp-tiny (batch 5): seconds per step" in t)
-    assert "torch-cuda float32" not in ladder_page.split("mlp-tiny (batch 5) on 1 machine(s)")[0]
+    from bench.report.figures import ladder_figure
+    drawn = [label.get_text() for label in ladder_figure(group).axes[0].get_yticklabels()]
+    assert drawn == names  # the chart's rungs are the table's: none that no machine ran
 
 
 def test_the_verdicts_come_first(built, report):
@@ -406,7 +407,18 @@ def test_the_same_rung_on_two_machines(data, report, doc):
     # "all cores" is each machine's own: 4 threads on lab-a, 8 on gpu-b
     cases = rows[("mlp-mnist", "numpy float32, all cores")].cases
     assert cases[key("lab-a")].threads == 4 and cases[key("gpu-b")].threads == 8
-    assert shown(doc, "The same rung on 2 machines").rows[0][:2] == ["mlp-mnist (32)", "loops float64, 1 thread"]
+    (full,) = [a.table for a in doc.attachments if a.name == "machines.csv"]
+    assert full.rows[0][:2] == ["mlp-mnist (32)", "loops float64, 1 thread"]
+    # the report's pivot: gpu-b over lab-a at mlp-mnist, the median of the four rungs' ratios and
+    # their range, from the rounds themselves
+    ratios = sorted(np.median(r.seconds[("gpu-b", "mlp-mnist", b, d, tb, 32)])
+                    / np.median(r.seconds[("lab-a", "mlp-mnist", b, d, ta, 32)])
+                    for b, d, ta, tb in (("loops", "float64", 1, 1), ("numpy", "float64", 1, 1),
+                                         ("numpy", "float32", 1, 1), ("numpy", "float32", 4, 8)))
+    pivot = shown(doc, "Each machine's time per step over that of")
+    assert pivot.columns == ["config (batch)", str(key("gpu-b"))]
+    assert pivot.rows == [["mlp-mnist (32)", f"{times(float(np.median(ratios)))} ({times(ratios[0])} to "
+                                             f"{times(ratios[-1])}, 4 rungs)"]]
 
 
 def test_missing_and_failed_rungs(report):
@@ -444,7 +456,7 @@ def test_compiled_loops_are_the_rung_between_pure_python_and_numpy(data, report,
     row = next(row for row in full.rows if row[0] == "numpy float64, 1 thread")
     assert row[3].endswith("(over numba float64, 1 thread)")
     row = next(row for row in compact.rows if row[0] == "numpy float64, 1 thread")
-    assert "(over numba float64, 1 thread) over below" in row[2]  # lab-a's column
+    assert row[2].endswith("(over numba float64, 1 thread)")  # lab-a's column
     # at mlp-tiny numba beats every vectorized rung, yet "the best rung" is vectorized: it is a loop baseline
     tiny = ladder(report, "lab-a", "mlp-tiny")
     assert tiny.rung("numba float64, 1 thread").case.median < min(
@@ -534,19 +546,19 @@ def test_efficiency_uses_the_same_run_peak(report):
 
 
 def test_pdf_pages(pdf_texts, report, doc):
+    """Sections follow one another down the pages, in the document's order: each section's heading
+    is on the pages once, after the one before it, and each page's header names the section that
+    page starts in; the verdicts are on the first page, a line each."""
     texts = pdf_texts
-    sections = [re.search(r"vecbench report · (.+?)\s*(?:\n|page)", t).group(1) for t in texts]
-    count = {s: sections.count(s) for s in dict.fromkeys(sections)}
-    # a page per config's ladder (every machine's panel, one table), a page per throughput config,
-    # then one page for each other section of this small fixture
-    assert len(report.ladder_groups) == 3 and len(report.throughput) == 1
-    assert list(count) == [s.title for s in doc.sections]  # the document's order, every section
-    assert count["The speedup ladder"] == 3 + 1
-    assert count["The answer"] == 2  # the verdicts and each machine's row on the first page, the glossary after
-    assert all(count[s.title] == 1 for s in doc.sections if s.title not in ("The speedup ladder", "The answer"))
-    assert len(texts) == len(doc.sections) + 3 + 1  # the three extra ladder pages, the answer's second
-    assert not any("(continued)" in t for t in texts)  # no table spills onto another page
-    # the verdicts are on the first page, one line each
+    headers = [re.search(r"vecbench report · (.+?)\s*(?:\n|page)", t).group(1) for t in texts]
+    titles = [s.title for s in doc.sections]
+    assert headers[0] == titles[0] and all(h in titles for h in headers)
+    assert [titles.index(h) for h in headers] == sorted(titles.index(h) for h in headers)  # never back
+    # the headings, each after the one before it in the text of the pages (less their headers)
+    body = _words(" ".join(re.sub(r"vecbench report · .+?(?:\n|$)", "", t, count=1) for t in texts))
+    at = body.index(_words(doc.title))  # the lead section is headed by the document's title
+    for section in doc.sections[1:]:
+        at = body.index(_words(section.title), at + 1)
     for claim in report.claims:
         assert claim.claim.split()[0] in texts[0]
 
@@ -605,15 +617,21 @@ def test_the_peaks_table_has_a_row_per_machine_and_device(doc):
 
 
 def test_where_the_time_goes(report, doc):
-    """The newest breakdown per case, its shares of the step computed from the parts given above."""
+    """The newest breakdown per case, in stages.csv a row per part in the order it ran, its seconds
+    and its share of the step computed from the parts given above."""
     (machine,) = report.breakdowns
     assert machine == key("gpu-b")
-    table = shown(doc, f"Where the time of one step goes on {machine}")
-    assert table.columns == ["case", "resnet50-224 (1)"]
-    rows = {row[0]: row for row in table.rows}
-    assert set(rows) == {"loops float64 1 thread", "numpy float64 1 thread"}
-    assert rows["loops float64 1 thread"][1] == "100 s: 30% / 60% / 10%; longest layer3 backward (15%)"
-    assert rows["numpy float64 1 thread"][1] == "10 s: 20% / 40% / 40%; longest update (40%)"
+    assert any(b.kind == "breakdown" and b.title == f"Where the time of one ResNet-50 step goes on {machine} (224 px)"
+               for b in doc.figures())
+    (table,) = [a.table for a in doc.attachments if a.name == "stages.csv"]
+    assert table.columns == ["machine", "config", "batch", "case", "part", "seconds", "share of step"]
+    for case, parts in (("loops float64 1 thread", LOOPS_PARTS), ("numpy float64 1 thread", NUMPY_PARTS)):
+        rows = [r for r in table.rows if r[3] == case]
+        assert [r[4] for r in rows] == list(parts)  # the older numpy run (9 s a part) is not shown
+        total = sum(parts.values())
+        for row, (part, value) in zip(rows, parts.items()):
+            assert row[:3] == [str(machine), "resnet50-224", "1"]
+            assert float(row[5]) == pytest.approx(value) and float(row[6]) == pytest.approx(value / total, abs=1e-4)
 
 
 def test_pdf_has_as_many_pages_as_its_layout(pdf_texts):
@@ -827,18 +845,30 @@ def test_the_committed_references_give_the_committed_report_tables(monkeypatch):
                             "tests/data/report_tables.txt"
 
 
-def test_each_stage_breakdown_bar_gets_room_for_its_label_in_the_pdf():
-    """The references' breakdowns hold up to 13 cases a facet; each bar gets at least 0.15 inch of
-    the PDF page, so that no label overprints the next (a fixed 3-inch figure gave 0.11)."""
-    from bench.report import build_document, figures
-    from bench.report.pdf import figure_height
+@pytest.mark.parametrize("kind", ["breakdown", "ladder"])
+def test_each_bar_of_a_pdf_chart_is_as_tall_as_its_label(kind, tmp_path):
+    """The references' charts drawn on a PDF page: every bar of a stage breakdown (up to 13 a facet)
+    and of a ladder (up to 12 rungs) gets at least its label's line (1.1 times the label's font
+    size), so that no label overprints the next (a fixed 3-inch breakdown gave 0.11 inch a bar)."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from bench.report import build_document, pdf
 
     doc = build_document([ROOT / "results" / "reference"], resamples=200)
-    blocks = [b for s in doc.sections for b in s.blocks if isinstance(b, FigureBlock) and b.kind == "breakdown"]
+    blocks = [b for b in doc.figures() if b.kind == kind]
     assert blocks
-    for block in blocks:
-        bars = sum(len(cases) for _, cases in figures.breakdown_facets(block.data))
-        assert figure_height(block) / bars >= 0.15, block.title
+    with PdfPages(tmp_path / "t.pdf") as pages:
+        writer = pdf.Writer(pages)
+        for block in blocks:
+            writer.start("test")
+            writer.figure(block)
+            labelled = [ax for ax in writer.page.axes if any(t.get_text() for t in ax.get_yticklabels())]
+            assert labelled
+            for ax in labelled:  # a ladder's panels share the first one's labels
+                bars = len(ax.get_yticks())
+                label = max(t.get_fontsize() for t in ax.get_yticklabels()) / 72
+                assert ax.get_position().height * pdf.H / bars >= 1.1 * label, block.title
+            writer.flush()
 
 
 def test_a_flat_gpu_sweep_is_named_launch_bound_not_compute_bound():
@@ -854,9 +884,114 @@ def test_a_flat_gpu_sweep_is_named_launch_bound_not_compute_bound():
     rate = {c: (rows.flops / rows.seconds).median() for c, rows in cuda.groupby("config")}
     assert rate["mlp-width-2048"] / rate["mlp-width-512"] > 4
     doc = build_document([ROOT / "results" / "reference"], resamples=200)
-    h100 = shown(doc, "Fitted exponent k of time ∝ width^k, mlp-width-N on NVIDIA H100")
-    row = next(r for r in h100.rows if r[0] == "torch-cuda float32")
-    assert row[3].startswith("none: the FLOP rate still grows") and "launch-bound" in row[3]
-    amd = shown(doc, "Fitted exponent k of time ∝ width^k, mlp-width-N on AMD EPYC")
-    row = next(r for r in amd.rows if r[0] == "numpy float64 1 thread")
-    assert re.match(r"1\.\d\d \[", row[3])
+    (full,) = [a.table for a in doc.attachments if a.name == "scaling.csv"]
+    row = next(r for r in full.rows if r[0].startswith("NVIDIA H100") and r[1] == "torch-cuda float32")
+    assert row[4].startswith("none: the FLOP rate still grows") and "launch-bound" in row[4]
+    row = next(r for r in full.rows if r[0].startswith("AMD EPYC") and r[1] == "numpy float64 1 thread")
+    assert re.match(r"1\.\d\d \[", row[4])
+    # the report's pivot says the same, a column per machine
+    pivot = shown(doc, "Fitted exponent k of time ∝ width^k over the compute-bound widths")
+    h100 = next(i for i, c in enumerate(pivot.columns) if c.startswith("NVIDIA H100"))
+    amd = next(i for i, c in enumerate(pivot.columns) if c.startswith("AMD EPYC"))
+    assert next(r for r in pivot.rows if r[0] == "torch-cuda float32")[h100].startswith("launch-bound")
+    assert re.match(r"1\.\d\d \[", next(r for r in pivot.rows if r[0] == "numpy float64 1 thread")[amd])
+
+
+PDF_PAGES_AT_MOST = 12  # the committed references' report: four machines, 22 configs
+
+
+def test_the_references_report_fits_twelve_pdf_pages(tmp_path):
+    """The report of the committed references prints on at most twelve pages; every table too long
+    for them is beside it in full, as CSV (each named in the report)."""
+    pypdf = pytest.importorskip("pypdf")
+    written = build_report([ROOT / "results" / "reference"], tmp_path, resamples=200)
+    (pdf_path,) = [p for p in written if p.suffix == ".pdf"]
+    assert len(pypdf.PdfReader(pdf_path).pages) <= PDF_PAGES_AT_MOST
+    csvs = sorted(p.name for p in written if p.suffix == ".csv")
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(pdf_path).pages)
+    assert len(csvs) >= 8 and all(name in _words(text) for name in csvs)
+
+
+def _noisy(times) -> bool:
+    """IQR over median above 10%, written here from the rounds (the report's rule, stats.NOISY)."""
+    q1, q3 = np.percentile(times, [25, 75])
+    return (q3 - q1) / np.median(times) > 0.10
+
+
+def test_a_row_colour_means_one_thing(data, doc, built):
+    """Red for failed or suspect, amber for noisy, grey for not run, each its own colour; in a table
+    with a column per machine a rung one machine did not run is said in its cell, not coloured."""
+    from bench.report import flags
+
+    r, _ = data
+    assert len(set(flags.COLOURS.values())) == len(flags.SEVERITY) == 3
+    table = shown(doc, "mlp-mnist (batch 32) on 2 machine(s)")
+    by_rung = dict(zip((row[0] for row in table.rows), table.flags))
+    assert by_rung["torch-cpu float32, all cores"] == flags.WRONG  # lab-a's failed verification
+    # lab-a skipped torch-cuda (no GPU); gpu-b's rounds decide the row's colour
+    gpu = r.seconds[("gpu-b", "mlp-mnist", "torch-cuda", "float32", 1, 32)]
+    assert by_rung["torch-cuda float32"] == (flags.NOISY if _noisy(gpu) else "")
+    both = [r.seconds[(m, "mlp-mnist", "numpy", "float32", t, 32)] for m, t in (("lab-a", 4), ("gpu-b", 8))]
+    assert _noisy(both[0])  # spread 0.3 in the fixture
+    assert by_rung["numpy float32, all cores"] == flags.NOISY
+    skipped = shown(doc, "Failed and skipped cases")
+    assert {f for row, f in zip(skipped.rows, skipped.flags) if row[3] == "skipped"} == {flags.ABSENT}
+    assert {f for row, f in zip(skipped.rows, skipped.flags) if row[3] == "failed"} == {flags.WRONG}
+    # the HTML colours each row by its flag's class, one rule a flag
+    html = built[0].read_text(encoding="utf-8")
+    for flag, shade in flags.COLOURS.items():
+        assert f"tr.flag-{flag} td {{ background: {shade}; }}" in html
+    assert html.count('class="flag-wrong"') >= 2 and 'class="flag"' not in html
+
+
+def test_the_noisy_pivot_counts_each_machines_noisy_cases_by_backend(data, doc):
+    """Counted here from the fixture's rounds: every ok case of a machine, and those noisy."""
+    r, _ = data
+    table = shown(doc, "Noisy cases (IQR / median over rounds above 10%) of each machine")
+    backends = table.columns[1:-1]
+    for row in table.rows:
+        machine = next(m for m in MACHINES if row[0] == str(key(m)))
+        mine = {k: v for k, v in r.seconds.items() if k[0] == machine}
+        for backend, cell in zip([*backends, None], row[1:]):
+            of = [v for k, v in mine.items() if backend is None or k[2] == backend]
+            assert cell == (f"{sum(map(_noisy, of))} of {len(of)}" if of else "-"), (row[0], backend)
+
+
+def test_a_scaling_panel_holds_at_most_four_lines():
+    """The references' width sweeps drawn a machine at a time: no panel has more than four lines, a
+    panel holds loop code or vectorized code, never both, and every line is drawn once."""
+    from bench.report import build_document
+    from bench.report.figures import MAX_SERIES, scaling_figure
+    from implementations.registry import LOOP_ROLES, role_of
+
+    (block,) = [b for b in build_document([ROOT / "results" / "reference"], resamples=200).figures()
+                if b.kind == "scaling"]
+    assert MAX_SERIES == 4
+    for machine, lines in block.data.items():
+        drawn = []
+        for ax in scaling_figure(machine, lines).axes:
+            labels = [t.get_text().split(",")[0] for t in ax.get_legend().get_texts() if not t.get_text().startswith("fit")]
+            assert 1 <= len(labels) <= 4, (machine, labels)
+            loops = {role_of(l.backend) in LOOP_ROLES for l in lines if l.label in labels}
+            assert len(loops) == 1, labels
+            drawn += labels
+        assert sorted(drawn) == sorted(l.label for l in lines), machine
+
+
+def test_the_committed_report_is_what_the_committed_references_give(tmp_path, monkeypatch):
+    """reports/ holds the report of results/reference as the code writes it today: the Markdown and
+    every CSV beside it, byte for byte (the HTML and PDF carry the same document; a test above holds
+    the three renderings to it). Regenerate with ``python -m bench report results/reference``."""
+    from bench.report import build_document, write_csv
+    from bench.report.markdown import render
+
+    monkeypatch.chdir(ROOT)  # the report names its sources as given: the command's relative path
+    doc = build_document(["results/reference"])
+    committed = ROOT / "reports"
+    stale = "reports/ is stale: python -m bench report results/reference"
+    assert render(doc) == (committed / "report.md").read_text(encoding="utf-8"), stale
+    for attachment in doc.attachments:
+        fresh = write_csv(attachment.table, tmp_path / attachment.name).read_bytes()
+        assert fresh == (committed / attachment.name).read_bytes(), f"{attachment.name}: {stale}"
+    on_disk = {p.name for p in committed.glob("*.csv")}
+    assert on_disk == {a.name for a in doc.attachments}, stale  # none left from an older report

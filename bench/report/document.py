@@ -88,3 +88,7 @@ class Document:
     def tables(self) -> list[Table]:
         """Every table the document shows, in reading order."""
         return [b.table for s in self.sections for b in s.blocks if isinstance(b, TableBlock)]
+
+    def figures(self) -> list[FigureBlock]:
+        """Every figure the document shows, in reading order."""
+        return [b for s in self.sections for b in s.blocks if isinstance(b, FigureBlock)]

@@ -53,7 +53,6 @@ def environments(frame: pd.DataFrame) -> list[Environment]:
         dates = (f"{stamps.min():%Y-%m-%d %H:%M} to {stamps.max():%Y-%m-%d %H:%M} UTC"
                  if not stamps.empty else "none recorded")
         out.append(Environment(str(machine), [
-            ("hostname", _values(rows, "hostname")),
             ("CPU", _values(rows, "cpu")),
             ("logical cores", _values(rows, "cores")),
             ("GPU", _values(rows, "gpu") if _values(rows, "gpu") != "none recorded" else "none"),

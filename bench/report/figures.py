@@ -28,14 +28,16 @@ from .cases import config_ranks  # noqa: E402
 from .efficiency import Efficiency  # noqa: E402
 from .ladder import Ladder, ThroughputLine, shown_rungs  # noqa: E402
 from .machines import RungAcross  # noqa: E402
-from implementations.registry import order_key  # noqa: E402
+from implementations.registry import LOOP_ROLES, order_key, role_of  # noqa: E402
 from .palette import colour  # noqa: E402
 from .scaling import SweepLine  # noqa: E402
 
 FONT = 11.5  # points: 15.3 px at the SVG's natural size, the HTML body's 15 px or more
 matplotlib.rcParams.update({
-    "font.size": FONT, "axes.titlesize": FONT + 1, "axes.labelsize": FONT, "xtick.labelsize": FONT,
-    "ytick.labelsize": FONT, "legend.fontsize": FONT, "svg.fonttype": "none",  # text stays text
+    # sizes relative to font.size, so that the PDF draws the same figures smaller (pdf.FIGURE_FONT)
+    "font.size": FONT, "axes.titlesize": "medium", "axes.labelsize": "medium", "xtick.labelsize": "medium",
+    "ytick.labelsize": "medium", "legend.fontsize": "medium", "figure.titlesize": "large",
+    "figure.labelsize": "medium", "svg.fonttype": "none",  # text stays text
     "svg.hashsalt": "vecbench",  # the same figure gives the same SVG: reports diff cleanly
 })
 WIDTH = 9.0  # inches: 864 px at its natural size, within the HTML column and a landscape A4 page
@@ -108,14 +110,13 @@ def ladder_figure(ladders: list[Ladder], axes=None) -> Figure:
     high = max((np.percentile(r.case.clean, 75) for r in measured), default=1e-2) * (30 if len(ladders) == 1 else 300)
     for ax, ladder in zip(axes, ladders):
         _ladder_panel(ax, ladder, names, low, high)
-        # a panel a quarter of the page wide holds about 20 characters of its machine's name a line
-        ax.set_title(machine_title(ladder.machine, width=max(18, 80 // len(ladders))), loc="left", fontsize=FONT)
+        ax.set_title(machine_title(ladder.machine, ax), loc="left", fontsize="medium")
     axes[0].set_yticks(np.arange(len(names)), names)
     for ax in axes[1:]:
         ax.tick_params(labelleft=False)
     if own:
-        fig.suptitle(ladder_title(ladders[0]), x=0.01, ha="left", fontsize=FONT + 1)
-        fig.supxlabel(LADDER_X, fontsize=FONT)
+        fig.suptitle(ladder_title(ladders[0]), x=0.01, ha="left", fontsize="large")
+        fig.supxlabel(LADDER_X, fontsize="medium")
     else:
         for ax in axes:
             ax.set_xlabel("s per step (log scale)")
@@ -130,9 +131,11 @@ def ladder_title(ladder: Ladder) -> str:
     return f"{ladder.config} (batch {ladder.batch_size}{res}): seconds per step, × over loops beside each bar"
 
 
-def machine_title(machine, width: int = 30) -> str:
-    """A machine's name over a panel a third of a page wide: wrapped, never cut off."""
-    return textwrap.fill(str(machine), width)
+def machine_title(machine, ax: Axes) -> str:
+    """A machine's name over the panel ``ax``: wrapped to the panel's width at the figure's font
+    size (a character is about 0.6 of the size wide), never cut off."""
+    width = ax.get_position().width * ax.figure.get_figwidth() * 72 / (0.6 * matplotlib.rcParams["font.size"])
+    return textwrap.fill(str(machine), max(12, int(width)))
 
 
 def _ladder_panel(ax: Axes, ladder: Ladder, names: list[str], low: float, high: float) -> None:
@@ -175,13 +178,13 @@ def throughput_figure(groups: list[list[ThroughputLine]], axes=None) -> Figure:
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("batch size (log scale)")
-        ax.set_title(machine_title(lines[0].machine), loc="left", fontsize=FONT)
+        ax.set_title(machine_title(lines[0].machine, ax), loc="left", fontsize="medium")
         ax.grid(which="major", alpha=0.3)
     axes[0].set_ylabel("images / s (log scale)")
     for ax in axes[1:]:  # the shared y axis is labelled once, on the left
         ax.tick_params(which="both", labelleft=False)
     if own:
-        fig.suptitle(f"{groups[0][0].config} training throughput", x=0.01, ha="left", fontsize=FONT + 1)
+        fig.suptitle(f"{groups[0][0].config} training throughput", x=0.01, ha="left", fontsize="large")
         fig.legend(list(series.values()), list(series), loc="outside lower center", ncol=4, frameon=False)
     else:
         _legend_beside(axes[-1], list(series.values()), list(series))
@@ -211,34 +214,53 @@ def _fit_entry() -> tuple[Line2D, str]:
     return Line2D([], [], color="#555555", linestyle=":", linewidth=3, alpha=0.5), "fit, compute-bound widths"
 
 
-def scaling_figure(lines: list[SweepLine], ax=None) -> Figure:
-    """One machine's mlp-width-N sweep, each line's fitted exponent k in the legend."""
-    fig, ax = _new(5.6, ax)
-    entries = _scaling_panel(ax, lines, with_exponent=True)
-    _seconds_ticks(ax)
-    ax.set_ylabel("median time per step (log scale)")
-    ax.set_title(f"mlp-width-N (batch 32) on {lines[0].machine}", loc="left")
-    handle, label = _fit_entry()
-    _legend_beside(ax, [*entries.values(), handle], [*entries, label])
+MAX_SERIES = 4  # lines one scaling panel holds: more are not told apart by colour, marker and dash
+
+
+def scaling_groups(lines: list[SweepLine]) -> list[list[SweepLine]]:
+    """One machine's sweep lines as panels of at most ``MAX_SERIES``: the loop code apart from the
+    vectorized code (by the backends' roles), each in ladder order, then cut in fours."""
+    ordered = sorted(lines, key=lambda l: (order_key(l.backend), l.dtype, l.threads))
+    parts = ([l for l in ordered if role_of(l.backend) in LOOP_ROLES],
+             [l for l in ordered if role_of(l.backend) not in LOOP_ROLES])
+    return [part[i:i + MAX_SERIES] for part in parts for i in range(0, len(part), MAX_SERIES)]
+
+
+def scaling_panel_count(sweeps: dict) -> int:
+    return sum(len(scaling_groups(lines)) for lines in sweeps.values())
+
+
+def _scaling_on(axes: list[Axes], panels: list[tuple[object, list[SweepLine]]], with_exponent: bool) -> None:
+    """``panels`` (machine, its lines) on ``axes`` side by side sharing the time axis, each with its
+    legend inside its upper left (the slow small widths are there only for flat lines)."""
+    for i, (ax, (machine, lines)) in enumerate(zip(axes, panels)):
+        entries = _scaling_panel(ax, lines, with_exponent)
+        ax.set_title(machine_title(machine, ax), loc="left", fontsize="medium")
+        handles, labels = list(entries.values()), list(entries)
+        if i == 0:
+            handle, label = _fit_entry()
+            handles, labels = [*handles, handle], [*labels, label]
+        ax.legend(handles, labels, loc="upper left", frameon=False)
+    _seconds_ticks(axes[0])
+    axes[0].set_ylabel("median time per step (log scale)")
+    for ax in axes[1:]:
+        ax.tick_params(which="both", labelleft=False)
+
+
+def scaling_figure(machine, lines: list[SweepLine]) -> Figure:
+    """One machine's mlp-width-N sweep, its panels side by side, each line's fitted exponent k in
+    its panel's legend."""
+    groups = scaling_groups(lines)
+    fig, axes = _panels(len(groups), 5.0, None)
+    _scaling_on(axes, [(machine, g) for g in groups], with_exponent=True)
+    fig.suptitle(f"mlp-width-N (batch 32) on {machine}", x=0.01, ha="left", fontsize="large")
     return fig
 
 
 def scaling_panels(sweeps: dict, axes: list[Axes]) -> None:
     """Every machine's sweep side by side on one shared time axis (one landscape page): where a machine
     is flat (launch-bound) beside the others' slopes is the point; the exponents are in the tables."""
-    entries: dict[str, Line2D] = {}
-    for ax, (machine, lines) in zip(axes, sweeps.items()):
-        entries.update(_scaling_panel(ax, lines, with_exponent=False))
-        ax.set_title(machine_title(machine), loc="left", fontsize=FONT)
-    _seconds_ticks(axes[0])
-    axes[0].set_ylabel("median time per step (log scale)")
-    for ax in axes[1:]:
-        ax.tick_params(which="both", labelleft=False)
-    handle, label = _fit_entry()
-    rank = {line.label: (order_key(line.backend), line.dtype, line.threads)
-            for lines in sweeps.values() for line in lines}
-    ordered = sorted(entries, key=rank.__getitem__)
-    _legend_beside(axes[-1], [*(entries[n] for n in ordered), handle], [*ordered, label])
+    _scaling_on(axes, [(m, g) for m, lines in sweeps.items() for g in scaling_groups(lines)], with_exponent=False)
 
 
 CONFIG_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
@@ -362,8 +384,8 @@ def efficiency_figure(by_machine: dict, axes: list[list[Axes]] | None = None) ->
             ax.axvline(1.0, color="black", linewidth=0.8)
             ax.grid(which="major", alpha=0.3)
             if row == 0:
-                ax.set_title(machine_title(machine, 26 if not own else 60 // len(machines)), loc="left",
-                             fontsize=FONT)
+                ax.set_title(machine_title(machine, ax), loc="left",
+                             fontsize="medium")
             if col == 0:
                 ax.set_ylabel(model)
             if row == len(facets) - 1 and not own:
@@ -372,12 +394,15 @@ def efficiency_figure(by_machine: dict, axes: list[list[Axes]] | None = None) ->
     labels = [_series_label(*k[1:]) for k in sorted(series)]
     if own:  # the HTML column is narrower than a page: the legend goes below, one axis title for all
         fig.suptitle("Efficiency: achieved GFLOP/s over the same machine's measured GEMM peak in the case's "
-                     "precision", x=0.01, ha="left", fontsize=FONT + 1)
+                     "precision", x=0.01, ha="left", fontsize="large")
         axes[-1][len(machines) // 2].set_xlabel("achieved / peak GFLOP/s (log scale)")
         fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
-    else:
-        _legend_beside(axes[0][-1], handles, labels)
+    else:  # beside the grid, in as many columns as keep it within the grid's height
+        _legend_beside(axes[0][-1], handles, labels, ncol=1 + len(handles) // LEGEND_ROWS)
     return fig
+
+
+LEGEND_ROWS = 12  # entries a legend beside a page's chart holds in one column
 
 
 # Stage colours for the breakdown figure: a sequential ramp from the stem to the head, so that the
@@ -409,7 +434,7 @@ def breakdown_facet_heights(found: list[Breakdown]) -> list[float]:
     return [0.7 + 0.32 * len(cases) for _, cases in breakdown_facets(found)]
 
 
-def breakdown_figure(found: list[Breakdown], axes: list[Axes] | None = None) -> Figure:
+def breakdown_figure(found: list[Breakdown], axes: list[Axes] | None = None, legend_x: float | None = 1.13) -> Figure:
     """Where the time of one step goes, per case of one machine: a bar per case, split into the
     step's parts in the order they ran (forward stem to head, lighter; backward head to stem; the
     SGD update, grey), as fractions of that step; the step's time at the bar's end. Fractions, not
@@ -432,7 +457,7 @@ def breakdown_figure(found: list[Breakdown], axes: list[Axes] | None = None) -> 
                 if part == "update" or part.endswith("backward"):
                     legend.setdefault(stage, bar)
                 left += share
-            ax.text(1.01, row, seconds(b.total), va="center", ha="left", fontsize=FONT)
+            ax.text(1.01, row, seconds(b.total), va="center", ha="left", fontsize="medium")
         ax.set_yticks(range(len(cases)), [b.key.short for b in cases])
         ax.set_ylim(len(cases) - 0.5, -0.5)
         ax.set_xlim(0, 1)
@@ -440,11 +465,12 @@ def breakdown_figure(found: list[Breakdown], axes: list[Axes] | None = None) -> 
         ax.set_title(title, loc="left")
     axes[-1].set_xlabel("share of one instrumented step, in the order the parts ran; the step's time at the right")
     order = [*(s for s in legend if s != "update"), "update"] if "update" in legend else list(legend)
-    _legend_beside(axes[0], [legend[s] for s in order], order, title="lighter: forward\ndarker: backward",
-                   x=1.13, alignment="left")
+    if legend_x is not None:  # None: a figure beside this one on the page carries the legend
+        _legend_beside(axes[0], [legend[s] for s in order], order, title="lighter: forward\ndarker: backward",
+                       x=legend_x, alignment="left")
     if own and found:
         fig.suptitle(f"Where the time of one ResNet-50 step goes on {found[0].machine}", x=0.01, ha="left",
-                     fontsize=FONT + 1)
+                     fontsize="large")
     return fig
 
 

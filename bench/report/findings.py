@@ -166,6 +166,10 @@ def _gpu_over_cpu(report: Report, machine) -> str:
     return "no CPU rung measured beside the GPU"
 
 
+# the environment fields the first page's table gives; the Environment section gives the rest
+SUMMARY_FIELDS = ("CPU", "logical cores", "GPU", "Python", "NumPy", "PyTorch", "vecbench commit", "dates")
+
+
 def machines_summary_table(report: Report) -> Table:
     """The first screen's table: one row per machine, what it is and what it ran, with the
     ResNet-50 factors over each loop baseline and what its GPU buys over its own CPU."""

@@ -22,6 +22,7 @@ from implementations.registry import (FRAMEWORK, LOOP_BASELINE, LOOP_ROLES, Ladd
 
 from ..measurement import device
 from ..stats import RESAMPLES, SEED, ratio_interval
+from . import flags
 from .cases import Case, config_ranks
 
 
@@ -91,9 +92,9 @@ class Rung:
         return self.case is not None and self.case.ok
 
     @property
-    def flagged(self) -> bool:
-        """Highlighted in a table: not measured, failed, skipped, noisy or suspect."""
-        return not self.measured or self.case.noisy or bool(self.case.suspect)
+    def flag(self) -> str:
+        """How a table highlights the rung (``flags``): failed or suspect, noisy, not run, or not at all."""
+        return flags.of_case(self.case)
 
     @property
     def state(self) -> str:

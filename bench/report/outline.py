@@ -11,11 +11,9 @@ from .document import (Attachment, Bullets, Document, FigureBlock, Paragraph, Se
                        Verdict, Verdicts)
 from .figures import efficiency_machines, ladder_title
 from .model import Report
-from . import findings, tables as t
+from . import findings, flags, pivots, tables as t
 
 TITLE = "vecbench: how much faster does vectorized code train neural networks?"
-NOISY_SHOWN = 12  # rows of the noisy table on the page; every row in noisy.csv
-PROBLEMS_SHOWN = 20
 GLOSSARY = (
     "rung: one implementation of the training step at one precision and thread count; a ladder climbs "
     "one config's rungs one change at a time (loops, compiled loops, vectorized, float32, threads, "
@@ -41,27 +39,35 @@ def tone(verdict: str) -> str:
     return "holds" if verdict.startswith("holds") else "other"
 
 
-def _attached(table, name: str, shown: int) -> TableBlock:
-    """``table`` cut to ``shown`` rows, saying where the rest are."""
-    return TableBlock(table.head(shown, where=name))
-
-
 def document(report: Report) -> Document:
-    sections = [_headline(report), _ladder(report), _claims(report)]
+    attachments = _attachments(report)
+    sections = [_headline(report, attachments), _ladder(report), _claims(report)]
     if report.across:
         sections.append(_machines(report))
-    sections += [_stages(report), _scaling(report), _efficiency(report), _environment(report),
-                 _problems(report)]
-    attachments = (
-        Attachment("ladders.csv", t.ladders_table(report.ladders)),
-        Attachment("efficiency.csv", t.efficiency_table(report.all_efficiencies)),
-        Attachment("noisy.csv", t.noisy_table(report.cases)),
-        Attachment("failed-and-skipped.csv", t.problems_table(report.cases)),
-    )
+    sections += [_stages(report), _scaling(report), _efficiency(report), _problems(report),
+                 _environment(report)]  # how it was measured, last: the appendix
     return Document(TITLE, tuple(sections), attachments)
 
 
-def _headline(report: Report) -> Section:
+def _attachments(report: Report) -> tuple[Attachment, ...]:
+    """The full tables beside the report, as CSV: what the report shows shortened or as a pivot."""
+    found = [Attachment("claims.csv", t.claims_table(report.claims)),
+             Attachment("ladders.csv", t.ladders_table(report.ladders))]
+    if report.across:
+        found.append(Attachment("machines.csv", t.machines_table(report.across_machines, report.across)))
+    if report.breakdowns:
+        found.append(Attachment("stages.csv", t.breakdowns_table(report.breakdowns)))
+    if report.throughput_lines:
+        found.append(Attachment("throughput.csv", t.throughput_compact_table(report.throughput_lines)))
+    if report.sweeps:
+        found.append(Attachment("scaling.csv", t.scalings_table(report.sweeps, report.flops_fits)))
+    found += [Attachment("efficiency.csv", t.efficiency_table(report.all_efficiencies)),
+              Attachment("noisy.csv", t.noisy_table(report.cases)),
+              Attachment("failed-and-skipped.csv", t.problems_table(report.cases))]
+    return tuple(found)
+
+
+def _headline(report: Report, attachments: tuple[Attachment, ...]) -> Section:
     verdicts = Verdicts(tuple(Verdict(c.verdict, c.claim, c.figure, tone(c.verdict)) for c in report.claims))
     return Section("The answer", "headline", (
         Subheading("The articles' claims, measured"),
@@ -71,37 +77,33 @@ def _headline(report: Report) -> Section:
         *(Paragraph(line) for line in report.headlines),
         Paragraph(f"Built from {len(report.sources)} results file(s): {', '.join(report.sources)}. Every number "
                   "below is computed from those files; Environment and method says how. Tables too long for a "
-                  "page are beside this report in full as CSV: ladders.csv, efficiency.csv, noisy.csv, "
-                  "failed-and-skipped.csv.", small=True),
+                  "page are beside this report in full as CSV: " + ", ".join(a.name for a in attachments) + ".",
+                  small=True),
         Subheading("Words used here"),
-        Bullets(GLOSSARY, small=True),
+        Bullets((*GLOSSARY, flags.legend()), small=True),
     ), lead=True)
 
 
 def _ladder(report: Report) -> Section:
     blocks: list = [Paragraph(
-        "Each rung changes one thing from the rung below: vectorization (loops to numpy float64, 1 thread), "
-        "precision (float64 to float32), threads (1 to all cores), library (numpy to torch), device (CPU to GPU), "
-        "then later additions. Multipliers are ratios of median time per step (uncontended rounds) with 95% "
-        "hierarchical-bootstrap intervals over repeats, then rounds (none where a side was timed once); rows "
-        "highlighted are not measured, failed, skipped, noisy or suspect. Every rung's full row (rounds, "
-        "flags, intervals) is in ladders.csv.")]
-    for group in report.ladder_groups:
-        blocks += [FigureBlock("ladder", group, ladder_title(group[0])),
-                   TableBlock(t.ladder_compact_table(group))]
+        "Each rung changes one thing from the rung below (its \"changes\" column). The charts give each rung's "
+        "time and its multiplier over loops; the tables its time and multiplier over the rung below, with 95% "
+        "intervals (Method says how), a row coloured by its worst case. Every rung's full row is in ladders.csv.")]
+    # every config's chart, then every config's table: charts read together, a page holds three
+    blocks += [FigureBlock("ladder", group, ladder_title(group[0])) for group in report.ladder_groups]
+    blocks += [TableBlock(t.ladder_compact_table(group)) for group in report.ladder_groups]
     if report.throughput:
         for config, groups in report.throughput.items():
             blocks.append(FigureBlock("throughput", groups,
                                       f"{config} training throughput (images / s) by batch size"))
-        blocks.append(TableBlock(t.throughput_compact_table(report.throughput_lines)))
     return Section("The speedup ladder", "ladder", tuple(blocks))
 
 
 def _claims(report: Report) -> Section:
     return Section("The articles' claims", "claims", (
-        Paragraph("Each claim is quoted verbatim from the seed article; the verdict says whether the measurements "
-                  "support it and which figure decides."),
-        TableBlock(t.claims_table(report.claims)),
+        Paragraph("Each claim verbatim, its verdict and what decides it; the evidence is on the first page, and "
+                  "everything measured for each claim in claims.csv."),
+        TableBlock(t.claims_table(report.claims, measured=False)),
     ))
 
 
@@ -110,7 +112,7 @@ def _machines(report: Report) -> Section:
         Paragraph("The same rung of the same config on each machine: its time per step, and each machine's time "
                   "over the first machine's with its 95% interval."),
         FigureBlock("machines", (report.across_machines, report.across), "The same rung on each machine"),
-        TableBlock(t.machines_table(report.across_machines, report.across), keep_together=True),
+        TableBlock(pivots.machines_pivot_table(report.across_machines, report.across), keep_together=True),
     ]
     if report.machines_apart:
         blocks.append(Paragraph(f"Not compared here: {', '.join(map(str, report.machines_apart))}: no rung in "
@@ -120,15 +122,14 @@ def _machines(report: Report) -> Section:
 
 def _stages(report: Report) -> Section:
     blocks: list = [Paragraph(
-        "One ResNet-50 training step split at its stage boundaries, as each backend reported them: the stem "
-        "(7×7 convolution, batch norm, max pool), the four bottleneck stages, the head (average pool, fully "
-        "connected layer, loss), each forward and backward, then the SGD update. One instrumented step per case, "
-        "after its timed rounds (the pure-Python step: the timed step itself). A compiled step "
-        "(torch-cuda-compile) has no stage boundaries to report: hooks would break its graph, so it is not "
-        "shown.")]
+        "One instrumented ResNet-50 step per case, after its timed rounds, split at its stages: stem, the four "
+        "bottleneck stages and head, each forward and backward, then the SGD update. A compiled step "
+        "(torch-cuda-compile) has no stage boundaries (hooks would break its graph). The charts show each "
+        "machine's largest images; every step and part, in seconds, is in stages.csv.")]
     for machine, found in report.breakdowns.items():
-        blocks += [FigureBlock("breakdown", found, f"Where the time of one ResNet-50 step goes on {machine}"),
-                   TableBlock(t.breakdown_compact_table(found))]
+        largest = max(b.key.resolution for b in found)
+        blocks.append(FigureBlock("breakdown", [b for b in found if b.key.resolution == largest],
+                                  f"Where the time of one ResNet-50 step goes on {machine} ({largest} px)"))
     if not report.breakdowns:
         blocks.append(Paragraph("No stage breakdown in the results (results files before schema version 4 have "
                                 "none)."))
@@ -137,16 +138,14 @@ def _stages(report: Report) -> Section:
 
 def _scaling(report: Report) -> Section:
     blocks: list = [Paragraph(
-        "Time per step against width N of the mlp-width-N sweep (input = hidden = N, 10 classes, batch 32). A "
-        "width-N MLP does about N² multiply-adds per step, so an exponent near 2 is expected whether or not the "
-        "code is vectorized; vectorization changes the constant, not the exponent. At small widths the fixed "
-        "per-call cost of vectorized backends flattens their curves, so the exponent over the compute-bound "
-        "widths (where a line's FLOP rate is at least half its best) is the one that says how the cost grows.")]
+        "A width-N MLP (mlp-width-N: input = hidden = N, batch 32) does about N² multiply-adds a step, so time "
+        "grows as width^k with k near 2 whether or not the code is vectorized: vectorization changes the constant, "
+        "not the exponent. k is fitted where a line's FLOP rate has levelled off (below that, fixed per-call costs "
+        "flatten the curve).")]
     if report.sweeps:
         blocks.append(FigureBlock("scaling", report.sweeps,
                                   "mlp-width-N (batch 32, input = hidden = N): median time per step against width"))
-        blocks += [TableBlock(t.scaling_table(lines, machine, report.flops_fits.get(machine)), keep_together=True)
-                   for machine, lines in report.sweeps.items()]
+        blocks.append(TableBlock(pivots.scaling_pivot_table(report.sweeps, report.flops_fits), keep_together=True))
     else:
         blocks.append(Paragraph("No mlp-width-N sweep in the results."))
     return Section("Scaling with width", "scaling", tuple(blocks))
@@ -154,10 +153,9 @@ def _scaling(report: Report) -> Section:
 
 def _efficiency(report: Report) -> Section:
     blocks: list = [Paragraph(
-        "Achieved GFLOP/s of every successful case (recorded analytic FLOPs per step / median time) against the "
-        "best matrix product the same machine reached in the same run (in the precision the case computed in, "
-        "and the same threads where measured). The figure shows the width sweep at its octaves; every case's "
-        "row is in efficiency.csv.")]
+        "Each case's GFLOP/s (recorded FLOPs per step / median time) over the best matrix product the same "
+        "machine reached in the same run, in the case's precision and threads. The chart shows the width sweep "
+        "at its octaves; every case is in efficiency.csv.")]
     if efficiency_machines(report.efficiencies):
         blocks.append(FigureBlock("efficiency", report.efficiencies,
                                   "Efficiency: achieved GFLOP/s over the same machine's measured GEMM peak in the "
@@ -170,7 +168,7 @@ def _efficiency(report: Report) -> Section:
 
 def _environment(report: Report) -> Section:
     return Section("Environment and method", "environment", (
-        TableBlock(t.environment_table(report.environments)),
+        TableBlock(t.environment_table(report.environments, leave_out=findings.SUMMARY_FIELDS)),
         Subheading("Method"),
         Bullets(tuple(report.method), small=True),
     ))
@@ -178,6 +176,6 @@ def _environment(report: Report) -> Section:
 
 def _problems(report: Report) -> Section:
     return Section("Noisy, failed and skipped cases", "problems", (
-        _attached(t.noisy_table(report.cases), "noisy.csv", NOISY_SHOWN),
-        _attached(t.problems_table(report.cases), "failed-and-skipped.csv", PROBLEMS_SHOWN),
+        TableBlock(pivots.noisy_pivot_table(report.cases)),
+        TableBlock(pivots.problems_pivot_table(report.cases)),
     ))

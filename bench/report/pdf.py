@@ -17,7 +17,7 @@ from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from . import figures as fig  # noqa: E402
+from . import figures as fig, flags  # noqa: E402
 from .headline import verdict_line  # noqa: E402
 from .document import Bullets, Document, FigureBlock, Paragraph, Subheading, TableBlock, Verdicts  # noqa: E402
 from .tables import Table  # noqa: E402
@@ -25,7 +25,8 @@ from .tables import Table  # noqa: E402
 W, H = 11.69, 8.27  # inches, A4 landscape
 MARGIN = 0.45
 FONT = 7.0  # points, table text
-LINE = FONT * 1.35 / 72  # inches per line of table text
+LINE = FONT * 1.3 / 72  # inches per line of table text
+ROW_PAD = 0.03  # inches of a table row above and below its text
 CHAR = FONT * 0.6 / 72  # average character width in inches (DejaVu Sans)
 
 
@@ -110,23 +111,24 @@ class Writer:
         header_h = max(len(c) for c in header) * LINE + 0.05
 
         def draw_header(title: str) -> None:
-            self.heading(title, 10)
+            self.heading(title, 9)
             self._row(xs, cols, header, header_h, bold=True)
 
         rows = [cells(row) for row in (t.rows or [["none"] + [""] * (len(t.columns) - 1)])]
-        heights = [max(len(c) for c in wrapped) * LINE + 0.04 for wrapped in rows]
+        heights = [max(len(c) for c in wrapped) * LINE + ROW_PAD for wrapped in rows]
         if keep_together:
             note_h = len(_paragraph_lines(t.note, 7.5, width)) * _line_step(7.5) if t.note else 0.0
-            total = _heading_room(10) + header_h + sum(heights) + note_h
+            total = _heading_room(9) + header_h + sum(heights) + note_h
             if self.y + total > H - MARGIN and total < H - MARGIN - 0.6:
                 self.start(self.section)
+        self.need(_heading_room(9) + header_h + heights[0])  # never a header without a row under it
         draw_header(t.title)
         for i, (wrapped, h) in enumerate(zip(rows, heights)):
             if self.y + h > H - MARGIN:
                 self.start(self.section)
                 draw_header(f"{t.title} (continued)")
-            flagged = t.flagged[i] if i < len(t.flagged) else False
-            self._row(xs, cols, wrapped, h, shade="#fff0d6" if flagged else None)
+            flag = t.flags[i] if i < len(t.flags) else ""
+            self._row(xs, cols, wrapped, h, shade=flags.COLOURS.get(flag))
         if t.note:
             self.paragraph(t.note, 7.5)
         self.y += 0.15
@@ -139,7 +141,7 @@ class Writer:
                                            color=shade or "#eeeeee", zorder=0))
         for x, lines in zip(xs, wrapped):
             self.text(x + 0.03, self.y + 0.02, "\n".join(lines), FONT, weight="bold" if bold else "normal",
-                      linespacing=1.2)
+                      linespacing=1.15)
         self.page.add_artist(Rectangle((MARGIN / W, top - h / H), (W - 2 * MARGIN) / W, 0.001,
                                        transform=self.page.transFigure, color="#bbbbbb"))
         self.y += h
@@ -149,15 +151,37 @@ class Writer:
         ``labels`` inches for their tick labels and axis title."""
         self.y = H * (1 - bottom) + labels
 
+    def figure_pair(self, left: FigureBlock, right: FigureBlock) -> None:
+        """Two charts of one kind side by side under their titles, each in half the page."""
+        height = max(figure_height(left), figure_height(right))
+        titles = [_paragraph_lines(b.title, 10 * 1.15, (W - 2 * MARGIN) / 2 - 0.2) for b in (left, right)]  # bold
+        title_h = max(map(len, titles)) * _line_step(10) + 0.1
+        if self.page is None or self.y + title_h + TITLE_ROOM + height + LABEL_ROOM > H - MARGIN:
+            self.start(self.section)
+        for i, lines in enumerate(titles):
+            self.text(MARGIN + i * (W - 2 * MARGIN) / 2, self.y, "\n".join(lines), 10, weight="bold", linespacing=1.3)
+        self.y += title_h
+        top = 1 - (self.y + TITLE_ROOM) / H
+        bottom = top - height / H
+        with matplotlib.rc_context({"font.size": FIGURE_FONT}):
+            for i, block in enumerate((left, right)):
+                DRAW[block.kind](self, block.data, top, bottom, half=i)
+        self.below(bottom, LABEL_ROOM)
+
     def figure(self, block: FigureBlock) -> None:
-        """A chart under its title: on this page where it fits, else at the top of the next."""
+        """A chart under its title: on this page where it fits (a chart of no bars down to
+        ``SHRINK`` of its height: the rest of a page left empty costs more), else at the top of the next."""
         height = figure_height(block)
-        if self.page is None or self.y + _heading_room(11) + TITLE_ROOM + height + LABEL_ROOM > H - MARGIN:
+        room = H - MARGIN - (self.y + _heading_room(11) + TITLE_ROOM + LABEL_ROOM) if self.page is not None else 0.0
+        if block.kind in FIGURE_HEIGHT and height * SHRINK <= room < height:
+            height = room
+        elif room < height:
             self.start(self.section)
         self.heading(block.title, 11)
         top = 1 - (self.y + TITLE_ROOM) / H
         bottom = top - height / H
-        DRAW[block.kind](self, block.data, top, bottom)
+        with matplotlib.rc_context({"font.size": FIGURE_FONT}):
+            DRAW[block.kind](self, block.data, top, bottom)
         self.below(bottom, LABEL_ROOM)
 
 
@@ -193,18 +217,22 @@ def _machines(w: Writer, data, top: float, bottom: float) -> None:
     fig.machines_figure(*data, w.page.add_axes((0.2, bottom, 0.38, top - bottom)))
 
 
-def _breakdown(w: Writer, found, top: float, bottom: float) -> None:
-    fig.breakdown_figure(found, _stacked(w, fig.breakdown_facet_heights(found), left=0.2, width=0.5, top=top,
-                                         bottom=bottom, gap=0.07))
+def _breakdown(w: Writer, found, top: float, bottom: float, half: int | None = None) -> None:
+    """A stage breakdown across the page, or in its left (``half`` 0) or right (1) half, the right
+    one carrying the legend."""
+    left, width, legend_x = (0.2, 0.5, 1.13) if half is None else ((0.17, 0.23, None), (0.6, 0.2, 1.28))[half]
+    bars = [len(cases) for _, cases in fig.breakdown_facets(found)]
+    fig.breakdown_figure(found, _stacked(w, bars, left=left, width=width, top=top, bottom=bottom, gap=FACET_GAP / H),
+                         legend_x=legend_x)
 
 
 def _scaling(w: Writer, sweeps, top: float, bottom: float) -> None:
-    fig.scaling_panels(sweeps, _side_by_side(w, len(sweeps), 0.08, 0.72, bottom, top))
+    fig.scaling_panels(sweeps, _side_by_side(w, fig.scaling_panel_count(sweeps), 0.07, 0.97, bottom, top, gap=0.012))
 
 
 def _efficiency(w: Writer, by_machine, top: float, bottom: float) -> None:
     machines = fig.efficiency_machines(by_machine)
-    left, width = 0.16, 0.57 / len(machines)
+    left, width = 0.16, 0.52 / len(machines)
     rows = _stacked(w, fig.efficiency_facet_heights(by_machine), left=left, width=width, top=top, bottom=bottom,
                     gap=0.05)
     grid = [[ax] + [w.page.add_axes((left + i * (width + 0.015), *ax.get_position().bounds[1:]), sharex=ax, sharey=ax)
@@ -216,45 +244,84 @@ def _efficiency(w: Writer, by_machine, top: float, bottom: float) -> None:
 # fractions), and how many inches of axes it takes.
 DRAW = {"ladder": _ladder, "throughput": _throughput, "machines": _machines, "breakdown": _breakdown,
         "scaling": _scaling, "efficiency": _efficiency}
-FIGURE_HEIGHT = {"ladder": 2.5, "throughput": 2.2, "machines": 3.2, "breakdown": 3.0, "scaling": 2.6,
-                 "efficiency": 3.6}
+# inches of axes of the charts drawn at a fixed height (a ladder and a stage breakdown are sized by their bars)
+FIGURE_HEIGHT = {"throughput": 1.7, "machines": 2.4, "scaling": 2.2, "efficiency": 2.4}
+FIGURE_FONT = 7.0  # points: the figures' text on the page, as large as the tables' (FONT)
+BAR = 1.15 * FIGURE_FONT / 72  # inches a bar of a ladder or a stage breakdown: its label's line and a gap
+FACET_GAP = 0.42  # inches between stacked panels: the upper one's tick labels, the lower one's title
+
+
 def figure_height(block: FigureBlock) -> float:
-    """Inches of axes a figure gets: a stage breakdown by its rows (about 0.18 inch a bar, so that
-    no label overprints the next, at most a page), every other kind its fixed height."""
+    """Inches of axes a figure gets: a ladder and a stage breakdown by their bars (at most a
+    page), every other kind its fixed height."""
     if block.kind == "breakdown":
-        return min(4.6, 0.5 * sum(fig.breakdown_facet_heights(block.data)))
+        bars = [len(cases) for _, cases in fig.breakdown_facets(block.data)]
+        return min(4.6, BAR * sum(bars) + FACET_GAP * (len(bars) - 1))
+    if block.kind == "ladder":
+        return min(4.6, BAR * len(fig.shown_rungs(block.data)[0]))
     return FIGURE_HEIGHT[block.kind]
 
 
-TITLE_ROOM = 0.45  # inches above the axes for the panels' titles (a machine's name wraps to two lines)
-LABEL_ROOM = 0.75  # inches below the axes for tick labels and the axis title
+SHRINK = 0.7  # the least fraction of its height a chart of no bars is drawn at to stay on its page
+TITLE_ROOM = 0.3  # inches above the axes for the panels' titles (a machine's name wraps to two lines)
+LABEL_ROOM = 0.42  # inches below the axes for tick labels and the axis title
 
 
 def write(doc: Document, path: Path) -> Path:
-    """Each section from a new page; text and tables flow down it, a figure goes where it fits."""
+    """Sections follow one another down the pages (a new page only where the next block does not
+    fit: a page per section left most pages a third empty); a figure goes where it fits. Each page's
+    header names the section it starts in."""
     with PdfPages(path, metadata={"Title": doc.title, "Creator": "vecbench"}) as pdf:
         w = Writer(pdf)
         for section in doc.sections:
-            w.start(section.title)
-            if section.lead:
+            if section.lead or w.page is None:
+                w.start(section.title)
                 w.heading(doc.title, 15)
-            for block in section.blocks:
-                _block(w, block)
+            else:
+                w.need(_heading_room(13) + _room_to_start(section.blocks[0]))  # no heading alone at a page's foot
+                w.section = section.title
+                w.heading(section.title, 13)
+            blocks = list(section.blocks)
+            while blocks:
+                block = blocks.pop(0)
+                if _paired(block, blocks[0] if blocks else None):
+                    w.figure_pair(block, blocks.pop(0))
+                else:
+                    _block(w, block)
         w.flush()
     return path
+
+
+PAIRED = ("breakdown",)  # kinds of chart drawn two to a row, each in half the page
+
+
+def _paired(block, after) -> bool:
+    """Whether ``block`` and the block ``after`` it are charts drawn side by side."""
+    return (isinstance(block, FigureBlock) and isinstance(after, FigureBlock) and block.kind == after.kind
+            and block.kind in PAIRED)
+
+
+def _room_to_start(block) -> float:
+    """Inches the first lines of ``block`` need: a figure whole, a few lines of anything else."""
+    if isinstance(block, FigureBlock):
+        return _heading_room(11) + TITLE_ROOM + figure_height(block) + LABEL_ROOM
+    return 4 * LINE + _heading_room(9)
+
+
+TEXT, SMALL_TEXT = 8.5, 7.0  # points: paragraphs, and notes and sources
 
 
 def _block(w: Writer, block) -> None:
     if isinstance(block, Subheading):
         w.heading(block.text, 11)
     elif isinstance(block, Paragraph):
-        w.paragraph(block.text, 7.5 if block.small else 9.5)
+        w.paragraph(block.text, SMALL_TEXT if block.small else TEXT)
     elif isinstance(block, Bullets):
         for item in block.items:
-            w.paragraph("• " + item, 7 if block.small else 9.5)
+            w.paragraph("• " + item, SMALL_TEXT if block.small else TEXT)
     elif isinstance(block, Verdicts):
         for v in block.items:
-            w.paragraph("• " + verdict_line(v), 10)
+            w.paragraph("• " + verdict_line(v), TEXT + 0.5)
     elif isinstance(block, TableBlock):
         w.table(block.table, keep_together=block.keep_together)
     elif isinstance(block, FigureBlock):

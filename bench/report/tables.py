@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
+from . import flags
 from .cases import Case
 from .claims import Claim
 from .efficiency import Efficiency, Peak
@@ -23,29 +24,23 @@ class Table:
     title: str
     columns: list[str]
     rows: list[list[str]]
-    flagged: list[bool] = field(default_factory=list)  # rows to highlight (noisy, failed, not measured)
+    flags: list[str] = field(default_factory=list)  # each row's flag (``flags``: "" for none), its colour
     widths: list[float] = field(default_factory=list)  # relative column widths for the PDF
     note: str = ""
 
     def __post_init__(self):  # cells are text (a machine key, a number) whatever their source
         object.__setattr__(self, "rows", [[str(cell) for cell in row] for row in self.rows])
 
-    def head(self, n: int, where: str) -> Table:
-        """The first ``n`` rows, saying how many more ``where`` (the file beside the report) lists."""
-        if len(self.rows) <= n:
-            return self
-        more = f"{len(self.rows) - n} more row(s) in {where}."
-        return replace(self, rows=self.rows[:n], flagged=self.flagged[:n], note=f"{self.note} {more}".strip())
-
 
 def speedup(s: Speedup | None, compact: bool = False) -> str:
-    """``1.03× [0.95×, 1.12×]``; ``compact``: ``1.03× (0.95-1.12)``, for tables with a column per machine."""
+    """``1.03× [0.95×, 1.12×]``; ``compact``: ``1.03× (0.95-1.1)``, the bounds to two digits, for
+    tables with a column per machine (the CSV beside the report has three)."""
     if s is None:
         return "-"
     if not s.has_interval:
         return f"{times(s.value)} ({'1 round, no CI' if compact else 'one round: no interval'})"
     if compact:
-        return f"{times(s.value)} ({number(s.low)}-{number(s.high)})"
+        return f"{times(s.value)} ({number(s.low, 2)}-{number(s.high, 2)})"
     return f"{times(s.value)} [{times(s.low)}, {times(s.high)}]"
 
 
@@ -54,7 +49,7 @@ LADDER_COLUMNS = ["rung", "changes", "median time / step", "× over rung below [
 
 
 def ladder_table(ladder: Ladder) -> Table:
-    rows, flagged = [], []
+    rows, row_flags = [], []
     for rung in ladder.rungs:
         case = rung.case
         if rung.measured:
@@ -64,21 +59,21 @@ def ladder_table(ladder: Ladder) -> Table:
             status, rounds = rung.state, "-"
         rows.append([rung.spec.name, rung.spec.change, status, _over_below(ladder, rung), speedup(rung.over_loops), rounds,
                      case.flags if rung.measured else ""])
-        flagged.append(rung.flagged)
+        row_flags.append(rung.flag)
     res = f", {ladder.resolution} px" if ladder.resolution else ""
     return Table(
         f"{ladder.config} on {ladder.machine} (batch {ladder.batch_size}{res}; all cores = {ladder.all_cores} threads)",
-        LADDER_COLUMNS, rows, flagged, [1.6, 1.5, 1.4, 2.1, 2.1, 0.6, 1.6])
+        LADDER_COLUMNS, rows, row_flags, [1.6, 1.5, 1.4, 2.1, 2.1, 0.6, 1.6])
 
 
 def ladders_table(ladders: list[Ladder]) -> Table:
     """Every ladder's full rows in one table, a machine and config column first (the CSV beside the report)."""
-    rows, flagged = [], []
+    rows, row_flags = [], []
     for ladder in ladders:
         own = ladder_table(ladder)
         rows += [[str(ladder.machine), ladder.config, str(ladder.batch_size), *row] for row in own.rows]
-        flagged += own.flagged
-    return Table("Every rung of every ladder", ["machine", "config", "batch", *LADDER_COLUMNS], rows, flagged)
+        row_flags += own.flags
+    return Table("Every rung of every ladder", ["machine", "config", "batch", *LADDER_COLUMNS], rows, row_flags)
 
 
 def _over_below(ladder: Ladder, rung, compact: bool = False) -> str:
@@ -98,36 +93,33 @@ def _state(rung) -> str:
 
 
 def _compact_cell(ladder: Ladder, rung) -> str:
-    """One machine's rung in one cell: its time, then its multipliers over the rung below and over
-    loops (none where not measured: the cell says why in a word)."""
+    """One machine's rung on one line: its time and its multiplier over the rung below (none where
+    not measured: the cell says why in a word). The multiplier over loops is written beside each
+    bar of the ladder figure and, with its interval, in ladders.csv."""
     if rung is None or not rung.measured:
         return "not measured" if rung is None else _state(rung)
-    lines = [seconds(rung.case.median)]
     below = _over_below(ladder, rung, compact=True)
-    if below != "-":
-        lines.append(f"{below} over below")
-    if rung.over_loops is not None:
-        lines.append(f"{speedup(rung.over_loops, compact=True)} over loops")
-    return "; ".join(lines)  # one line where the column is wide, wrapped where it is not
+    return seconds(rung.case.median) if below == "-" else f"{seconds(rung.case.median)}; {below}"
 
 
 def ladder_compact_table(group: list[Ladder]) -> Table:
-    """One config's ladders on every machine in one table, a column per machine: the time, the
-    multiplier over the rung below and over loops; every rung's full row is in ``ladders_table``."""
+    """One config's ladders on every machine in one table, a column per machine: the time and the
+    multiplier over the rung below; every rung's full row is in ``ladders_table``."""
     names, left_out = shown_rungs(group)
     changes = {r.spec.name: r.spec.change for l in group for r in l.rungs}
-    rows, flagged = [], []
+    rows, row_flags = [], []
     for name in names:
         rungs = [ladder.rung(name) for ladder in group]
         rows.append([name, changes[name], *(_compact_cell(l, r) for l, r in zip(group, rungs))])
-        flagged.append(any(r is None or r.flagged for r in rungs))
+        # a machine that did not run the rung says so in its cell; the row is coloured by what ran
+        row_flags.append(flags.worst(r.flag for r in rungs if r is not None and r.flag != flags.ABSENT))
     first = group[0]
     res = f", {first.resolution} px" if first.resolution else ""
     note = ("Not run on any machine here: " + "; ".join(f"{name} ({why})" for name, why in left_out.items()) + "."
             if left_out else "")
     return Table(f"{first.config} (batch {first.batch_size}{res}) on {len(group)} machine(s): time per step, "
-                 "× over the rung below and over loops (95% CI)", ["rung", "changes", *(str(l.machine) for l in group)],
-                 rows, flagged, [1.5, 1.3] + [2.0] * len(group), note=note)
+                 "× over the rung below (95% CI)", ["rung", "changes", *(str(l.machine) for l in group)],
+                 rows, row_flags, [2.1, 1.8] + [1.75] * len(group), note=note)
 
 
 def machines_table(machines: list, rows: list[RungAcross]) -> Table:
@@ -140,22 +132,32 @@ def machines_table(machines: list, rows: list[RungAcross]) -> Table:
         times_ = [seconds(r.cases[m].median) if m in r.cases else "-" for m in machines]
         ratios = [speedup(r.over_reference.get(m)) for m in others]
         out.append([f"{r.config} ({r.batch_size})", r.rung, *times_, *ratios])
-    return Table(f"The same rung on {len(machines)} machines: time per step, and each machine's time over "
-                 f"{reference}'s", columns, out, [], [1.3, 1.6] + [1.0] * len(machines) + [1.6] * len(others),
+    return Table(f"The same rung on {len(machines)} machines: time per step, and each machine's time over that "
+                 f"of {reference}", columns, out, [], [1.3, 1.6] + [1.0] * len(machines) + [1.6] * len(others),
                  "Above 1×: that machine takes longer than the reference at that rung. Intervals as in the ladder.")
 
 
-def claims_table(claims: list[Claim]) -> Table:
-    rows = [["\n".join(f"“{q}”" for q in c.quotes), c.article, "\n".join(c.measured), c.verdict, c.decided_by]
-            for c in claims]
+def claim_flag(verdict: str) -> str:
+    """A claim's row: red where the measurements contradict it, grey where they cannot decide."""
+    if verdict == "does not hold":
+        return flags.WRONG
+    return "" if verdict.startswith("holds") else flags.ABSENT
+
+
+def claims_table(claims: list[Claim], measured: bool = True) -> Table:
+    """Each claim quoted, its verdict and what decides it; ``measured``: with everything measured
+    for it (claims.csv; the report gives each verdict's evidence on its first page instead)."""
+    rows = [["\n".join(f"“{q}”" for q in c.quotes), c.article, *(["\n".join(c.measured)] if measured else []),
+             c.verdict, c.decided_by] for c in claims]
     sources = "; ".join(dict.fromkeys(f"{c.article}: {c.source}" for c in claims))
     return Table("Claims of the seed articles against the measurements",
-                 ["claim (verbatim)", "article", "measured", "verdict", "decided by"], rows,
-                 [c.verdict not in ("holds", "holds up to a transpose") for c in claims], [2.0, 1.1, 3.9, 0.8, 2.4],
+                 ["claim (verbatim)", "article", *(["measured"] if measured else []), "verdict", "decided by"], rows,
+                 [claim_flag(c.verdict) for c in claims],
+                 [2.0, 1.1, *([3.9] if measured else []), 0.8, 2.4],
                  note=f"The articles, in the seed folder: {sources}." if sources else "")
 
 
-def _fit(fit) -> str:
+def exponent_fit(fit) -> str:
     if fit is None:
         return "-"
     if math.isnan(fit.low):
@@ -195,7 +197,8 @@ def throughput_compact_table(lines: list[ThroughputLine]) -> Table:
                      *[number(rate[b]) if b in rate else "-" for b in batches]])
     return Table("ResNet-50 at 224 px: images / s by batch size (vectorized backends)",
                  ["machine", "backend", *[f"batch {b}" for b in batches]], rows,
-                 [any(c.noisy for _, _, c in line.points) for line in lines], [1.8, 1.8] + [1.0] * len(batches))
+                 [flags.worst(flags.of_case(c) for _, _, c in line.points) for line in lines],
+                 [1.8, 1.8] + [1.0] * len(batches))
 
 
 def _widths(widths) -> str:
@@ -204,28 +207,49 @@ def _widths(widths) -> str:
     return ", ".join(values) if len(values) <= 5 else f"{values[0]}..{values[-1]} ({len(values)})"
 
 
+def compute_bound_fit(line: SweepLine, compact: bool = False) -> str:
+    """The exponent over the line's compute-bound widths, or why it has none (``compact``: in a
+    word, for a cell of a column per machine)."""
+    span = f"widths {line.bound_from}-{int(line.widths[-1])}"
+    if line.fit_wide is None:
+        return "-"
+    if line.compute_bound:
+        return exponent_fit(line.fit_wide) if compact else f"{exponent_fit(line.fit_wide)} ({span})"
+    # the rate still climbs with the arithmetic: time set by launches or calls, not by it
+    if compact:
+        return f"launch-bound (rate ×{line.rate_growth:.1f})"
+    return (f"none: the FLOP rate still grows {line.rate_growth:.1f}x over {span} (launch-bound; "
+            f"k there {exponent_fit(line.fit_wide)})")
+
+
+SCALING_COLUMNS = ["backend", "widths", "k, all widths [95% CI]", "k, compute-bound widths [95% CI]", "flags"]
+
+
 def scaling_table(lines: list[SweepLine], machine: str, flops_fit) -> Table:
     rows = []
     mine = [l for l in lines if l.machine == machine]
     for line in mine:
-        span = f"widths {line.bound_from}-{int(line.widths[-1])}"
-        if line.fit_wide is None:
-            wide = "-"
-        elif line.compute_bound:
-            wide = f"{_fit(line.fit_wide)} ({span})"
-        else:  # the rate still climbs with the arithmetic: time set by launches or calls, not by it
-            wide = (f"none: the FLOP rate still grows {line.rate_growth:.1f}x over {span} (launch-bound; "
-                    f"k there {_fit(line.fit_wide)})")
-        rows.append([line.label, _widths(line.widths), _fit(line.fit_all), wide, _sweep_flags(line)])
+        rows.append([line.label, _widths(line.widths), exponent_fit(line.fit_all), compute_bound_fit(line), _sweep_flags(line)])
     if flops_fit is not None:
-        rows.append(["FLOPs per step (recorded)", "", "", _fit(flops_fit), ""])
+        rows.append(["FLOPs per step (recorded)", "", "", exponent_fit(flops_fit), ""])
     return Table(f"Fitted exponent k of time ∝ width^k, mlp-width-N on {machine}",
-                 ["backend", "widths", "k, all widths [95% CI]", "k, compute-bound widths [95% CI]", "flags"], rows,
-                 [any(c.noisy for c in l.cases) for l in mine] + ([False] if flops_fit else []),
+                 SCALING_COLUMNS, rows,
+                 [flags.worst(map(flags.of_case, l.cases)) for l in mine] + ([""] if flops_fit else []),
                  [1.5, 1.6, 1.4, 2.2, 3.0],
                  "Least squares on log(median time) vs log(width); the 95% interval is the slope's standard "
                  "error times Student's t with n-2 degrees of freedom (it reflects scatter about a power law, "
                  "not only timing noise).")
+
+
+def scalings_table(sweeps: dict, flops_fits: dict) -> Table:
+    """Every machine's ``scaling_table`` in one, a machine column first (scaling.csv)."""
+    rows, row_flags = [], []
+    for machine, lines in sweeps.items():
+        own = scaling_table(lines, machine, flops_fits.get(machine))
+        rows += [[str(machine), *row] for row in own.rows]
+        row_flags += own.flags
+    return Table("Fitted exponent k of time ∝ width^k, mlp-width-N, every machine",
+                 ["machine", *SCALING_COLUMNS], rows, row_flags)
 
 
 def efficiency_table(effs: list[Efficiency]) -> Table:
@@ -238,7 +262,7 @@ def efficiency_table(effs: list[Efficiency]) -> Table:
                      peak, frac, c.flags])
     return Table("Achieved GFLOP/s against the machine's measured GEMM peak",
                  ["machine", "config", "batch", "backend", "median time / step", "GFLOP/s", "peak GFLOP/s (GEMM, match)",
-                  "of peak", "flags"], rows, [e.case.noisy or bool(e.case.suspect) for e in effs],
+                  "of peak", "flags"], rows, [flags.of_case(e.case) for e in effs],
                  [1.4, 1.1, 0.5, 1.6, 1.0, 0.8, 2.4, 0.7, 1.3],
                  "GFLOP/s = recorded analytic FLOPs per step / median seconds per step / 1e9.")
 
@@ -264,32 +288,40 @@ def peaks_table(peaks: list[Peak]) -> Table:
         runs = sorted({p.run_id for k, p in best.items() if k[:2] == (machine, dev)})
         rows.append([machine, dev.upper(), *cells, ", ".join(runs)])
     return Table("Measured peak GFLOP/s (the best matrix product per machine, device, precision and threads)",
-                 ["machine", "device", *PRECISIONS, "run(s)"], rows, [], [1.9, 0.5, 1.3, 1.3, 0.9, 0.9, 1.9])
+                 ["machine", "device", *PRECISIONS, "run(s)"], rows, [], [2.6, 0.5, 1.3, 1.3, 0.8, 0.8, 1.9])
 
 
-def environment_table(envs: list[Environment]) -> Table:
-    """One row per field, one column per machine."""
-    fields = [k for k, _ in envs[0].rows] if envs else []
+def environment_table(envs: list[Environment], leave_out: tuple[str, ...] = ()) -> Table:
+    """One row per field, one column per machine; ``leave_out``: fields given elsewhere."""
+    fields = [k for k, _ in envs[0].rows if k not in leave_out] if envs else []
     rows = [[f] + [dict(e.rows)[f] for e in envs] for f in fields]
-    return Table("Environment of each machine", ["field"] + [e.machine for e in envs], rows, [],
-                 [1.2] + [5.0 / max(1, len(envs))] * len(envs))
+    title = "Environment of each machine" + (" (beside the first page's: " + ", ".join(leave_out) + ")"
+                                             if leave_out else "")
+    return Table(title, ["field"] + [e.machine for e in envs], rows, [], [1.2] + [5.0 / max(1, len(envs))] * len(envs))
+
+
+def skipped_groups(cases: list[Case]) -> dict[tuple[str, str, str], list[Case]]:
+    """The cases that did not run, by (machine, status, reason): a machine without a GPU skips
+    every GPU case for one reason."""
+    groups: dict[tuple[str, str, str], list[Case]] = {}
+    for c in cases:
+        if not c.ok and c.status != "failed":
+            groups.setdefault((c.machine, c.status, c.error or "no reason recorded"), []).append(c)
+    return groups
 
 
 def problems_table(cases: list[Case]) -> Table:
     """Failed cases one per row (each is a finding); skipped cases one row per machine and reason,
-    with how many and which (a machine without a GPU skips every GPU case for one reason)."""
+    with how many and which."""
     rows = [[c.machine, c.config, str(c.batch_size), c.label, c.status, c.error or "no reason recorded"]
             for c in cases if c.status == "failed"]
-    skipped: dict[tuple, list[Case]] = {}
-    for c in cases:
-        if not c.ok and c.status != "failed":
-            skipped.setdefault((c.machine, c.status, c.error or "no reason recorded"), []).append(c)
-    for (machine, status, reason), group in skipped.items():
+    for (machine, status, reason), group in skipped_groups(cases).items():
         configs = ", ".join(dict.fromkeys(f"{c.config}@{c.batch_size}" for c in group))
         backends = ", ".join(dict.fromkeys(c.backend for c in group))
         rows.append([machine, configs, "-", f"{len(group)} cases: {backends}", status, reason])
     return Table("Failed and skipped cases", ["machine", "config", "batch", "backend", "status", "error or reason"],
-                 rows, [True] * len(rows), [1.4, 1.6, 0.5, 1.6, 0.7, 3.5])
+                 rows, [flags.WRONG if row[4] == "failed" else flags.ABSENT for row in rows],
+                 [1.4, 1.6, 0.5, 1.6, 0.7, 3.5])
 
 
 def noisy_table(cases: list[Case]) -> Table:
@@ -298,19 +330,7 @@ def noisy_table(cases: list[Case]) -> Table:
             for c in noisy]
     return Table(f"Noisy cases (IQR / median over rounds above {NOISY:.0%})",
                  ["machine", "config", "batch", "backend", "rounds", "median time / step", "IQR / median"],
-                 rows, [True] * len(rows), [1.4, 1.1, 0.5, 1.6, 0.6, 1.1, 0.9])
-
-
-def _shares(b: Breakdown) -> tuple[float, float, float]:
-    """(forward, backward, update) as fractions of the instrumented step."""
-    forward = sum(v for p, v in b.parts.items() if p.endswith(" forward"))
-    backward = sum(v for p, v in b.parts.items() if p.endswith(" backward"))
-    return forward / b.total, backward / b.total, b.parts.get("update", 0.0) / b.total
-
-
-def _longest(b: Breakdown) -> str:
-    slowest = max(b.parts, key=b.parts.get)
-    return f"{slowest} ({b.parts[slowest] / b.total:.0%})"
+                 rows, [flags.NOISY] * len(rows), [1.4, 1.1, 0.5, 1.6, 0.6, 1.1, 0.9])
 
 
 def _by_config(found: list[Breakdown]) -> list[Breakdown]:
@@ -323,15 +343,10 @@ BREAKDOWN_NOTE = ("One instrumented step per case after its timed rounds (the lo
                   "its parts sum to that step, which may differ from the case's median.")
 
 
-def breakdown_compact_table(found: list[Breakdown]) -> Table:
-    """A row per case, a column per config holding the step's time, its forward /
-    backward / update shares and its longest part."""
-    configs = list(dict.fromkeys(f"{b.key.config} ({b.key.batch_size})" for b in _by_config(found)))
-    cells: dict[str, dict[str, str]] = {}
-    for b in _by_config(found):
-        f, w, u = _shares(b)
-        cells.setdefault(b.key.short, {})[f"{b.key.config} ({b.key.batch_size})"] = (
-            f"{seconds(b.total)}: {f:.0%} / {w:.0%} / {u:.0%}; longest {_longest(b)}")
-    rows = [[case, *(by.get(c, "-") for c in configs)] for case, by in cells.items()]
-    return Table(f"Where the time of one step goes on {found[0].machine}: step, forward / backward / update",
-                 ["case", *configs], rows, [], [1.4] + [2.6] * len(configs), BREAKDOWN_NOTE)
+def breakdowns_table(by_machine: dict) -> Table:
+    """Every instrumented step's parts, a row per part in the order it ran (stages.csv): the
+    figure's bars in seconds, with each part's share of its step."""
+    rows = [[str(machine), b.key.config, str(b.key.batch_size), b.key.short, part, f"{value:.6g}", f"{value / b.total:.4f}"]
+            for machine, found in by_machine.items() for b in _by_config(found) for part, value in b.parts.items()]
+    return Table("Where the time of one ResNet-50 step goes: every part of every instrumented step",
+                 ["machine", "config", "batch", "case", "part", "seconds", "share of step"], rows, [], note=BREAKDOWN_NOTE)
