@@ -333,7 +333,7 @@ def test_a_rung_no_machine_ran_is_listed_once_and_not_drawn(report, doc, pdf_tex
     for name in names:
         assert any(l.rung(name) is not None and l.rung(name).case is not None
                    and l.rung(name).case.status in ("ok", "failed") for l in group), name
-    from bench.report.figures import ladder_figure
+    from bench.report.charts import ladder_figure
     drawn = [label.get_text() for label in ladder_figure(group).axes[0].get_yticklabels()]
     assert drawn == names  # the chart's rungs are the table's: none that no machine ran
 
@@ -961,7 +961,7 @@ def test_a_scaling_panel_holds_at_most_four_lines():
     """The references' width sweeps drawn a machine at a time: no panel has more than four lines, a
     panel holds loop code or vectorized code, never both, and every line is drawn once."""
     from bench.report import build_document
-    from bench.report.figures import MAX_SERIES, scaling_figure
+    from bench.report.charts import MAX_SERIES, scaling_figure
     from implementations.registry import LOOP_ROLES, role_of
 
     (block,) = [b for b in build_document([ROOT / "results" / "reference"], resamples=200).figures()

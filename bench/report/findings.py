@@ -15,7 +15,8 @@ from ..measurement import device
 from .claims import over_compiled_loops
 from .ladder import Ladder, Speedup, gpu_over_cpu
 from .model import Report
-from .tables import Table, seconds, speedup
+from .tables import Table, speedup
+from ..formatting import seconds
 
 
 def _over_loops(ladder: Ladder | None) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from .document import (Attachment, Bullets, Document, FigureBlock, Paragraph, Section, Subheading, TableBlock,
                        Verdict, Verdicts)
-from .figures import efficiency_machines, ladder_title
+from .charts import efficiency_machines, ladder_title
 from .model import Report
-from . import findings, flags, pivots, tables as t
+from . import findings, flags, measured_tables as m, pivots, tables as t
 
 TITLE = "vecbench: how much faster does vectorized code train neural networks?"
 GLOSSARY = (
@@ -56,14 +56,14 @@ def _attachments(report: Report) -> tuple[Attachment, ...]:
     if report.across:
         found.append(Attachment("machines.csv", t.machines_table(report.across_machines, report.across)))
     if report.breakdowns:
-        found.append(Attachment("stages.csv", t.breakdowns_table(report.breakdowns)))
+        found.append(Attachment("stages.csv", m.breakdowns_table(report.breakdowns)))
     if report.throughput_lines:
         found.append(Attachment("throughput.csv", t.throughput_compact_table(report.throughput_lines)))
     if report.sweeps:
-        found.append(Attachment("scaling.csv", t.scalings_table(report.sweeps, report.flops_fits)))
-    found += [Attachment("efficiency.csv", t.efficiency_table(report.all_efficiencies)),
-              Attachment("noisy.csv", t.noisy_table(report.cases)),
-              Attachment("failed-and-skipped.csv", t.problems_table(report.cases))]
+        found.append(Attachment("scaling.csv", m.scalings_table(report.sweeps, report.flops_fits)))
+    found += [Attachment("efficiency.csv", m.efficiency_table(report.all_efficiencies)),
+              Attachment("noisy.csv", m.noisy_table(report.cases)),
+              Attachment("failed-and-skipped.csv", m.problems_table(report.cases))]
     return tuple(found)
 
 
@@ -162,13 +162,13 @@ def _efficiency(report: Report) -> Section:
                                   "case's precision"))
     else:
         blocks.append(Paragraph("No case could be set against a measured peak."))
-    blocks.append(TableBlock(t.peaks_table(report.peaks)))
+    blocks.append(TableBlock(m.peaks_table(report.peaks)))
     return Section("Efficiency against peak", "efficiency", tuple(blocks))
 
 
 def _environment(report: Report) -> Section:
     return Section("Environment and method", "environment", (
-        TableBlock(t.environment_table(report.environments, leave_out=findings.SUMMARY_FIELDS)),
+        TableBlock(m.environment_table(report.environments, leave_out=findings.SUMMARY_FIELDS)),
         Subheading("Method"),
         Bullets(tuple(report.method), small=True),
     ))

@@ -1,8 +1,10 @@
-"""The report as a PDF built with matplotlib alone: text and tables drawn as text, then figures.
+"""The report as a PDF built with matplotlib alone: text and tables drawn as text, and charts.
 
-Pages are landscape A4. Text flows down a page and onto the next; a table that does not fit
-continues on the next page under its repeated header. Every page carries its section name at the
-top, so a reader (or a test) can tell where it is.
+Pages are landscape A4. Sections, text and tables flow down a page and onto the next; a table
+that does not fit continues on the next page under its repeated header (one kept together starts
+the next page whole); a chart goes where it fits (``pdf_layout`` says how large each is and how it
+is drawn). Every page carries at its top the name of the section it starts in, so a reader (or a
+test) can tell where it is.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from . import figures as fig, flags  # noqa: E402
+from . import flags  # noqa: E402
 from .headline import verdict_line  # noqa: E402
 from .document import Bullets, Document, FigureBlock, Paragraph, Subheading, TableBlock, Verdicts  # noqa: E402
+from .pdf_layout import (DRAW, FIGURE_HEIGHT, FIGURE_FONT, H, LABEL_ROOM, SHRINK, TITLE_ROOM, W,  # noqa: E402
+                         figure_height, paired)
 from .tables import Table  # noqa: E402
 
-W, H = 11.69, 8.27  # inches, A4 landscape
 MARGIN = 0.45
 FONT = 7.0  # points, table text
 LINE = FONT * 1.3 / 72  # inches per line of table text
@@ -165,7 +168,7 @@ class Writer:
         bottom = top - height / H
         with matplotlib.rc_context({"font.size": FIGURE_FONT}):
             for i, block in enumerate((left, right)):
-                DRAW[block.kind](self, block.data, top, bottom, half=i)
+                DRAW[block.kind](self.page, block.data, top, bottom, half=i)
         self.below(bottom, LABEL_ROOM)
 
     def figure(self, block: FigureBlock) -> None:
@@ -181,90 +184,8 @@ class Writer:
         top = 1 - (self.y + TITLE_ROOM) / H
         bottom = top - height / H
         with matplotlib.rc_context({"font.size": FIGURE_FONT}):
-            DRAW[block.kind](self, block.data, top, bottom)
+            DRAW[block.kind](self.page, block.data, top, bottom)
         self.below(bottom, LABEL_ROOM)
-
-
-def _stacked(w: Writer, heights: list[float], *, left: float, width: float, top: float, bottom: float,
-             gap: float) -> list:
-    """Axes one above the other between the figure fractions ``top`` and ``bottom``, sharing x,
-    each as tall as its share of ``heights``."""
-    scale = (top - bottom - gap * (len(heights) - 1)) / sum(heights)
-    axes, y = [], top
-    for h in heights:
-        axes.append(w.page.add_axes((left, y - h * scale, width, h * scale), sharex=axes[0] if axes else None))
-        y -= h * scale + gap
-    return axes
-
-
-def _side_by_side(w: Writer, count: int, left: float, right: float, bottom: float, top: float, gap: float = 0.03):
-    """``count`` axes in a row between the figure fractions ``left``..``right``, ``bottom``..``top``."""
-    width = (right - left - gap * (count - 1)) / count
-    first = w.page.add_axes((left, bottom, width, top - bottom))
-    return [first] + [w.page.add_axes((left + i * (width + gap), bottom, width, top - bottom), sharey=first)
-                      for i in range(1, count)]
-
-
-def _ladder(w: Writer, group, top: float, bottom: float) -> None:
-    fig.ladder_figure(group, _side_by_side(w, len(group), 0.30, 0.97, bottom, top))
-
-
-def _throughput(w: Writer, groups, top: float, bottom: float) -> None:
-    fig.throughput_figure(groups, _side_by_side(w, len(groups), 0.1, 0.7, bottom, top))
-
-
-def _machines(w: Writer, data, top: float, bottom: float) -> None:
-    fig.machines_figure(*data, w.page.add_axes((0.2, bottom, 0.38, top - bottom)))
-
-
-def _breakdown(w: Writer, found, top: float, bottom: float, half: int | None = None) -> None:
-    """A stage breakdown across the page, or in its left (``half`` 0) or right (1) half, the right
-    one carrying the legend."""
-    left, width, legend_x = (0.2, 0.5, 1.13) if half is None else ((0.17, 0.23, None), (0.6, 0.2, 1.28))[half]
-    bars = [len(cases) for _, cases in fig.breakdown_facets(found)]
-    fig.breakdown_figure(found, _stacked(w, bars, left=left, width=width, top=top, bottom=bottom, gap=FACET_GAP / H),
-                         legend_x=legend_x)
-
-
-def _scaling(w: Writer, sweeps, top: float, bottom: float) -> None:
-    fig.scaling_panels(sweeps, _side_by_side(w, fig.scaling_panel_count(sweeps), 0.07, 0.97, bottom, top, gap=0.012))
-
-
-def _efficiency(w: Writer, by_machine, top: float, bottom: float) -> None:
-    machines = fig.efficiency_machines(by_machine)
-    left, width = 0.16, 0.52 / len(machines)
-    rows = _stacked(w, fig.efficiency_facet_heights(by_machine), left=left, width=width, top=top, bottom=bottom,
-                    gap=0.05)
-    grid = [[ax] + [w.page.add_axes((left + i * (width + 0.015), *ax.get_position().bounds[1:]), sharex=ax, sharey=ax)
-                    for i in range(1, len(machines))] for ax in rows]
-    fig.efficiency_figure(by_machine, grid)
-
-
-# Each figure kind laid out on a landscape page: how to draw it between two heights (figure
-# fractions), and how many inches of axes it takes.
-DRAW = {"ladder": _ladder, "throughput": _throughput, "machines": _machines, "breakdown": _breakdown,
-        "scaling": _scaling, "efficiency": _efficiency}
-# inches of axes of the charts drawn at a fixed height (a ladder and a stage breakdown are sized by their bars)
-FIGURE_HEIGHT = {"throughput": 1.7, "machines": 2.4, "scaling": 2.2, "efficiency": 2.4}
-FIGURE_FONT = 7.0  # points: the figures' text on the page, as large as the tables' (FONT)
-BAR = 1.15 * FIGURE_FONT / 72  # inches a bar of a ladder or a stage breakdown: its label's line and a gap
-FACET_GAP = 0.42  # inches between stacked panels: the upper one's tick labels, the lower one's title
-
-
-def figure_height(block: FigureBlock) -> float:
-    """Inches of axes a figure gets: a ladder and a stage breakdown by their bars (at most a
-    page), every other kind its fixed height."""
-    if block.kind == "breakdown":
-        bars = [len(cases) for _, cases in fig.breakdown_facets(block.data)]
-        return min(4.6, BAR * sum(bars) + FACET_GAP * (len(bars) - 1))
-    if block.kind == "ladder":
-        return min(4.6, BAR * len(fig.shown_rungs(block.data)[0]))
-    return FIGURE_HEIGHT[block.kind]
-
-
-SHRINK = 0.7  # the least fraction of its height a chart of no bars is drawn at to stay on its page
-TITLE_ROOM = 0.3  # inches above the axes for the panels' titles (a machine's name wraps to two lines)
-LABEL_ROOM = 0.42  # inches below the axes for tick labels and the axis title
 
 
 def write(doc: Document, path: Path) -> Path:
@@ -284,21 +205,12 @@ def write(doc: Document, path: Path) -> Path:
             blocks = list(section.blocks)
             while blocks:
                 block = blocks.pop(0)
-                if _paired(block, blocks[0] if blocks else None):
+                if paired(block, blocks[0] if blocks else None):
                     w.figure_pair(block, blocks.pop(0))
                 else:
                     _block(w, block)
         w.flush()
     return path
-
-
-PAIRED = ("breakdown",)  # kinds of chart drawn two to a row, each in half the page
-
-
-def _paired(block, after) -> bool:
-    """Whether ``block`` and the block ``after`` it are charts drawn side by side."""
-    return (isinstance(block, FigureBlock) and isinstance(after, FigureBlock) and block.kind == after.kind
-            and block.kind in PAIRED)
 
 
 def _room_to_start(block) -> float:

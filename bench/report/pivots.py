@@ -10,7 +10,8 @@ from implementations.registry import order_key
 from .cases import Case
 from .machines import RungAcross
 from . import flags
-from .tables import Table, compute_bound_fit, exponent_fit, skipped_groups
+from .measured_tables import compute_bound_fit, exponent_fit, skipped_groups
+from .tables import Table
 from ..formatting import times
 from ..stats import NOISY
 
