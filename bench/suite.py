@@ -13,7 +13,7 @@ from implementations.architectures import mlp, resnet
 
 from .errors import UsageError
 from .machine import available_cores
-from .measurement import CaseKey
+from .keys import CaseKey
 
 # The built-in backends the profiles single out, by what they are (``Backend.role``), never by name.
 LOOPS = tuple(b for b in BACKENDS if role_of(b) == LOOP_BASELINE)
@@ -245,7 +245,7 @@ class Case:
 
     @property
     def key(self) -> CaseKey:
-        """What the case is, as its rows record it (``bench.measurement.CaseKey``)."""
+        """What the case is, as its rows record it (``bench.keys.CaseKey``)."""
         c = self.config
         return CaseKey(c.model, c.name, self.backend, self.dtype, self.threads, c.batch_size, c.resolution or 0)
 

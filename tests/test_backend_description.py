@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import measurement
+from bench import keys, measurement
 from bench.regression.pairs import pair_changes
 from bench.report.ladder import build_ladder
 from bench.report.palette import colour
@@ -38,9 +38,9 @@ def plugins(monkeypatch):
 
 
 def test_a_plugin_on_cuda_is_a_gpu_backend_by_its_description(plugins):
-    assert measurement.device("warp-drive") == "gpu"
+    assert keys.device("warp-drive") == "gpu"
     assert registry.on_gpu("warp-drive") and not registry.on_gpu("abacus")
-    assert measurement.device("never-registered") == "cpu"  # results from elsewhere: the default
+    assert keys.device("never-registered") == "cpu"  # results from elsewhere: the default
 
 
 def test_a_plugin_described_as_the_loop_baseline_is_the_ladders_base(plugins):

@@ -480,7 +480,7 @@ def test_against_a_revision_times_both_sides_in_one_job(tmp_path):
     if subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode != 0:
         pytest.skip("not a git checkout: --against needs one")
     from bench.machine import describe_machine
-    from bench.measurement import machine_key
+    from bench.keys import machine_key
 
     machine = machine_key(describe_machine())
     thresholds = tmp_path / "t.json"

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from bench import stages
-from bench.measurement import breakdowns, measurements
+from bench.breakdown import breakdowns
+from bench.measurement import measurements
 from bench.results import ResultsWriter, read_results, to_frame
 from bench.runner import Runner
 from bench.suite import Case, ModelConfig, TimingBudget, get_config
