@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import torch
 
+import bench.case_preparation as preparation
 import bench.runner as runner_module
-from bench import plan, results, suite
+from bench import plan, repeats, results, run_rows, suite
 from bench.errors import UsageError
 from bench.results import REQUIRED, ResultsWriter, read_results
 from bench.runner import Runner
@@ -48,7 +49,7 @@ def test_rows_carry_every_column_and_a_verified_error(tmp_path):
 
 
 def test_a_wrong_answer_is_recorded_failed_and_never_timed(tmp_path, monkeypatch):
-    real = runner_module.make_trainer
+    real = preparation.make_trainer
     steps = []
 
     class Wrong:
@@ -73,7 +74,7 @@ def test_a_wrong_answer_is_recorded_failed_and_never_timed(tmp_path, monkeypatch
         def momentum_buffers(self):
             return self.trainer.momentum_buffers()
 
-    monkeypatch.setattr(runner_module, "make_trainer", lambda *a, **k: Wrong(real(*a, **k)))
+    monkeypatch.setattr(preparation, "make_trainer", lambda *a, **k: Wrong(real(*a, **k)))
     path = tmp_path / "r.parquet"
     run_cases(path, [Case(get_config("mlp-tiny"), "numpy", "float64", 1)], with_noop=False)
     frame = read_results([path])
@@ -89,7 +90,7 @@ def test_a_minutes_long_step_is_timed_once_and_that_step_is_verified(tmp_path, m
     """``verify_timed_round`` (the loops step of mlp-wide and ResNet-50): one timed round, no separate
     verification steps, and the row says the timed step itself was verified; a wrong timed step fails."""
     config = dataclasses.replace(get_config("mlp-tiny"), verify_timed_round=("loops",))
-    real = runner_module.make_trainer
+    real = preparation.make_trainer
     steps = []
 
     class Counted:
@@ -109,7 +110,7 @@ def test_a_minutes_long_step_is_timed_once_and_that_step_is_verified(tmp_path, m
 
     for wrong in (False, True):
         steps.clear()
-        monkeypatch.setattr(runner_module, "make_trainer", lambda *a, w=wrong, **k: Counted(real(*a, **k), w))
+        monkeypatch.setattr(preparation, "make_trainer", lambda *a, w=wrong, **k: Counted(real(*a, **k), w))
         path = tmp_path / f"r{wrong}.parquet"
         run_cases(path, [Case(config, "loops", "float64", 1)], with_noop=False)
         row = read_results([path]).iloc[0]
@@ -135,16 +136,16 @@ def test_each_pass_is_on_disk_before_the_next_starts(tmp_path, monkeypatch):
     path = tmp_path / "r.parquet"
     config = get_config("mlp-tiny")
     cases = [Case(config, "numpy", "float64", 1), Case(config, "loops", "float64", 1)]
-    real = Runner._time_repeat
+    real = repeats.time_repeat
 
-    def time_repeat(self, timed):
+    def time_repeat(timed, budget, cores):
         if timed.done == 1:  # the second pass: the whole first pass must be readable on disk; then a kill
             on_disk = read_results([path])
             assert set(on_disk["backend"]) == {"numpy", "loops"} and set(on_disk["repeat"]) == {0}
             raise KeyboardInterrupt
-        return real(self, timed)
+        return real(timed, budget, cores)
 
-    monkeypatch.setattr(Runner, "_time_repeat", time_repeat)
+    monkeypatch.setattr(repeats, "time_repeat", time_repeat)
     with pytest.raises(KeyboardInterrupt):
         run_cases(path, cases, with_noop=False)
     frame = read_results([path])
@@ -187,11 +188,11 @@ def test_the_test_slowdown_hook_stretches_each_call(tmp_path, monkeypatch):
     def sleeper():
         time.sleep(0.01)
 
-    slowed = runner_module._slowed(sleeper, 1.5)
+    slowed = preparation.slowed(sleeper, 1.5)
     start = time.perf_counter()
     slowed()
     assert time.perf_counter() - start >= 0.015
-    assert runner_module._slowed(sleeper, 1.0) is sleeper
+    assert preparation.slowed(sleeper, 1.0) is sleeper
     # injected by the test that wants it, never read from the environment by the runner
     writer = ResultsWriter(tmp_path / "r.parquet")
     budget = suite.get_profile("quick").budget
@@ -201,8 +202,9 @@ def test_the_test_slowdown_hook_stretches_each_call(tmp_path, monkeypatch):
             runner_module.Runner(writer, budget, "quick", slowdowns=bad)
     monkeypatch.setenv("VECBENCH_TEST_SLOWDOWN", "numpy:2")  # the environment variable it once read
     assert runner_module.Runner(writer, budget, "quick").slowdowns == {}
-    source = Path(runner_module.__file__).read_text()
-    assert "os.environ" not in source and "VECBENCH_TEST" not in source
+    for module in (runner_module, preparation, run_rows):  # where the hook is taken, applied and recorded
+        source = Path(module.__file__).read_text()
+        assert "os.environ" not in source and "VECBENCH_TEST" not in source
 
 
 def test_a_second_run_appends_and_keeps_earlier_rows(tmp_path):
