@@ -3,7 +3,7 @@ no-op, which measures what one call costs the timer and its loop."""
 
 from __future__ import annotations
 
-from .peaks import PeakCase, make_target
+from .peaks import PeakCase, make_target, runs_on
 from .run_rows import CaseOutcome, RunStamp, block_rows
 from .schema import Round
 from .suite import TimingBudget
@@ -25,15 +25,17 @@ def harness_case(label: str, base: Round, target, threads: int, budget: TimingBu
     return CaseOutcome(label, "ok", "", rows)
 
 
-def peak_case(stamp: RunStamp, budget: TimingBudget, cores: int, case: PeakCase, device: str = "cuda") -> CaseOutcome:
-    """One peak case; ``device`` places a torch-cuda case (``"cpu"`` exercises it in tests)."""
-    base = stamp.row(model="peak", config=case.config, backend=case.library, dtype=case.dtype,
+def peak_case(stamp: RunStamp, budget: TimingBudget, cores: int, case: PeakCase,
+              device: str | None = None) -> CaseOutcome:
+    """One peak case; ``device`` places it (None: its backend's own; ``"cpu"`` runs a GPU backend's
+    kernel on the CPU in tests). On a GPU its rows record the TF32 flags it ran under."""
+    base = stamp.row(model="peak", config=case.config, backend=case.backend, dtype=case.dtype,
                      threads=case.threads, batch_size=case.n, flops=case.flops, macs=case.macs, bytes=case.bytes)
-    if case.library == "torch-cuda" and device == "cuda":
+    if runs_on(case, device) == "cuda":
         base = base.with_(tf32_matmul=case.tf32 and case.kind == "gemm", tf32_cudnn=False)
     # what the GEMM computes in, matched with a case's own precision by the report's efficiency
     base = base.with_(precision="tf32" if base.tf32_matmul else case.dtype)
-    target = make_target(case) if case.library == "numpy" else make_target(case, device)
+    target = make_target(case, device)
     return harness_case(case.label, base, target, case.threads, budget, cores)
 
 

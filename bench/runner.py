@@ -19,7 +19,7 @@ from . import verify
 from .case_preparation import TimedCase, describe_reference, prepare
 from .harness_cases import noop_case, peak_case
 from .machine import available_cores
-from .peaks import PeakCase, gpu_peak_cases
+from .peaks import PeakCase, gpu_peak_cases, host_peak_cases
 from .plan import estimated_seconds, harness_seconds
 from .progress import RunBar
 from .repeats import time_breakdowns, time_interleaved
@@ -102,8 +102,9 @@ class Runner:
         return finished
 
     # -- the harness's own cases ------------------------------------------------------------
-    def run_peak(self, case: PeakCase, device: str = "cuda") -> CaseOutcome:
-        """One peak case; ``device`` places a torch-cuda case (``"cpu"`` exercises it in tests)."""
+    def run_peak(self, case: PeakCase, device: str | None = None) -> CaseOutcome:
+        """One peak case (``bench.harness_cases.peak_case``; ``device="cpu"`` runs a GPU backend's
+        kernel on the CPU in tests)."""
         return peak_case(self.stamp, self.budget, self.cores, case, device)
 
     def run_noop(self) -> CaseOutcome:
@@ -115,14 +116,10 @@ class Runner:
         harness: list[tuple[str, object]] = []
         if with_noop:
             harness.append(("noop", self.run_noop))
-        for n in peak_sizes:
-            for dtype in ("float32", "float64"):
-                for threads in sorted({1, self.cores}):
-                    peak = PeakCase("numpy", dtype, n, threads)
-                    harness.append((peak.label, lambda p=peak: self.run_peak(p)))
+        peaks = host_peak_cases(peak_sizes, self.cores)
         if any(is_cuda_backend(c.backend) for c in cases) and self.stamp.machine["gpu"]:
-            for peak in gpu_peak_cases(self.cores):
-                harness.append((peak.label, lambda p=peak: self.run_peak(p)))
+            peaks += gpu_peak_cases(self.cores)  # the GPU's own, beside a GPU rung only
+        harness += [(peak.label, lambda p=peak: self.run_peak(p)) for peak in peaks]
         groups: dict[str, list[Case]] = {}
         for case in cases:
             groups.setdefault(case.config.key, []).append(case)
