@@ -22,7 +22,8 @@ from .plan import GPU_WARMUP_STEPS, WARMUP_MAX_STEP, calibrated_plan, slow_plan
 from .progress import layer_progress
 from .run_rows import CaseOutcome, block_rows, part_rows
 from .schema import Round
-from .suite import SLOW_STEP, Case, TimingBudget
+from .profiles import SLOW_STEP, TimingBudget
+from .suite import Case
 from .threads import thread_limit
 from .timing import calibrate, time_block, warm_up
 

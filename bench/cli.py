@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from .suite import PROFILES  # noqa: PLC0415
+    from .profiles import PROFILES  # noqa: PLC0415
 
     parser = _Parser(prog="python -m bench", description="vecbench: loops vs vectorized neural-network training")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -116,7 +116,7 @@ def _refuse_if_none_can_run(backends: list[str]) -> None:
 
 
 def _cmd_run(args) -> int:
-    from . import suite  # noqa: PLC0415
+    from . import memory, profiles, suite  # noqa: PLC0415
     from .results import ResultsWriter  # noqa: PLC0415
     from .runner import Runner  # noqa: PLC0415
     from .measurement import measurements  # noqa: PLC0415
@@ -124,14 +124,14 @@ def _cmd_run(args) -> int:
                           format_suspects)
     from implementations import get_backend  # noqa: PLC0415
 
-    profile = suite.get_profile(args.profile)
+    profile = profiles.get_profile(args.profile)
     configs = suite.select_configs(profile, args.models)
     backends = suite.check_backends(args.backends or list(profile.backends) or None)
     _refuse_if_none_can_run(backends)
     cases = suite.expand_cases(configs, backends)
     if not cases:
         raise UsageError("the selection holds no case to run")
-    suite.check_memory([c for c in cases if not get_backend(c.backend).unavailable()])  # the skipped need none
+    memory.check_memory([c for c in cases if not get_backend(c.backend).unavailable()])  # the skipped need none
     writer = ResultsWriter(args.out or _default_out(profile.name))
     runner = Runner(writer, profile.budget, profile.name, progress=not args.no_progress)
     try:
@@ -160,12 +160,12 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    from . import suite, verify  # noqa: PLC0415
+    from . import profiles, suite, verify  # noqa: PLC0415
     from .formatting import first_names  # noqa: PLC0415
     from . import case_verification  # noqa: PLC0415
     from implementations import get_backend, is_cuda_backend, make_trainer  # noqa: PLC0415
 
-    profile = suite.get_profile(args.profile)
+    profile = profiles.get_profile(args.profile)
     configs = suite.select_configs(profile, args.models)
     backends = suite.check_backends(args.backends or list(profile.backends) or None)
     # A backend the selection never runs would leave "verified" with nothing checked: refuse it
@@ -238,9 +238,9 @@ def _cmd_check(args) -> int:
     if args.against is not None:
         if args.results:
             raise UsageError("--against times both sides itself; it takes no RESULTS files")
-        from . import suite  # noqa: PLC0415
+        from . import profiles, suite  # noqa: PLC0415
 
-        profile = suite.get_profile(args.profile)  # refuse bad names before building anything
+        profile = profiles.get_profile(args.profile)  # refuse bad names before building anything
         suite.select_configs(profile, args.models)
         suite.check_backends(args.backends)
         run_args = ["run", "--profile", profile.name]
@@ -269,13 +269,13 @@ def _cmd_noise(args) -> int:
 def _cmd_list(args) -> int:
     from implementations import MODELS, backend_names  # noqa: PLC0415
 
-    from . import suite  # noqa: PLC0415
+    from . import configs, profiles  # noqa: PLC0415
 
     print("models:   " + ", ".join(MODELS))
-    print("configs:  " + ", ".join(suite.config_names()) + " (mlp-width-N for any N >= 1)")
+    print("configs:  " + ", ".join(configs.config_names()) + " (mlp-width-N for any N >= 1)")
     print("backends: " + ", ".join(backend_names()))
-    for name in suite.PROFILES:
-        print(f"profile {name}: " + ", ".join(suite.get_profile(name).configs))
+    for name in profiles.PROFILES:
+        print(f"profile {name}: " + ", ".join(profiles.get_profile(name).configs))
     return 0
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .peaks import PeakCase, make_target, runs_on
 from .run_rows import CaseOutcome, RunStamp, block_rows
 from .schema import Round
-from .suite import TimingBudget
+from .profiles import TimingBudget
 from .threads import thread_limit
 from .timing import calibrate, time_block, warm_up
 

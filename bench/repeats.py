@@ -17,7 +17,7 @@ from .plan import estimated_seconds
 from .run_rows import block_rows, part_rows
 from .schedule import interleaved
 from .schema import Round
-from .suite import SLOW_STEP, TimingBudget
+from .profiles import SLOW_STEP, TimingBudget
 from .threads import thread_limit
 from .timing import time_block
 

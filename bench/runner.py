@@ -25,7 +25,8 @@ from .progress import RunBar
 from .repeats import time_breakdowns, time_interleaved
 from .results import ResultsWriter
 from .run_rows import CaseOutcome, RunStamp
-from .suite import Case, TimingBudget
+from .profiles import TimingBudget
+from .suite import Case
 
 
 class Runner:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import keys, measurement
+from bench import keys, measurement, suite
+from bench.configs import get_config
 from bench.peaks import gpu_peak_cases
+from bench.profiles import get_profile
 from bench.regression.pairs import pair_changes
 from bench.report.ladder import build_ladder
 from bench.report.palette import colour
@@ -102,6 +104,23 @@ def test_a_plugin_offering_a_peak_is_a_peak_source_by_its_description(plugins, m
     assert calls == [("float64", 16)] * len({1, runner.cores})
     built_in = frame[frame["backend"] != "slide-rule"]
     assert set(built_in["config"]) == {"gemm-float32-16", "gemm-float64-16"}
+
+
+def test_a_plugin_loop_baseline_is_left_out_where_its_role_is(plugins):
+    """Where a model rules the loop baseline out (ResNet-50 at 224 px beyond one image) or a profile
+    runs a config without it (the quick profile's resnet50-32), a plug-in of that role is left out
+    too, by its role; at one image, and on the quick profile's MLPs, it runs."""
+    registry.register(Backend("tally-sticks", "cpu", ("float32", "float64"), _never_built, role=LOOP_BASELINE,
+                              single_threaded=True))
+
+    def backends_of(selected):
+        return {c.backend for c in suite.expand_cases(selected, ["tally-sticks", "numpy"], cores=2)}
+
+    assert backends_of([get_config("resnet50-224@32")]) == {"numpy"}
+    assert backends_of([get_config("resnet50-224@1")]) == {"tally-sticks", "numpy"}
+    quick = get_profile("quick")
+    assert backends_of(suite.select_configs(quick, ["resnet50-32"])) == {"numpy"}
+    assert backends_of(suite.select_configs(quick, ["mlp-tiny"])) == {"tally-sticks", "numpy"}
 
 
 def test_a_plugin_with_an_unknown_role_or_device_is_refused():

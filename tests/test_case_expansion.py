@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench import suite
+from bench import configs, profiles, suite
+from bench.reference import reference_steps, verify_steps
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "expanded_cases.json"
 CORES = (1, 2, 16)  # a one-core machine (no all-cores twins), CI's two cores, the GPU machine's host
@@ -33,8 +34,8 @@ def expanded() -> dict[str, list[str]]:
     profile's configs of one model selected by ``--models``, and ``OTHER_CONFIGS`` on every built-in
     backend."""
     out: dict[str, list[str]] = {}
-    for name in suite.PROFILES:
-        profile = suite.get_profile(name)
+    for name in profiles.PROFILES:
+        profile = profiles.get_profile(name)
         backends = suite.check_backends(list(profile.backends) or None)
         for cores in CORES:
             out[f"{name} {cores} cores"] = _describe(
@@ -42,9 +43,9 @@ def expanded() -> dict[str, list[str]]:
         for model in ("mlp", "resnet50"):
             out[f"{name} --models {model}"] = _describe(
                 suite.expand_cases(suite.select_configs(profile, [model]), backends, cores=2))
-    configs = [suite.get_config(name) for name in OTHER_CONFIGS]
+    others = [configs.get_config(name) for name in OTHER_CONFIGS]
     for cores in CORES:
-        out[f"other configs {cores} cores"] = _describe(suite.expand_cases(configs, suite.check_backends(None),
+        out[f"other configs {cores} cores"] = _describe(suite.expand_cases(others, suite.check_backends(None),
                                                                            cores=cores))
     return out
 
@@ -65,7 +66,7 @@ def test_resnet50_at_224_beyond_batch_1_runs_no_loops_and_float32_only():
     """The rule the fixture holds, stated on its own: at 224 px and a batch over 1, no case of the
     loop baseline and none in float64; at batch 1, or 32 px, both."""
     def cases_of(name):
-        return suite.expand_cases([suite.get_config(name)], suite.check_backends(None), cores=2)
+        return suite.expand_cases([configs.get_config(name)], suite.check_backends(None), cores=2)
 
     for name in ("resnet50-224@2", "resnet50-224@32"):
         cases = cases_of(name)
@@ -74,3 +75,12 @@ def test_resnet50_at_224_beyond_batch_1_runs_no_loops_and_float32_only():
     for name in ("resnet50-224@1", "resnet50-32@64"):
         cases = cases_of(name)
         assert "loops" in {c.backend for c in cases} and "float64" in {c.dtype for c in cases}
+
+
+def test_a_float32_only_config_needs_a_reference_of_one_step_and_the_others_two():
+    """The reference runs as many steps as the config's most-verified dtype needs: float32 one
+    step for ResNet-50, float64 two; so the float32-only ResNet-50 at 224 beyond batch 1 halves it."""
+    assert (verify_steps("resnet50", "float32"), verify_steps("resnet50", "float64")) == (1, 2)
+    assert reference_steps(configs.get_config("resnet50-224@32")) == 1
+    for name in ("resnet50-224", "resnet50-224@1", "resnet50-32@8", "mlp-mnist@64"):
+        assert reference_steps(configs.get_config(name)) == 2, name

@@ -418,7 +418,9 @@ def _real_run(path: Path, slowdown: dict[str, float] | None = None) -> None:
     in this process: no imports or peaks to pay for again) of one config on three backends."""
     from bench.results import ResultsWriter
     from bench.runner import Runner
-    from bench.suite import expand_cases, get_config, get_profile
+    from bench.configs import get_config
+    from bench.profiles import get_profile
+    from bench.suite import expand_cases
 
     # half the quick profile's repeats: every side is pooled over two or three runs
     budget = dataclasses.replace(get_profile("quick").budget, repeats=3)

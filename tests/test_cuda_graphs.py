@@ -14,7 +14,9 @@ import pytest
 from bench import verify
 from bench.results import ResultsWriter, read_results
 from bench.runner import Runner
-from bench.suite import Case, TimingBudget, get_config
+from bench.configs import get_config
+from bench.profiles import TimingBudget
+from bench.suite import Case
 from implementations import CaseUnsupported, make_trainer
 from implementations.torch_autograd import captured
 from tests.conftest import cuda_skip_reason

@@ -11,11 +11,13 @@ import torch
 
 import bench.case_preparation as preparation
 import bench.runner as runner_module
-from bench import plan, repeats, results, run_rows, suite
+from bench import configs, plan, profiles, repeats, results, run_rows, suite
 from bench.errors import UsageError
 from bench.results import REQUIRED, ResultsWriter, read_results
 from bench.runner import Runner
-from bench.suite import Case, TimingBudget, get_config
+from bench.configs import get_config
+from bench.profiles import TimingBudget
+from bench.suite import Case
 from bench.verify import max_relative_error, relative_error
 
 TINY_BUDGET = TimingBudget(repeats=2, block_time=0.01, min_time=0.001, min_rounds=3, slow_budget=0.2, warmup_time=0.001)
@@ -195,7 +197,7 @@ def test_the_test_slowdown_hook_stretches_each_call(tmp_path, monkeypatch):
     assert preparation.slowed(sleeper, 1.0) is sleeper
     # injected by the test that wants it, never read from the environment by the runner
     writer = ResultsWriter(tmp_path / "r.parquet")
-    budget = suite.get_profile("quick").budget
+    budget = profiles.get_profile("quick").budget
     assert runner_module.Runner(writer, budget, "quick", slowdowns={"numpy": 1.5}).slowdowns == {"numpy": 1.5}
     for bad in ({"numpy": 0.5}, {"numpy": float("nan")}):
         with pytest.raises(ValueError):
@@ -256,13 +258,13 @@ def test_unwritable_output_path_is_refused_up_front(tmp_path):
 
 def test_config_and_profile_names_are_checked():
     with pytest.raises(UsageError, match="unknown model or config 'mlp-huge'; models: mlp, resnet50; configs: mlp-tiny, mlp-mnist"):
-        suite.get_config("mlp-huge")
+        configs.get_config("mlp-huge")
     with pytest.raises(UsageError, match="mlp-width-0: a width must be a positive integer"):
-        suite.get_config("mlp-width-0")
+        configs.get_config("mlp-width-0")
     with pytest.raises(UsageError, match="unknown profile 'fast'; accepted: quick, ci, default, full"):
-        suite.get_profile("fast")
-    assert suite.get_config("mlp-width-96").spec.sizes == (96, 96, 10)
-    full = suite.get_profile("full").configs
+        profiles.get_profile("fast")
+    assert configs.get_config("mlp-width-96").spec.sizes == (96, 96, 10)
+    full = profiles.get_profile("full").configs
     assert all(f"mlp-width-{n}" in full for n in (32, 64, 128, 256, 512, 1024, 2048))
 
 
@@ -540,7 +542,7 @@ def test_a_timed_block_runs_with_gc_off_and_leaves_it_as_it_found_it(enabled_bef
 def test_a_backend_a_profile_runs_on_some_configs_only_is_left_out_of_the_others():
     """``Profile.only_on``: the quick profile (CI's) runs numba on two configs at one thread; a
     config named with --models keeps the restriction."""
-    profile = suite.Profile("p", ("mlp-tiny", "mlp-mnist"), suite.get_profile("quick").budget,
+    profile = profiles.Profile("p", ("mlp-tiny", "mlp-mnist"), profiles.get_profile("quick").budget,
                             only_on=(("numpy", ("mlp-mnist",)),))
     cases = suite.expand_cases(suite.select_configs(profile, None), ["loops", "numpy"], cores=2)
     assert sorted(c.label for c in cases) == ["mlp-mnist@32 loops float64 1t", "mlp-mnist@32 numpy float32 1t",
@@ -548,7 +550,7 @@ def test_a_backend_a_profile_runs_on_some_configs_only_is_left_out_of_the_others
                                               "mlp-mnist@32 numpy float64 2t", "mlp-tiny@5 loops float64 1t"]
     named = suite.expand_cases(suite.select_configs(profile, ["mlp-tiny"]), ["loops", "numpy"], cores=2)
     assert [c.label for c in named] == ["mlp-tiny@5 loops float64 1t"]
-    quick = suite.get_profile("quick")
+    quick = profiles.get_profile("quick")
     numba = suite.expand_cases(suite.select_configs(quick, None), ["numba"], cores=2)
     assert [c.label for c in numba] == ["mlp-width-256@32 numba float32 1t", "mlp-width-256@32 numba float64 1t",
                                         "resnet50-32@4 numba float32 1t", "resnet50-32@4 numba float64 1t"]
@@ -599,7 +601,7 @@ def test_a_case_has_one_label_from_planning_to_the_results():
     """The label a run prints for a case is the label its rows read back with (``CaseKey.label``)."""
     from bench.measurement import measurements
 
-    case = suite.expand_cases([suite.get_config("mlp-tiny")], ["numpy"], cores=1)[0]
+    case = suite.expand_cases([configs.get_config("mlp-tiny")], ["numpy"], cores=1)[0]
     row = dict(schema_version=results.SCHEMA_VERSION, run_id="r", timestamp=pd.Timestamp("2026-01-01", tz="UTC"),
                profile="quick", model=case.config.model, config=case.config.name, backend=case.backend,
                dtype=case.dtype, threads=case.threads, batch_size=case.config.batch_size, resolution=None, round=0,
