@@ -94,6 +94,16 @@ def check_backends(backends: list[str] | None) -> list[str]:
     return list(backends) if backends else list(BACKENDS)
 
 
+def refuse_if_none_can_run(backends: list[str]) -> None:
+    """UsageError naming why, where no backend of ``backends`` can run here (run and verify alike:
+    every case skipped is not a run, nor a verification)."""
+    reasons = [get_backend(b).unavailable() for b in backends]
+    if all(reasons):
+        can = [b for b in backend_names() if not get_backend(b).unavailable()]
+        raise UsageError(f"{', '.join(backends)} cannot run here: {'; '.join(dict.fromkeys(reasons))}; "
+                         f"backends that can: {', '.join(can)}")
+
+
 def expand_cases(configs: list[ModelConfig], backends: list[str], cores: int | None = None) -> list[Case]:
     """Every case of ``configs`` on ``backends``, on a machine of ``cores`` cores (None: this one's):
     each backend's dtypes and thread counts (``thread_counts``), less what the config leaves out
