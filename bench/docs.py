@@ -62,7 +62,7 @@ class Sources:
         """The machine key of the reference file ``stem`` (its rows' CPU, cores and GPU)."""
         import pandas as pd  # noqa: PLC0415
 
-        from .measurement import machine_key  # noqa: PLC0415
+        from .keys import machine_key  # noqa: PLC0415
 
         path = self.references / f"{stem}.parquet"
         if not path.is_file():

@@ -74,7 +74,7 @@ def brand_from_proc_cpuinfo(text: str) -> str | None:
 
 def _cpu_brand() -> str:
     """The CPU's brand, part of the machine kind that baselines are filed by
-    (``bench.measurement.MachineKey``). Read from /proc/cpuinfo where there is one, as py-cpuinfo
+    (``bench.keys.MachineKey``). Read from /proc/cpuinfo where there is one, as py-cpuinfo
     would read it: py-cpuinfo itself starts a process to ask, which cost every ``bench`` command
     1.2 s on the 2-core AMD machine."""
     try:

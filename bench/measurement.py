@@ -1,11 +1,11 @@
-"""The measured case: one record type that every reader (summary, check, noise, report) consumes.
+"""The measured case: one record type that every reader (summary, check, noise, report) consumes,
+and how it is read from a results file's rows.
 
-Rows are regrouped here and nowhere else. A ``Measurement`` is one case measured in one run on
-one machine: its key, the machine's key, its timed rounds with the repeat each belongs to, the
-rounds' CPU time and contention flags, and how it was verified.
-
-"The same machine" is ``MachineKey``: CPU brand, logical cores and GPU. The hostname is not part
-of it: CI's machines of one kind have new hostnames every run.
+Rows are regrouped here and nowhere else (the record owns its reading, as pyperf's ``Run`` owns its
+JSON). A ``Measurement`` is one case measured in one run on one machine: its key, the machine's key
+(``bench.keys``), its timed rounds with the repeat each belongs to, the rounds' CPU time and
+contention flags, and how it was verified. The stage breakdowns of instrumented steps are
+``bench.breakdown``'s.
 
 "The newest run" of a case on a machine is the run whose rows of that case end latest
 (``newest``); rounds of different runs are never pooled unless a reader asks (``pool``).
@@ -19,74 +19,18 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from implementations.registry import on_gpu
-
 from . import stats
+from .breakdown import Breakdown, breakdowns
 from .contention import Load, is_contended
+from .keys import RUN_OF_CASE, CaseKey, MachineKey, case_key, case_name, device, machine_key, stored_text
 from .results import WHOLE_STEP
 
+# Breakdown, breakdowns, case_name and device have their homes in bench.breakdown and bench.keys;
+# bench/report still imports them from here.
+__all__ = ["HARNESS_MODELS", "Breakdown", "CaseKey", "MachineKey", "Measurement", "breakdowns", "case_name", "device",
+           "machine_key", "measurements", "pool", "read_parameter_shapes"]
+
 HARNESS_MODELS = ("peak", "noop")
-
-
-def device(backend: str) -> str:
-    """``gpu`` for a backend that describes itself as running on CUDA (``Backend.device``; the
-    harness's GPU peaks are timed by torch-cuda), else ``cpu``, also for a backend not registered
-    here (a plug-in installed elsewhere)."""
-    return "gpu" if on_gpu(backend) else "cpu"
-
-
-@dataclass(frozen=True, order=True)
-class MachineKey:
-    """What makes two runs comparable as one machine."""
-
-    cpu: str
-    cores: int
-    gpu: str = ""
-
-    @property
-    def label(self) -> str:
-        """``AMD EPYC, 2 cores``; a GPU machine by its GPU: ``NVIDIA H100 80GB HBM3 (Intel Xeon, 16 cores)``."""
-        short = self.cpu.split(" with ")[0]
-        for noise in ("(R)", "(TM)", " Processor"):
-            short = short.replace(noise, "")
-        host = f"{' '.join(short.split())}, {self.cores} cores"
-        return f"{self.gpu} ({host})" if self.gpu else host
-
-    def __str__(self) -> str:
-        return self.label
-
-
-@dataclass(frozen=True, order=True)
-class CaseKey:
-    """What a case is, apart from where and when it ran."""
-
-    model: str
-    config: str
-    backend: str
-    dtype: str
-    threads: int
-    batch_size: int
-    resolution: int = 0  # 0 for models without an image size
-
-    @property
-    def label(self) -> str:
-        """``mlp-mnist@32 numpy float32 2t``."""
-        return f"{self.config}@{self.batch_size} {self.backend} {self.dtype} {self.threads}t"
-
-    @property
-    def short(self) -> str:
-        """``numpy float32 2 threads``: what tells cases of one config apart (:func:`case_name`)."""
-        return case_name(self.backend, self.dtype, self.threads)
-
-
-def case_name(backend: str, dtype: str, threads: int, compact: bool = False) -> str:
-    """``numpy float32 2 threads`` (``numpy float32 2t`` when ``compact``, for legends). A GPU
-    backend's host threads do not tell its cases apart: ``torch-cuda float32``."""
-    if device(backend) == "gpu":
-        return f"{backend} {dtype}"
-    if compact:
-        return f"{backend} {dtype} {threads}t"
-    return f"{backend} {dtype} {threads} thread{'s' if threads != 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -206,10 +150,6 @@ class Measurement:
         raise AttributeError(name)
 
 
-def _text(value) -> str:
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA else str(value)
-
-
 def read_parameter_shapes(text: str) -> dict[str, tuple[int, ...]]:
     """``parameter_shapes``'s text back as name -> shape (a scalar's shape is ``()``)."""
     out = {}
@@ -217,16 +157,6 @@ def read_parameter_shapes(text: str) -> dict[str, tuple[int, ...]]:
         name, _, dims = item.rpartition(" ")
         out[name if name else dims] = tuple(int(n) for n in dims.split("x")) if name and dims else ()
     return out
-
-
-def machine_key(row) -> MachineKey:
-    return MachineKey(_text(row["cpu"]), int(row["cores"]), _text(row["gpu"]))
-
-
-def _case_key(row) -> CaseKey:
-    resolution = row["resolution"]
-    return CaseKey(str(row["model"]), str(row["config"]), str(row["backend"]), _text(row["dtype"]),
-                   int(row["threads"]), int(row["batch_size"]), 0 if pd.isna(resolution) else int(resolution))
 
 
 def _contended(ok: pd.DataFrame, cpu: np.ndarray) -> np.ndarray:
@@ -256,11 +186,11 @@ def _count(value) -> int:
 def _precision(row) -> str:
     """The row's ``precision``; for a peak recorded without one (GPU files before it was written),
     what its GEMM ran in: ``tf32`` where TF32 products were allowed, else its dtype."""
-    recorded = _text(row["precision"])
+    recorded = stored_text(row["precision"])
     if recorded or row["model"] != "peak":
         return recorded
     tf32 = row.get("tf32_matmul")
-    return "tf32" if tf32 is not None and not pd.isna(tf32) and bool(tf32) else _text(row["dtype"])
+    return "tf32" if tf32 is not None and not pd.isna(tf32) and bool(tf32) else stored_text(row["dtype"])
 
 
 def _one(rows: pd.DataFrame) -> Measurement:
@@ -271,20 +201,20 @@ def _one(rows: pd.DataFrame) -> Measurement:
     repeats = ok["repeat"].astype("Float64").fillna(0).to_numpy(dtype=float).astype(int)
     cpu = ok["cpu_seconds"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     contended = _contended(ok, cpu)
-    errors = sorted({_text(e) for e in rows["error"] if _text(e)})
+    errors = sorted({stored_text(e) for e in rows["error"] if stored_text(e)})
     return Measurement(
-        key=_case_key(first), machine=machine_key(first), run_id=str(first["run_id"]),
-        source=_text(first.get("source_file", "")), hostname=_text(first["hostname"]), status=status,
+        key=case_key(first), machine=machine_key(first), run_id=str(first["run_id"]),
+        source=stored_text(first.get("source_file", "")), hostname=stored_text(first["hostname"]), status=status,
         error="; ".join(errors), ended=rows["timestamp"].max(),
         seconds=ok["seconds"].to_numpy(dtype=float), repeats=repeats, cpu_seconds=cpu, contended=contended,
-        flops=int(first["flops"]), macs=int(first["macs"]), verification=_text(first["verification"]),
+        flops=int(first["flops"]), macs=int(first["macs"]), verification=stored_text(first["verification"]),
         verified_error=float(rows["verified_max_rel_error"].astype(float).max()),
         tolerance=float(rows["tolerance"].astype(float).max()), precision=_precision(first),
         bytes=_count(first.get("bytes")),
-        git_commit=_text(first["git_commit"]), profile=_text(first["profile"]),
-        parameter_shapes=_text(first.get("parameter_shapes", "")),
+        git_commit=stored_text(first["git_commit"]), profile=stored_text(first["profile"]),
+        parameter_shapes=stored_text(first.get("parameter_shapes", "")),
         sweep_width=_count(first.get("sweep_width")) or None,
-        blind_spots=tuple(name.strip() for name in _text(first.get("blind_spots", "")).split(",") if name.strip()),
+        blind_spots=tuple(name.strip() for name in stored_text(first.get("blind_spots", "")).split(",") if name.strip()),
     )
 
 
@@ -304,49 +234,13 @@ def measurements(frame: pd.DataFrame, *, newest: bool = True, harness: bool = Fa
     dedup = [c for c in ("run_id", "hostname", "cpu", "cores", "gpu", "model", "config", "backend", "dtype",
                          "threads", "batch_size", "round", "repeat", "status", "seconds") if c in frame.columns]
     frame = frame.drop_duplicates(subset=dedup)
-    out = [_one(rows) for _, rows in frame.groupby(["run_id", "model", "config", "backend", "dtype", "threads",
-                                                    "batch_size", "cpu", "cores", "gpu"], sort=False, dropna=False)]
+    out = [_one(rows) for _, rows in frame.groupby(RUN_OF_CASE, sort=False, dropna=False)]
     if newest:
         latest: dict[tuple, Measurement] = {}
         for m in sorted(out, key=lambda m: m.ended):
             latest[(m.machine, m.key)] = m
         out = list(latest.values())
     return sorted(out, key=lambda m: (m.machine, m.key, m.ended))
-
-
-@dataclass(frozen=True)
-class Breakdown:
-    """Where the time of one instrumented step of a case went (the ``part`` rows of schema 4):
-    seconds per part in the order the parts ran (``architectures.resnet.stage_parts``)."""
-
-    key: CaseKey
-    machine: MachineKey
-    run_id: str
-    ended: pd.Timestamp
-    parts: dict[str, float]
-
-    @property
-    def total(self) -> float:
-        """Seconds of the instrumented step: the sum of its parts."""
-        return sum(self.parts.values())
-
-
-def breakdowns(frame: pd.DataFrame) -> list[Breakdown]:
-    """The newest breakdown of every case on every machine in ``frame`` (rows of ``bench.results``)."""
-    if frame.empty or "part" not in frame.columns:
-        return []
-    rows = frame[(frame["part"].fillna(WHOLE_STEP) != WHOLE_STEP) & (frame["status"] == "ok")]
-    latest: dict[tuple, Breakdown] = {}
-    for _, group in rows.groupby(["run_id", "model", "config", "backend", "dtype", "threads", "batch_size",
-                                  "cpu", "cores", "gpu"], sort=False, dropna=False):
-        group = group.drop_duplicates(subset=["part"], keep="last")  # the same file read twice
-        first = group.iloc[0]
-        found = Breakdown(_case_key(first), machine_key(first), str(first["run_id"]), group["timestamp"].max(),
-                          dict(zip(group["part"].astype(str), group["seconds"].astype(float))))
-        slot = (found.machine, found.key)
-        if slot not in latest or latest[slot].ended < found.ended:
-            latest[slot] = found
-    return sorted(latest.values(), key=lambda b: (b.machine, b.key))
 
 
 def pool(runs: list[Measurement]) -> Measurement:
@@ -364,9 +258,3 @@ def pool(runs: list[Measurement]) -> Measurement:
                    seconds=np.concatenate([m.seconds for m in ok]), repeats=np.concatenate(repeats),
                    cpu_seconds=np.concatenate([m.cpu_seconds for m in ok]),
                    contended=np.concatenate([m.contended for m in ok]))
-
-
-def machines(frame: pd.DataFrame) -> list[MachineKey]:
-    """The machines whose rows ``frame`` holds."""
-    cols = frame[["cpu", "cores", "gpu"]].drop_duplicates()
-    return sorted({machine_key(row) for _, row in cols.iterrows()})

@@ -1,5 +1,6 @@
-"""The machine's own peak, measured in the same run: large matrix products through the libraries,
-and on a GPU also a device-to-device copy (memory bandwidth)."""
+"""The machine's own peak, measured in the same run: large matrix products, and on a GPU also a
+device-to-device copy (memory bandwidth), through whichever backends offer them in their
+description (``implementations.registry.PeakKernels``): none is named here."""
 
 from __future__ import annotations
 
@@ -7,20 +8,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from implementations.registry import get_backend, peak_sources
+
 GPU_GEMM_N = 8192  # 2 * 8192^3 = 1.1 TFLOP a product: milliseconds even in bfloat16 on an H100
 GPU_COPY_BYTES = 1 << 30  # 1 GiB copied: far beyond any cache, ~0.7 ms at 3 TB/s
+
+
+def _itemsize(dtype: str) -> int:
+    """Bytes per element (NumPy has no bfloat16)."""
+    return 2 if dtype == "bfloat16" else np.dtype(dtype).itemsize
 
 
 @dataclass(frozen=True)
 class PeakCase:
     """An n x n x n matrix product (2 n^3 FLOPs: n^3 multiplies and n^3 adds), or a copy of n
-    elements (``kind="copy"``: n * itemsize bytes read and as many written)."""
+    elements (``kind="copy"``: n * itemsize bytes read and as many written), timed by ``backend``
+    (recorded as the row's backend)."""
 
-    library: str  # "numpy" or "torch-cuda"
+    backend: str  # a backend whose description offers a peak (``Backend.peak``)
     dtype: str  # float32, float64 or bfloat16
     n: int
     threads: int
-    tf32: bool = False  # torch-cuda float32 products with TF32 allowed
+    tf32: bool = False  # float32 products with TF32 allowed
     kind: str = "gemm"  # "gemm" or "copy"
 
     @property
@@ -41,66 +50,46 @@ class PeakCase:
     @property
     def bytes(self) -> int:
         """Bytes read plus bytes written per call (a copy); 0 for a product."""
-        if self.kind != "copy":
-            return 0
-        itemsize = 2 if self.dtype == "bfloat16" else np.dtype(self.dtype).itemsize
-        return 2 * self.n * itemsize
+        return 2 * self.n * _itemsize(self.dtype) if self.kind == "copy" else 0
 
     @property
     def label(self) -> str:
-        return f"peak {self.library} {self.config} {self.threads}t"
+        return f"peak {self.backend} {self.config} {self.threads}t"
+
+
+def host_peak_cases(sizes: tuple[int, ...], cores: int) -> list[PeakCase]:
+    """The CPU's peaks: for each size n in ``sizes``, every product a CPU backend offers
+    (``peak_sources("cpu")``), at one thread and at ``cores``."""
+    return [PeakCase(backend, dtype, n, threads)
+            for n in sizes for backend in peak_sources("cpu")
+            for dtype in get_backend(backend).peak.dtypes for threads in sorted({1, cores})]
 
 
 def gpu_peak_cases(threads: int, n: int = GPU_GEMM_N, copy_bytes: int = GPU_COPY_BYTES) -> list[PeakCase]:
-    """float32 products with TF32 off and with it on, bfloat16 products, and a float32 copy."""
-    return [
-        PeakCase("torch-cuda", "float32", n, threads),
-        PeakCase("torch-cuda", "float32", n, threads, tf32=True),
-        PeakCase("torch-cuda", "bfloat16", n, threads),
-        PeakCase("torch-cuda", "float32", copy_bytes // 4, threads, kind="copy"),
-    ]
+    """The GPU's peaks, from every CUDA backend that offers them (``peak_sources("cuda")``): its
+    products of n x n (float32 with TF32 off, then on, where it offers TF32), then its copy of
+    ``copy_bytes``. ``threads``: the host's, recorded (they barely matter)."""
+    cases = []
+    for backend in peak_sources("cuda"):
+        kernels = get_backend(backend).peak
+        for dtype in kernels.dtypes:
+            cases.append(PeakCase(backend, dtype, n, threads))
+            if dtype == "float32" and kernels.tf32:
+                cases.append(PeakCase(backend, dtype, n, threads, tf32=True))
+        if kernels.copy_dtype:
+            cases.append(PeakCase(backend, kernels.copy_dtype, copy_bytes // _itemsize(kernels.copy_dtype), threads,
+                                  kind="copy"))
+    return cases
 
 
-def make_target(case: PeakCase, device: str = "cuda"):
-    """A zero-argument callable doing one product (or copy) on random (never zero) operands.
+def runs_on(case: PeakCase, device: str | None = None) -> str:
+    """Where ``case`` runs: ``device``, or its backend's own device (``cpu`` or ``cuda``)."""
+    return device or get_backend(case.backend).device
 
-    ``device`` places a torch-cuda case (``"cpu"`` in tests); the callable synchronizes before
-    returning, so that a timer around it sees the work.
-    """
-    if case.library == "numpy":
-        rng = np.random.default_rng(0)
-        a = rng.standard_normal((case.n, case.n)).astype(case.dtype)
-        b = rng.standard_normal((case.n, case.n)).astype(case.dtype)
-        out = np.empty_like(a)
-        return lambda: np.matmul(a, b, out=out)
-    import torch  # noqa: PLC0415
 
-    dtype = getattr(torch, case.dtype)
-    generator = torch.Generator(device=device).manual_seed(0)
-    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
-    if case.kind == "copy":
-        src = torch.randn(case.n, device=device, dtype=dtype, generator=generator)
-        dst = torch.empty_like(src)
-
-        def copy():
-            dst.copy_(src)
-            sync()
-
-        sync()
-        return copy
-    a = torch.randn(case.n, case.n, device=device, dtype=dtype, generator=generator)
-    b = torch.randn(case.n, case.n, device=device, dtype=dtype, generator=generator)
-    out = torch.empty_like(a)
-    matmul = torch.backends.cuda.matmul
-
-    def product():
-        before = matmul.allow_tf32
-        matmul.allow_tf32 = case.tf32  # TF32 exactly as the case says, whatever the process set
-        try:
-            torch.matmul(a, b, out=out)
-        finally:
-            matmul.allow_tf32 = before
-        sync()
-
-    sync()
-    return product
+def make_target(case: PeakCase, device: str | None = None):
+    """A zero-argument callable doing one product (or copy) on random (never zero) operands, built
+    by the case's backend (``PeakKernels.target``). ``device``: None for the backend's own, ``"cpu"``
+    to run a GPU backend's kernel on the CPU in tests; the callable synchronizes before returning,
+    so that a timer around it sees the work."""
+    return get_backend(case.backend).peak.target(case.kind, case.dtype, case.n, case.tf32, runs_on(case, device))

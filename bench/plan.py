@@ -12,7 +12,8 @@ import math
 from implementations import architecture
 from implementations.registry import LOOP_BASELINE, role_of
 
-from .suite import SLOW_STEP, Case, TimingBudget
+from .profiles import SLOW_STEP, TimingBudget
+from .suite import Case
 
 # Untimed steps of a GPU rung between verification and timing: cuDNN autotuning, torch.compile's
 # remaining (re)compilation, the caching allocator's growth and the momentum buffers all happen in

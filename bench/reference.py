@@ -205,8 +205,9 @@ def _steps_of(backend: str, config, params, x, y, dtype: str, steps: int = VERIF
 
 def reference_steps(config) -> int:
     """Steps the reference needs: as many as the config's most-verified precision (one for the
-    float32-only ResNet-50 throughput configs, which halves their reference and oracle)."""
-    dtypes = config.dtypes or ("float32", "float64")
+    float32-only ResNet-50 throughput configs, which halves their reference and oracle; the model
+    says which sizes are float32 only: ``ModelConfig.limits``)."""
+    dtypes = config.limits.dtypes or ("float32", "float64")
     return max(verify_steps(config.model, dtype) for dtype in dtypes)
 
 

@@ -13,7 +13,8 @@ Every reader that shows these numbers (the run's table, the report, the check) a
 
 from __future__ import annotations
 
-from .measurement import CaseKey, MachineKey, Measurement, device
+from .keys import CaseKey, MachineKey, device
+from .measurement import Measurement
 from .stats import ratio_interval
 
 SLOWER_AT_ALL_CORES = 1.25

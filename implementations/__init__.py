@@ -15,8 +15,10 @@ from importlib import import_module
 import numpy as np
 
 from .models import MODELS, architecture
-from .registry import (COMPILED_LOOPS, CONFIRMATION, FRAMEWORK, LOOP_BASELINE, ORACLE, VECTORIZED, Backend, LadderRung, backend_names,
-                       get_backend, register)
+from .numpy_vectorized.peak import peak_target as numpy_peak
+from .registry import (COMPILED_LOOPS, CONFIRMATION, FRAMEWORK, LOOP_BASELINE, ORACLE, VECTORIZED, Backend, LadderRung,
+                       PeakKernels, backend_names, get_backend, register)
+from .torch_autograd.peak import peak_target as torch_peak
 from .torch_autograd.variant import TORCH_BACKENDS, TorchVariant
 from .trainer import CaseUnsupported, HandwrittenTrainer, SGDConfig, Trainer
 
@@ -34,7 +36,9 @@ _HANDWRITTEN = {
 # ladder rungs). The ladder: loops float64 1 thread -> numba float64 1 thread (compilation) [->
 # numba float32 all cores, a side rung] -> numpy float64 1 thread (vectorization and BLAS) -> numpy
 # float32 1 thread (precision) -> numpy float32 all cores (threads) -> torch-cpu float32 all cores
-# (library) -> torch-cuda float32 (GPU) -> the GPU rungs above it, where measured.
+# (library) -> torch-cuda float32 (GPU) -> the GPU rungs above it, where measured. The machine's
+# peaks (``peak``): numpy's BLAS products on the CPU in both dtypes; torch-cuda's products on the
+# GPU in float32 with TF32 off and on and in bfloat16, and a 1 GiB float32 copy.
 _DESCRIPTIONS = {
     "loops": dict(role=LOOP_BASELINE, order=0, colour="#7f7f7f",
                   rungs=(LadderRung("float64", "one", "baseline: pure-Python loops"),)),
@@ -42,11 +46,13 @@ _DESCRIPTIONS = {
                   rungs=(LadderRung("float64", "one", "compilation (the loops, numba)"),
                          LadderRung("float32", "all", "float32 and every core (prange)", side=True))),
     "numpy": dict(role=VECTORIZED, order=20, colour="#1f77b4", verifies=CONFIRMATION,
+                  peak=PeakKernels(numpy_peak, ("float32", "float64")),
                   rungs=(LadderRung("float64", "one", "vectorization and BLAS"),
                          LadderRung("float32", "one", "precision"), LadderRung("float32", "all", "threads"))),
     "torch-cpu": dict(role=FRAMEWORK, order=30, colour="#ff7f0e", verifies=ORACLE,
                       rungs=(LadderRung("float32", "all", "library"),)),
-    "torch-cuda": dict(role=FRAMEWORK, order=40, colour="#2ca02c", rungs=(LadderRung("float32", "any", "GPU"),)),
+    "torch-cuda": dict(role=FRAMEWORK, order=40, colour="#2ca02c", rungs=(LadderRung("float32", "any", "GPU"),),
+                       peak=PeakKernels(torch_peak, ("float32", "bfloat16"), tf32=True, copy_dtype="float32")),
     "torch-cuda-amp": dict(role=FRAMEWORK, order=50, colour="#006d2c", rungs=(
         LadderRung("float32", "any", "bfloat16 autocast, channels_last", when_measured=True),)),
     "torch-cuda-compile": dict(role=FRAMEWORK, order=60, colour="#74c476", rungs=(

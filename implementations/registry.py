@@ -46,6 +46,26 @@ class LadderRung:
     when_measured: bool = False
 
 
+@dataclass(frozen=True)
+class PeakKernels:
+    """What a backend offers to measure the machine's own peak with (``Backend.peak``): the harness
+    times these beside the suite's cases, as the report's efficiency's denominators.
+
+    ``target(kind, dtype, n, tf32, device)`` returns a zero-argument callable doing one n x n x n
+    matrix product (``kind="gemm"``: 2 n^3 FLOPs, in ``dtype``, TF32 products allowed exactly when
+    ``tf32``) or one copy of n elements (``kind="copy"``), on random operands that are never zero,
+    synchronized with the device before it returns, so that a timer around it sees the work.
+    ``device`` is where it runs (the backend's own, or ``"cpu"`` for a test of a GPU kernel).
+    ``dtypes``: the products measured; ``tf32``: float32 products with TF32 allowed as well;
+    ``copy_dtype``: a copy in that dtype as well (memory bandwidth; empty: none).
+    """
+
+    target: Callable[..., Callable[[], object]]
+    dtypes: tuple[str, ...]
+    tf32: bool = False
+    copy_dtype: str = ""
+
+
 def _always_available() -> str | None:
     return None
 
@@ -87,6 +107,7 @@ class Backend:
     colour: str = ""
     rungs: tuple[LadderRung, ...] = ()
     verifies: str = ""  # ORACLE: its float64 step is every case's reference; CONFIRMATION: it confirms the oracle
+    peak: PeakKernels | None = None  # the machine's peak as this backend measures it (None: it measures none)
 
     def __post_init__(self):
         if self.role not in ROLES:
@@ -170,6 +191,14 @@ def on_gpu(name: str) -> bool:
     """Whether ``name`` runs on a CUDA GPU (False for a backend not registered here)."""
     found = described(name)
     return found is not None and found.device == "cuda"
+
+
+def peak_sources(device: str) -> tuple[str, ...]:
+    """The registered backends on ``device`` (``cpu`` or ``cuda``) that offer the machine's peak
+    (``Backend.peak``), in order."""
+    _load_plugins()
+    return tuple(sorted((b.name for b in _REGISTRY.values() if b.peak is not None and b.device == device),
+                        key=order_key))
 
 
 def order_key(name: str) -> tuple[int, str]:

@@ -24,7 +24,8 @@ import pandas as pd
 
 from bench import verify
 from bench.case_verification import precision_fields
-from bench.suite import Case, get_config
+from bench.configs import get_config
+from bench.suite import Case
 from implementations import make_trainer
 
 # (config, seeds): ResNet-50 at 224 px at one image, a small batch and the 32 of the gpu profile

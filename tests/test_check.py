@@ -418,7 +418,9 @@ def _real_run(path: Path, slowdown: dict[str, float] | None = None) -> None:
     in this process: no imports or peaks to pay for again) of one config on three backends."""
     from bench.results import ResultsWriter
     from bench.runner import Runner
-    from bench.suite import expand_cases, get_config, get_profile
+    from bench.configs import get_config
+    from bench.profiles import get_profile
+    from bench.suite import expand_cases
 
     # half the quick profile's repeats: every side is pooled over two or three runs
     budget = dataclasses.replace(get_profile("quick").budget, repeats=3)
@@ -480,7 +482,7 @@ def test_against_a_revision_times_both_sides_in_one_job(tmp_path):
     if subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode != 0:
         pytest.skip("not a git checkout: --against needs one")
     from bench.machine import describe_machine
-    from bench.measurement import machine_key
+    from bench.keys import machine_key
 
     machine = machine_key(describe_machine())
     thresholds = tmp_path / "t.json"

@@ -14,7 +14,9 @@ import pytest
 from bench import verify
 from bench.results import ResultsWriter, read_results
 from bench.runner import Runner
-from bench.suite import Case, TimingBudget, get_config
+from bench.configs import get_config
+from bench.profiles import TimingBudget
+from bench.suite import Case
 from implementations import CaseUnsupported, make_trainer
 from implementations.torch_autograd import captured
 from tests.conftest import cuda_skip_reason
@@ -86,7 +88,7 @@ def test_a_step_that_cannot_be_captured_is_skipped_with_the_reason(tmp_path, mon
     monkeypatch.setattr(captured.CapturedTorchTrainer, "_prepare", refuse)
     runner = Runner(ResultsWriter(tmp_path / "r.parquet"), TINY_BUDGET, "custom", progress=False)
     case = Case(get_config("mlp-tiny"), "torch-cuda-graphs", "float32", 1)
-    base = runner._case_base(case)
+    base = runner.stamp.case_row(case)
     outcome = _prepare_on_cpu(runner, case, base, monkeypatch)
     assert outcome.status == "skipped" and "cannot be captured in a CUDA graph" in outcome.error
     assert outcome.rows[0].status == "skipped"
@@ -94,11 +96,11 @@ def test_a_step_that_cannot_be_captured_is_skipped_with_the_reason(tmp_path, mon
 
 def _prepare_on_cpu(runner, case, base, monkeypatch):
     """``runner.prepare(case)`` with the GPU rung built on the CPU (its code, without a GPU)."""
-    import bench.runner as runner_module  # noqa: PLC0415
+    import bench.case_preparation as preparation  # noqa: PLC0415
 
-    real = runner_module.make_trainer
-    monkeypatch.setattr(runner_module, "make_trainer", lambda *a, **k: real(*a, **k, device="cpu"))
-    monkeypatch.setattr(runner_module, "get_backend", lambda name: _Available(real_backend(name)))
+    real = preparation.make_trainer
+    monkeypatch.setattr(preparation, "make_trainer", lambda *a, **k: real(*a, **k, device="cpu"))
+    monkeypatch.setattr(preparation, "get_backend", lambda name: _Available(real_backend(name)))
     return runner.prepare(case)
 
 

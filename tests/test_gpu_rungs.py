@@ -12,14 +12,16 @@ import pandas as pd
 import pytest
 import torch
 
-from bench import results, suite, verify
+from bench import configs, memory, profiles, results, suite, verify
 from bench.errors import UsageError
 from bench.peaks import GPU_COPY_BYTES, GPU_GEMM_N, PeakCase, gpu_peak_cases
 from bench.results import ResultsWriter, read_results
 from bench.schema import (ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, ADDED_IN_V5, ADDED_IN_V6, ADDED_IN_V7,
                           REQUIRED_BY_VERSION)
 from bench.runner import Runner
-from bench.suite import Case, TimingBudget, get_config
+from bench.configs import get_config
+from bench.profiles import TimingBudget
+from bench.suite import Case
 from implementations import BACKENDS, CUDA_BACKENDS, backend_dtypes, make_trainer
 from implementations.architectures import mlp, resnet
 from implementations.torch_autograd.trainer import tf32_flags
@@ -225,11 +227,11 @@ def test_gpu_rungs_run_at_all_cores_only_and_the_gpu_profile():
     for backend in CUDA_BACKENDS:
         assert suite.thread_counts(backend, 16) == [16]
     assert suite.thread_counts("torch-cpu", 16) == [1, 16]
-    profile = suite.get_profile("gpu")
-    assert "gpu" in suite.PROFILES and profile.backends == ()  # the GPU machine's whole ladder
+    profile = profiles.get_profile("gpu")
+    assert "gpu" in profiles.PROFILES and profile.backends == ()  # the GPU machine's whole ladder
     assert {"mlp-tiny", "mlp-mnist", "mlp-wide", "resnet50-32", "resnet50-224@1", "resnet50-224@32",
             "resnet50-224@256"} <= set(profile.configs)
-    assert {f"mlp-width-{n}" for n in suite.WIDTH_SWEEP} <= set(profile.configs)
+    assert {f"mlp-width-{n}" for n in configs.WIDTH_SWEEP} <= set(profile.configs)
     cases = suite.expand_cases(suite.select_configs(profile, None), list(BACKENDS), cores=16)
     gpu = [c for c in cases if c.backend in CUDA_BACKENDS]
     assert {c.threads for c in gpu} == {16}
@@ -353,11 +355,11 @@ def test_the_gpu_profile_fits_the_gpu_machine_but_not_a_small_one():
     """The GPU machine (16 cores, 128 GiB) holds the gpu profile's float64 references, ResNet-50 at
     224 px batch 256 included (its numpy oracle runs on a slice); a 16 GiB machine is told which
     case would not fit, before anything runs."""
-    profile = suite.get_profile("gpu")
+    profile = profiles.get_profile("gpu")
     cases = suite.expand_cases(suite.select_configs(profile, None), list(CUDA_BACKENDS), cores=16)
-    suite.check_memory(cases, available=128 * 2**30)
+    memory.check_memory(cases, available=128 * 2**30)
     with pytest.raises(UsageError, match=r"resnet50-224@256 .* needs about"):
-        suite.check_memory(cases, available=16 * 2**30)
+        memory.check_memory(cases, available=16 * 2**30)
 
 
 def test_the_gpu_bounds_hold_every_error_measured_on_an_h100_with_margin():

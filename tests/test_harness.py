@@ -9,12 +9,15 @@ import pandas as pd
 import pytest
 import torch
 
+import bench.case_preparation as preparation
 import bench.runner as runner_module
-from bench import plan, results, suite
+from bench import configs, plan, profiles, repeats, results, run_rows, suite
 from bench.errors import UsageError
 from bench.results import REQUIRED, ResultsWriter, read_results
 from bench.runner import Runner
-from bench.suite import Case, TimingBudget, get_config
+from bench.configs import get_config
+from bench.profiles import TimingBudget
+from bench.suite import Case
 from bench.verify import max_relative_error, relative_error
 
 TINY_BUDGET = TimingBudget(repeats=2, block_time=0.01, min_time=0.001, min_rounds=3, slow_budget=0.2, warmup_time=0.001)
@@ -48,7 +51,7 @@ def test_rows_carry_every_column_and_a_verified_error(tmp_path):
 
 
 def test_a_wrong_answer_is_recorded_failed_and_never_timed(tmp_path, monkeypatch):
-    real = runner_module.make_trainer
+    real = preparation.make_trainer
     steps = []
 
     class Wrong:
@@ -73,7 +76,7 @@ def test_a_wrong_answer_is_recorded_failed_and_never_timed(tmp_path, monkeypatch
         def momentum_buffers(self):
             return self.trainer.momentum_buffers()
 
-    monkeypatch.setattr(runner_module, "make_trainer", lambda *a, **k: Wrong(real(*a, **k)))
+    monkeypatch.setattr(preparation, "make_trainer", lambda *a, **k: Wrong(real(*a, **k)))
     path = tmp_path / "r.parquet"
     run_cases(path, [Case(get_config("mlp-tiny"), "numpy", "float64", 1)], with_noop=False)
     frame = read_results([path])
@@ -89,7 +92,7 @@ def test_a_minutes_long_step_is_timed_once_and_that_step_is_verified(tmp_path, m
     """``verify_timed_round`` (the loops step of mlp-wide and ResNet-50): one timed round, no separate
     verification steps, and the row says the timed step itself was verified; a wrong timed step fails."""
     config = dataclasses.replace(get_config("mlp-tiny"), verify_timed_round=("loops",))
-    real = runner_module.make_trainer
+    real = preparation.make_trainer
     steps = []
 
     class Counted:
@@ -109,7 +112,7 @@ def test_a_minutes_long_step_is_timed_once_and_that_step_is_verified(tmp_path, m
 
     for wrong in (False, True):
         steps.clear()
-        monkeypatch.setattr(runner_module, "make_trainer", lambda *a, w=wrong, **k: Counted(real(*a, **k), w))
+        monkeypatch.setattr(preparation, "make_trainer", lambda *a, w=wrong, **k: Counted(real(*a, **k), w))
         path = tmp_path / f"r{wrong}.parquet"
         run_cases(path, [Case(config, "loops", "float64", 1)], with_noop=False)
         row = read_results([path]).iloc[0]
@@ -135,16 +138,16 @@ def test_each_pass_is_on_disk_before_the_next_starts(tmp_path, monkeypatch):
     path = tmp_path / "r.parquet"
     config = get_config("mlp-tiny")
     cases = [Case(config, "numpy", "float64", 1), Case(config, "loops", "float64", 1)]
-    real = Runner._time_repeat
+    real = repeats.time_repeat
 
-    def time_repeat(self, timed):
+    def time_repeat(timed, budget, cores):
         if timed.done == 1:  # the second pass: the whole first pass must be readable on disk; then a kill
             on_disk = read_results([path])
             assert set(on_disk["backend"]) == {"numpy", "loops"} and set(on_disk["repeat"]) == {0}
             raise KeyboardInterrupt
-        return real(self, timed)
+        return real(timed, budget, cores)
 
-    monkeypatch.setattr(Runner, "_time_repeat", time_repeat)
+    monkeypatch.setattr(repeats, "time_repeat", time_repeat)
     with pytest.raises(KeyboardInterrupt):
         run_cases(path, cases, with_noop=False)
     frame = read_results([path])
@@ -187,22 +190,23 @@ def test_the_test_slowdown_hook_stretches_each_call(tmp_path, monkeypatch):
     def sleeper():
         time.sleep(0.01)
 
-    slowed = runner_module._slowed(sleeper, 1.5)
+    slowed = preparation.slowed(sleeper, 1.5)
     start = time.perf_counter()
     slowed()
     assert time.perf_counter() - start >= 0.015
-    assert runner_module._slowed(sleeper, 1.0) is sleeper
+    assert preparation.slowed(sleeper, 1.0) is sleeper
     # injected by the test that wants it, never read from the environment by the runner
     writer = ResultsWriter(tmp_path / "r.parquet")
-    budget = suite.get_profile("quick").budget
+    budget = profiles.get_profile("quick").budget
     assert runner_module.Runner(writer, budget, "quick", slowdowns={"numpy": 1.5}).slowdowns == {"numpy": 1.5}
     for bad in ({"numpy": 0.5}, {"numpy": float("nan")}):
         with pytest.raises(ValueError):
             runner_module.Runner(writer, budget, "quick", slowdowns=bad)
     monkeypatch.setenv("VECBENCH_TEST_SLOWDOWN", "numpy:2")  # the environment variable it once read
     assert runner_module.Runner(writer, budget, "quick").slowdowns == {}
-    source = Path(runner_module.__file__).read_text()
-    assert "os.environ" not in source and "VECBENCH_TEST" not in source
+    for module in (runner_module, preparation, run_rows):  # where the hook is taken, applied and recorded
+        source = Path(module.__file__).read_text()
+        assert "os.environ" not in source and "VECBENCH_TEST" not in source
 
 
 def test_a_second_run_appends_and_keeps_earlier_rows(tmp_path):
@@ -254,13 +258,13 @@ def test_unwritable_output_path_is_refused_up_front(tmp_path):
 
 def test_config_and_profile_names_are_checked():
     with pytest.raises(UsageError, match="unknown model or config 'mlp-huge'; models: mlp, resnet50; configs: mlp-tiny, mlp-mnist"):
-        suite.get_config("mlp-huge")
+        configs.get_config("mlp-huge")
     with pytest.raises(UsageError, match="mlp-width-0: a width must be a positive integer"):
-        suite.get_config("mlp-width-0")
+        configs.get_config("mlp-width-0")
     with pytest.raises(UsageError, match="unknown profile 'fast'; accepted: quick, ci, default, full"):
-        suite.get_profile("fast")
-    assert suite.get_config("mlp-width-96").spec.sizes == (96, 96, 10)
-    full = suite.get_profile("full").configs
+        profiles.get_profile("fast")
+    assert configs.get_config("mlp-width-96").spec.sizes == (96, 96, 10)
+    full = profiles.get_profile("full").configs
     assert all(f"mlp-width-{n}" in full for n in (32, 64, 128, 256, 512, 1024, 2048))
 
 
@@ -538,7 +542,7 @@ def test_a_timed_block_runs_with_gc_off_and_leaves_it_as_it_found_it(enabled_bef
 def test_a_backend_a_profile_runs_on_some_configs_only_is_left_out_of_the_others():
     """``Profile.only_on``: the quick profile (CI's) runs numba on two configs at one thread; a
     config named with --models keeps the restriction."""
-    profile = suite.Profile("p", ("mlp-tiny", "mlp-mnist"), suite.get_profile("quick").budget,
+    profile = profiles.Profile("p", ("mlp-tiny", "mlp-mnist"), profiles.get_profile("quick").budget,
                             only_on=(("numpy", ("mlp-mnist",)),))
     cases = suite.expand_cases(suite.select_configs(profile, None), ["loops", "numpy"], cores=2)
     assert sorted(c.label for c in cases) == ["mlp-mnist@32 loops float64 1t", "mlp-mnist@32 numpy float32 1t",
@@ -546,7 +550,7 @@ def test_a_backend_a_profile_runs_on_some_configs_only_is_left_out_of_the_others
                                               "mlp-mnist@32 numpy float64 2t", "mlp-tiny@5 loops float64 1t"]
     named = suite.expand_cases(suite.select_configs(profile, ["mlp-tiny"]), ["loops", "numpy"], cores=2)
     assert [c.label for c in named] == ["mlp-tiny@5 loops float64 1t"]
-    quick = suite.get_profile("quick")
+    quick = profiles.get_profile("quick")
     numba = suite.expand_cases(suite.select_configs(quick, None), ["numba"], cores=2)
     assert [c.label for c in numba] == ["mlp-width-256@32 numba float32 1t", "mlp-width-256@32 numba float64 1t",
                                         "resnet50-32@4 numba float32 1t", "resnet50-32@4 numba float64 1t"]
@@ -597,7 +601,7 @@ def test_a_case_has_one_label_from_planning_to_the_results():
     """The label a run prints for a case is the label its rows read back with (``CaseKey.label``)."""
     from bench.measurement import measurements
 
-    case = suite.expand_cases([suite.get_config("mlp-tiny")], ["numpy"], cores=1)[0]
+    case = suite.expand_cases([configs.get_config("mlp-tiny")], ["numpy"], cores=1)[0]
     row = dict(schema_version=results.SCHEMA_VERSION, run_id="r", timestamp=pd.Timestamp("2026-01-01", tz="UTC"),
                profile="quick", model=case.config.model, config=case.config.name, backend=case.backend,
                dtype=case.dtype, threads=case.threads, batch_size=case.config.batch_size, resolution=None, round=0,

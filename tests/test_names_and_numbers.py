@@ -7,7 +7,7 @@ import math
 import pytest
 
 from bench.formatting import first_names, number, seconds, times
-from bench.measurement import CaseKey, MachineKey
+from bench.keys import CaseKey, MachineKey
 
 
 @pytest.mark.parametrize("value, text", [

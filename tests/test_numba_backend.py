@@ -20,7 +20,9 @@ import pytest
 
 import implementations.compiled_loops as compiled_loops
 from bench.results import read_results
-from bench.suite import Case, expand_cases, get_config, get_profile, select_configs, thread_counts
+from bench.configs import get_config
+from bench.profiles import get_profile
+from bench.suite import Case, expand_cases, select_configs, thread_counts
 from tests.conftest import ROOT, numba_skip_reason
 from tests.test_harness import run_cases
 

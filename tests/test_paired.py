@@ -18,7 +18,7 @@ from bench.regression.pairs import Pairs, pair_changes, read_pairs
 from bench.regression.render import paired_summary, paired_table
 from bench.regression.thresholds import PairedThresholds, load_paired_thresholds, threshold_for, z_for
 from bench.errors import UsageError
-from bench.measurement import MachineKey
+from bench.keys import MachineKey
 from bench.results import to_frame
 from tests.test_check import BACKENDS, CORES, CPU, _label, _run
 

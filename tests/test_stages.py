@@ -12,10 +12,13 @@ import pytest
 import torch
 
 from bench import stages
-from bench.measurement import breakdowns, measurements
+from bench.breakdown import breakdowns
+from bench.measurement import measurements
 from bench.results import ResultsWriter, read_results, to_frame
 from bench.runner import Runner
-from bench.suite import Case, ModelConfig, TimingBudget, get_config
+from bench.configs import ModelConfig, get_config
+from bench.profiles import TimingBudget
+from bench.suite import Case
 from implementations import hooks, make_trainer
 from implementations.architectures import resnet
 from implementations.numpy_vectorized import layers as numpy_layers

@@ -75,7 +75,7 @@ def _torch_optimizer_fault(monkeypatch, **group):
 @pytest.fixture(scope="module")
 def resnet_verifier():
     """resnet50-32's Verifier, built once: faults planted in numpy leave the torch reference alone."""
-    from bench.suite import get_config
+    from bench.configs import get_config
 
     return verify.Verifier(get_config("resnet50-32"))
 
@@ -281,12 +281,12 @@ def test_biased_running_variance_in_numpy_fails(monkeypatch, capsys, cached_resn
 @pytest.fixture
 def small_resnet(monkeypatch):
     """``bench verify --models resnet-small`` is ResNet(Bottleneck, [1, 1, 1, 1]) at 32 px, batch 4."""
-    from bench import suite
+    from bench import configs
     from implementations.architectures import resnet
 
     spec = resnet.ResNetSpec(blocks=(1, 1, 1, 1), num_classes=10)
-    monkeypatch.setitem(suite._NAMED, "resnet-small",
-                        lambda: suite.ModelConfig("resnet-small", "resnet50", spec, 4, 32))
+    monkeypatch.setitem(configs._NAMED, "resnet-small",
+                        lambda: configs.ModelConfig("resnet-small", "resnet50", spec, 4, 32))
     return "resnet-small"
 
 
@@ -352,7 +352,7 @@ def test_the_unplanted_backends_pass(capsys, cached_resnet):
 def _sliced_setup(monkeypatch):
     """resnet50-32 at batch 8 with the oracle's numpy step limited to 4 images; records the batch
     sizes numpy's steps and the finite differences ran on."""
-    from bench.suite import get_config
+    from bench.configs import get_config
 
     from dataclasses import replace
 
@@ -485,7 +485,8 @@ def test_a_gpu_rung_with_a_planted_fault_fails_verification(monkeypatch, backend
     """On the GPU: each fault planted in the rung's own step (its reported loss, running statistics
     or gradients, as a miscompiled or wrongly cast step would give them) fails its verification."""
     from bench.case_verification import precision_fields
-    from bench.suite import Case, get_config
+    from bench.configs import get_config
+    from bench.suite import Case
     from implementations import make_trainer
 
     config = get_config("resnet50-224@1")

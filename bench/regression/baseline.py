@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from ..measurement import CaseKey, MachineKey, Measurement, machines, measurements, pool
+from ..keys import CaseKey, MachineKey, machines
+from ..measurement import Measurement, measurements, pool
 from ..results import read_results
 from .judge import compare, stored_exit_code
 from .render import print_stored

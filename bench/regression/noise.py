@@ -33,7 +33,8 @@ from implementations.registry import LOOP_BASELINE, role_of
 
 from .. import stats
 from ..errors import UsageError
-from ..measurement import CaseKey, MachineKey, Measurement, machines, measurements, pool
+from ..keys import CaseKey, MachineKey, machines
+from ..measurement import Measurement, measurements, pool
 from ..results import read_results
 from .judge import ALPHA, compare
 from .thresholds import Thresholds, stored_study_data, write_json

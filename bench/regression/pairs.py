@@ -32,7 +32,8 @@ import numpy as np
 from implementations.registry import COMPILED_LOOPS, FRAMEWORK, LOOP_BASELINE, VECTORIZED, on_gpu, role_of
 
 from ..errors import UsageError
-from ..measurement import CaseKey, Measurement, MachineKey, machines, measurements
+from ..keys import CaseKey, MachineKey, machines
+from ..measurement import Measurement, measurements
 from ..results import empty_frame, read_results
 
 MAX_CONTENDED = 0.5  # a run whose case had more of its rounds contended does not count for that case

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import stats
 from ..errors import UsageError
-from ..measurement import CaseKey, MachineKey
+from ..keys import CaseKey, MachineKey
 
 FAMILY_ALARM = 0.05  # false alarms of the whole check on unchanged code, at most
 MARGIN = 1.25  # on the A/A sigma: its own uncertainty over 20-odd pairs, and tails heavier than normal

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import hooks
+from .limits import NO_LIMITS, StepLimits
 from .verification import VerificationSpec
 
 # Every stage after the first halves the feature map, and the stem halves it twice: 32 in all.
@@ -253,6 +254,16 @@ def host_bytes(spec: ResNetSpec, batch_size: int, value_bytes: int, *, loops: bo
     oracle_images = min(batch_size, VERIFICATION.oracle_max_samples or batch_size)
     reference = pixels * max(_REFERENCE_BYTES_PER_IMAGE * batch_size, _ORACLE_BYTES_PER_IMAGE * oracle_images)
     return int(max(own, reference) + 25_600_000 * (4 * value_bytes + 16))
+
+
+def step_limits(spec: ResNetSpec, batch_size: int, resolution: int = 224) -> StepLimits:
+    """ResNet-50 at 224 px beyond one image is a throughput measurement of the vectorized backends
+    in float32: a pure-Python step takes 11-12 minutes an image, so a batch would take hours, and
+    float64 activations of a batch of 32 (``host_bytes``) would not fit in a 2-core CI machine's
+    memory beside NumPy's buffers. One image, or 32 px, is measured on every backend in every dtype."""
+    if resolution >= 224 and batch_size > 1:
+        return StepLimits(loop_baseline=False, dtypes=("float32",))
+    return NO_LIMITS
 
 
 def _out(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -542,7 +553,7 @@ def _damped(params: dict) -> dict:
 # step 168 MB; measured with /usr/bin/time at batch 1, 4 and 16), so at batch 256 it alone would
 # need about 75 GB beside the reference's 45 GB. Beyond it the oracle is confirmed on the batch's
 # first oracle_max_samples images (bench/verify.py, oracle_slice); the whole batch's statistics
-# are checked apart, by finite differences. The memory estimate reads it too (bench/suite.py).
+# are checked apart, by finite differences. The memory estimate reads it too (host_bytes).
 VERIFICATION = VerificationSpec(
     tolerances={"float64": 1e-8, "float32": 1e-3, "tf32": 0.25, "bfloat16": 0.75},
     kind_tolerances={"tf32": {"loss": 6e-5, "running statistic": 2e-3, "fc gradient": 2e-3},

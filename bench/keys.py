@@ -1,0 +1,104 @@
+"""What tells measured cases apart: the machine's key, the case's key, and the one way to name a case.
+
+"The same machine" is ``MachineKey``: CPU brand, logical cores and GPU. The hostname is not part
+of it: CI's machines of one kind have new hostnames every run. "The same case" is ``CaseKey``:
+model, config, backend, dtype, threads, batch size and resolution, apart from where and when it ran.
+Both are read from a results row here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from implementations.registry import on_gpu
+
+
+def device(backend: str) -> str:
+    """``gpu`` for a backend that describes itself as running on CUDA (``Backend.device``; the
+    harness's GPU peaks are timed by such a backend too), else ``cpu``, also for a backend not
+    registered here (a plug-in installed elsewhere)."""
+    return "gpu" if on_gpu(backend) else "cpu"
+
+
+@dataclass(frozen=True, order=True)
+class MachineKey:
+    """What makes two runs comparable as one machine."""
+
+    cpu: str
+    cores: int
+    gpu: str = ""
+
+    @property
+    def label(self) -> str:
+        """``AMD EPYC, 2 cores``; a GPU machine by its GPU: ``NVIDIA H100 80GB HBM3 (Intel Xeon, 16 cores)``."""
+        short = self.cpu.split(" with ")[0]
+        for noise in ("(R)", "(TM)", " Processor"):
+            short = short.replace(noise, "")
+        host = f"{' '.join(short.split())}, {self.cores} cores"
+        return f"{self.gpu} ({host})" if self.gpu else host
+
+    def __str__(self) -> str:
+        return self.label
+
+
+@dataclass(frozen=True, order=True)
+class CaseKey:
+    """What a case is, apart from where and when it ran."""
+
+    model: str
+    config: str
+    backend: str
+    dtype: str
+    threads: int
+    batch_size: int
+    resolution: int = 0  # 0 for models without an image size
+
+    @property
+    def label(self) -> str:
+        """``mlp-mnist@32 numpy float32 2t``."""
+        return f"{self.config}@{self.batch_size} {self.backend} {self.dtype} {self.threads}t"
+
+    @property
+    def short(self) -> str:
+        """``numpy float32 2 threads``: what tells cases of one config apart (:func:`case_name`)."""
+        return case_name(self.backend, self.dtype, self.threads)
+
+
+def case_name(backend: str, dtype: str, threads: int, compact: bool = False) -> str:
+    """``numpy float32 2 threads`` (``numpy float32 2t`` when ``compact``, for legends). A GPU
+    backend's host threads do not tell its cases apart: ``torch-cuda float32``."""
+    if device(backend) == "gpu":
+        return f"{backend} {dtype}"
+    if compact:
+        return f"{backend} {dtype} {threads}t"
+    return f"{backend} {dtype} {threads} thread{'s' if threads != 1 else ''}"
+
+
+def stored_text(value) -> str:
+    """A stored cell as text: empty for a missing value (None, NaN, NA: a column an older file lacks)."""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA else str(value)
+
+
+def machine_key(row) -> MachineKey:
+    """The machine of one results row (a mapping of column -> value)."""
+    return MachineKey(stored_text(row["cpu"]), int(row["cores"]), stored_text(row["gpu"]))
+
+
+def case_key(row) -> CaseKey:
+    """The case of one results row (a mapping of column -> value)."""
+    resolution = row["resolution"]
+    return CaseKey(str(row["model"]), str(row["config"]), str(row["backend"]), stored_text(row["dtype"]),
+                   int(row["threads"]), int(row["batch_size"]), 0 if pd.isna(resolution) else int(resolution))
+
+
+def machines(frame: pd.DataFrame) -> list[MachineKey]:
+    """The machines whose rows ``frame`` holds."""
+    cols = frame[["cpu", "cores", "gpu"]].drop_duplicates()
+    return sorted({machine_key(row) for _, row in cols.iterrows()})
+
+
+# The columns whose values together name one run of one case on one machine: what rows are grouped by.
+RUN_OF_CASE = ["run_id", "model", "config", "backend", "dtype", "threads", "batch_size", "cpu", "cores", "gpu"]
