@@ -20,15 +20,9 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .breakdown import Breakdown, breakdowns
 from .contention import Load, is_contended
-from .keys import RUN_OF_CASE, CaseKey, MachineKey, case_key, case_name, device, machine_key, stored_text
+from .keys import RUN_OF_CASE, CaseKey, MachineKey, case_key, machine_key, stored_text
 from .results import WHOLE_STEP
-
-# Breakdown, breakdowns, case_name and device have their homes in bench.breakdown and bench.keys;
-# bench/report still imports them from here.
-__all__ = ["HARNESS_MODELS", "Breakdown", "CaseKey", "MachineKey", "Measurement", "breakdowns", "case_name", "device",
-           "machine_key", "measurements", "pool", "read_parameter_shapes"]
 
 HARNESS_MODELS = ("peak", "noop")
 

@@ -24,7 +24,8 @@ from bench.report.outline import document
 from bench.report.claims import load_claims
 from bench.report.palette import colour
 from bench.stats import WIDENING, fit_power
-from bench.measurement import MachineKey, measurements
+from bench.keys import MachineKey
+from bench.measurement import measurements
 from bench.results import SCHEMA_VERSION, to_frame
 
 RESAMPLES = 300  # small for speed; the method is the same as the default 10,000

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..measurement import MachineKey, device, measurements
+from ..keys import MachineKey, device
+from ..measurement import measurements
 from .cases import Case
 
 

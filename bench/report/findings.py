@@ -11,7 +11,7 @@ from __future__ import annotations
 from implementations.registry import FRAMEWORK, VECTORIZED
 
 from ..formatting import times
-from ..measurement import device
+from ..keys import device
 from .claims import over_compiled_loops
 from .ladder import Ladder, Speedup, gpu_over_cpu
 from .model import Report

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from implementations.registry import (FRAMEWORK, LOOP_BASELINE, LOOP_ROLES, LadderRung, backend_names, described,
                                       order_key, role_of)
 
-from ..measurement import device
+from ..keys import device
 from ..stats import RESAMPLES, SEED, ratio_interval
 from . import flags
 from .cases import Case, config_ranks

@@ -1,7 +1,7 @@
 """Read results files for the report: validate them and split rows into cases, peaks and overhead.
 
 Cases are ``bench.measurement.Measurement`` records (the newest run of each case on each machine);
-a machine is ``bench.measurement.MachineKey``. Peaks and the no-op stay rows, with a ``machine``
+a machine is ``bench.keys.MachineKey``. Peaks and the no-op stay rows, with a ``machine``
 column holding the same key.
 """
 
@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
-from ..measurement import HARNESS_MODELS, Measurement, machine_key, measurements
+from ..keys import machine_key
+from ..measurement import HARNESS_MODELS, Measurement, measurements
 from ..results import read_results
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..measurement import MachineKey
+from ..keys import MachineKey
 from .ladder import Ladder, Speedup, speedup_between
 
 

@@ -14,7 +14,7 @@ from .scaling import SweepLine
 from .tables import Table
 from implementations.registry import order_key
 from ..formatting import number, seconds
-from ..measurement import Breakdown
+from ..breakdown import Breakdown
 from ..stats import NOISY
 
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..formatting import first_names
-from ..measurement import Breakdown, Measurement, breakdowns, measurements
+from ..breakdown import Breakdown, breakdowns
+from ..measurement import Measurement, measurements
 from ..suspect import flag_text, suspects
 from .cases import Case, config_ranks, ordered
 from .claims import Claim, evaluate

@@ -9,7 +9,7 @@ from matplotlib.ticker import FuncFormatter
 
 from implementations.registry import order_key
 from ...formatting import seconds
-from ...measurement import Breakdown
+from ...breakdown import Breakdown
 from .style import legend_beside, stacked
 
 

@@ -24,7 +24,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 import numpy as np  # noqa: E402
 
 from ...formatting import seconds, times  # noqa: E402
-from ...measurement import case_name  # noqa: E402
+from ...keys import case_name  # noqa: E402
 from ..palette import colour  # noqa: E402
 
 FONT = 11.5  # points: 15.3 px at the SVG's natural size, the HTML body's 15 px or more
