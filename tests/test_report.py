@@ -246,7 +246,8 @@ def test_every_section_is_in_the_html(built):
     assert "harness overhead per call" in html
     assert "200 ns per call" in html  # the noop rows' 2e-7 s, in the one time format
     assert "data:image/png" not in html  # figures are inline vector graphics
-    figures = re.findall(r'<figure class="figure"[^>]*>\s*<svg', html)
+    figures = re.findall(r'<figure class="figure wide"[^>]*>\s*<svg', html)
+    assert len(re.findall(r'<figure class="figure narrow"[^>]*>\s*<svg', html)) >= len(figures)  # a phone's too
     # a ladder per config (mlp-tiny on lab-a, mlp-mnist on both side by side, resnet50-224 on gpu-b),
     # throughput (gpu-b), scaling (lab-a), efficiency (a column per machine), machines side by side,
     # where the time goes (gpu-b)
@@ -702,6 +703,7 @@ def test_report_never_imports_backends():
 
 # -- the HTML report in a real browser -----------------------------------------------------------
 BROWSER_VIEWPORT = {"width": 1280, "height": 900}
+PHONE_VIEWPORT = {"width": 390, "height": 844}  # a phone held upright (CSS pixels)
 
 
 def _chromium() -> str | None:
@@ -711,10 +713,12 @@ def _chromium() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def page_report(built):
-    """The generated report opened in Chromium (driven by Playwright) as a reader opens it; skips,
-    saying why, where either is absent (`.ci/run` installs Chromium)."""
+@pytest.fixture(scope="module", params=[BROWSER_VIEWPORT, PHONE_VIEWPORT], ids=["desktop", "phone"])
+def page_report(built, request):
+    """The generated report opened in Chromium (driven by Playwright) as a reader opens it, on a
+    desktop's screen and on a phone's; skips, saying why, where either is absent (`.ci/run`
+    installs Chromium). Only what the reader sees counts: a chart drawn for the other width is
+    hidden."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
     binary = _chromium()
     if binary is None:
@@ -722,7 +726,7 @@ def page_report(built):
     html = built[0]
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=binary, args=["--no-sandbox"])
-        page = browser.new_page(viewport=BROWSER_VIEWPORT)
+        page = browser.new_page(viewport=request.param)
         messages = []
         page.on("console", lambda m: messages.append(m) if m.type == "error" else None)
         page.on("pageerror", lambda e: messages.append(e))
@@ -730,24 +734,32 @@ def page_report(built):
         page.wait_for_load_state("load")
         facts = page.evaluate("""() => {
             const body = parseFloat(getComputedStyle(document.body).fontSize);
-            const figures = [...document.querySelectorAll('.figure svg')].map(s => {
-                const r = s.getBoundingClientRect(); return [r.width, r.height]; });
+            const shown = [...document.querySelectorAll('.figure svg')].filter(s => s.closest('.figure').offsetParent !== null);
+            const figures = shown.map(s => { const r = s.getBoundingClientRect(); return [r.width, r.height]; });
             let smallest = Infinity, smallestText = '';
-            for (const t of document.querySelectorAll('.figure svg text')) {
-                const m = t.getScreenCTM();  // rotated text (a y label) scales by the matrix's norm
-                const size = parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b);
-                if (t.textContent.trim() && size < smallest) { smallest = size; smallestText = t.textContent; }
+            const clipped = [];
+            for (const s of shown) {
+                const box = s.getBoundingClientRect();
+                for (const t of s.querySelectorAll('text')) {
+                    if (!t.textContent.trim()) continue;
+                    const m = t.getScreenCTM();  // rotated text (a y label) scales by the matrix's norm
+                    const size = parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b);
+                    if (size < smallest) { smallest = size; smallestText = t.textContent; }
+                    const r = t.getBoundingClientRect();  // text the chart's own box cuts off
+                    if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+                        clipped.push(t.textContent);
+                }
             }
             const wide = [...document.querySelectorAll('body *')].filter(e =>
                 e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 &&
                 !e.closest('.scroll')).map(e => e.tagName + '.' + e.className);
             const links = [...document.querySelectorAll('a[href^="#"]')].map(a => a.getAttribute('href'));
             const broken = links.filter(h => !document.getElementById(h.slice(1)));
-            return {body, figures, smallest, smallestText, wide, links: links.length, broken,
+            return {body, figures, smallest, smallestText, clipped, wide, links: links.length, broken,
                     scrollWidth: document.documentElement.scrollWidth,
                     clientWidth: document.documentElement.clientWidth};
         }""")
-        page.screenshot(path=str(html.parent / "screenshot.png"), full_page=True)
+        page.screenshot(path=str(html.parent / f"screenshot-{request.param['width']}.png"), full_page=True)
         browser.close()
     return facts, messages
 
@@ -766,6 +778,12 @@ def test_browser_every_figure_is_drawn_with_a_size(page_report):
 def test_browser_figure_text_is_no_smaller_than_the_body(page_report):
     facts, _ = page_report
     assert facts["smallest"] >= facts["body"] - 0.25, facts["smallestText"]
+
+
+def test_browser_no_chart_cuts_off_its_text(page_report):
+    """No title, label or legend entry runs past its chart's edge (where the SVG would cut it)."""
+    facts, _ = page_report
+    assert facts["clipped"] == []
 
 
 def test_browser_nothing_is_wider_than_the_page(page_report):
@@ -962,6 +980,7 @@ def test_a_scaling_panel_holds_at_most_four_lines():
     """The references' width sweeps drawn a machine at a time: no panel has more than four lines, a
     panel holds loop code or vectorized code, never both, and every line is drawn once."""
     from bench.report import build_document
+    from bench.keys import case_name
     from bench.report.charts import MAX_SERIES, scaling_figure
     from implementations.registry import LOOP_ROLES, role_of
 
@@ -969,14 +988,17 @@ def test_a_scaling_panel_holds_at_most_four_lines():
                 if b.kind == "scaling"]
     assert MAX_SERIES == 4
     for machine, lines in block.data.items():
+        name = {case_name(l.backend, l.dtype, l.threads, compact=True): l for l in lines}
         drawn = []
         for ax in scaling_figure(machine, lines).axes:
-            labels = [t.get_text().split(",")[0] for t in ax.get_legend().get_texts() if not t.get_text().startswith("fit")]
+            # an entry is the line's name (wrapped) and its exponent on the last line
+            labels = [t.get_text().rsplit("\nk = ", 1)[0].replace("\n", " ") for t in ax.get_legend().get_texts()
+                      if not t.get_text().startswith("fit")]
             assert 1 <= len(labels) <= 4, (machine, labels)
-            loops = {role_of(l.backend) in LOOP_ROLES for l in lines if l.label in labels}
+            loops = {role_of(name[label].backend) in LOOP_ROLES for label in labels}
             assert len(loops) == 1, labels
             drawn += labels
-        assert sorted(drawn) == sorted(l.label for l in lines), machine
+        assert sorted(drawn) == sorted(name), machine
 
 
 def test_the_committed_report_is_what_the_committed_references_give(tmp_path, monkeypatch):

@@ -19,6 +19,23 @@ DRAW = {
     "scaling": lambda sweeps: [chart.scaling_figure(machine, lines) for machine, lines in sweeps.items()],
     "efficiency": lambda by_machine: [chart.efficiency_figure(by_machine)],
 }
+# The same for a phone (chart.narrow: 326 px, panels one above the other), where the column is too
+# narrow for a chart of several machines side by side: those are drawn a machine at a time.
+DRAW_NARROW = {
+    **DRAW,
+    "throughput": lambda groups: [chart.throughput_figure([group]) for group in groups],
+    "efficiency": lambda by_machine: [chart.efficiency_figure({m: effs}) for m, effs in by_machine.items()
+                                      if chart.efficiency_machines({m: effs})],
+}
+
+
+def _drawn(block: FigureBlock, number: int) -> dict[str, list[str]]:
+    """The ``number``-th figure block's SVGs for a wide column and for a phone's, each SVG's ids
+    its own (``f3w1-`` for the block's second wide SVG)."""
+    wide = [chart.svg(f, f"f{number}w{i}-") for i, f in enumerate(DRAW[block.kind](block.data))]
+    with chart.narrow():
+        thin = [chart.svg(f, f"f{number}n{i}-") for i, f in enumerate(DRAW_NARROW[block.kind](block.data))]
+    return {"wide": wide, "narrow": thin}
 
 
 def render(doc: Document) -> str:
@@ -30,8 +47,7 @@ def render(doc: Document) -> str:
     )
     env.filters["block_kind"] = lambda block: type(block).__name__.lower()
     env.filters["block_id"] = id
-    images = {id(block): [chart.svg(f) for f in DRAW[block.kind](block.data)]
-              for section in doc.sections for block in section.blocks if isinstance(block, FigureBlock)}
+    images = {id(block): _drawn(block, n) for n, block in enumerate(doc.figures())}
     return env.get_template("report.html.j2").render(doc=doc, figures=images, flag_colours=flags.COLOURS)
 
 

@@ -10,7 +10,7 @@ from matplotlib.lines import Line2D
 from implementations.registry import order_key
 from ..cases import config_ranks
 from ..efficiency import Efficiency
-from .style import LEGEND_ROWS, figure, legend_beside, machine_title, point_style, series_label
+from .style import LEGEND_ROWS, figure, is_narrow, legend_beside, machine_title, point_style, series_label, wrapped
 
 
 def _facet_row(case) -> str:
@@ -58,7 +58,9 @@ def efficiency_figure(by_machine: dict, axes: list[list[Axes]] | None = None) ->
     own = axes is None
     if own:
         heights = efficiency_facet_heights(by_machine)
-        fig = figure(sum(heights) + 3.2)
+        shown_series = {(c.backend, c.dtype, c.threads) for effs in shown.values() for c in (e.case for e in effs)}
+        # narrow: the legend is one column under the panels, a line an entry
+        fig = figure(sum(heights) + (2.0 + 0.25 * len(shown_series) if is_narrow() else 3.2))
         axes = fig.subplots(len(facets), len(machines), squeeze=False, sharex=True, sharey="row",
                             height_ratios=heights)
     fig = axes[0][0].figure
@@ -92,10 +94,10 @@ def efficiency_figure(by_machine: dict, axes: list[list[Axes]] | None = None) ->
     handles = [series[k] for k in sorted(series)]
     labels = [series_label(*k[1:]) for k in sorted(series)]
     if own:  # the HTML column is narrower than a page: the legend goes below, one axis title for all
-        fig.suptitle("Efficiency: achieved GFLOP/s over the same machine's measured GEMM peak in the case's "
-                     "precision", x=0.01, ha="left", fontsize="large")
-        axes[-1][len(machines) // 2].set_xlabel("achieved / peak GFLOP/s (log scale)")
-        fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
+        fig.suptitle(wrapped("Efficiency: achieved GFLOP/s over the same machine's measured GEMM peak in the case's "
+                             "precision", scale=1.2), x=0.01, ha="left", fontsize="large")
+        axes[-1][len(machines) // 2].set_xlabel(wrapped("achieved / peak GFLOP/s (log scale)", 1.8))
+        fig.legend(handles, labels, loc="outside lower center", ncol=1 if is_narrow() else 3, frameon=False)
     else:  # beside the grid, in as many columns as keep it within the grid's height
         legend_beside(axes[0][-1], handles, labels, ncol=1 + len(handles) // LEGEND_ROWS)
     return fig

@@ -6,11 +6,12 @@ from __future__ import annotations
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.transforms import ScaledTranslation
 
 from implementations.registry import LOOP_ROLES, order_key, role_of
 from ..palette import colour
 from ..scaling import SweepLine
-from .style import linestyle, machine_title, panels, point_style, seconds_ticks
+from .style import is_narrow, linestyle, machine_title, panels, point_style, seconds_ticks, series_label, wrapped
 
 
 def _scaling_panel(ax: Axes, lines: list[SweepLine], with_exponent: bool) -> dict[str, Line2D]:
@@ -21,13 +22,17 @@ def _scaling_panel(ax: Axes, lines: list[SweepLine], with_exponent: bool) -> dic
         fit = line.fit_wide
         (h,) = ax.plot(line.widths, line.medians, linestyle=linestyle(line.dtype),
                        **point_style(line.backend, line.dtype, line.threads))
-        entries[line.label + (f", k = {fit.exponent:.2f}" if fit and with_exponent else "")] = h
+        if with_exponent:  # under the panel (HTML): the name wrapped to the panel, the exponent under it
+            name = wrapped(series_label(line.backend, line.dtype, line.threads), 1.9)
+            entries[name + (f"\nk = {fit.exponent:.2f}" if fit else "")] = h
+        else:
+            entries[line.label] = h
         if fit is not None:
             w = line.widths[line.widths >= line.bound_from]
             ax.plot(w, fit.prefactor * w ** fit.exponent, color=colour(line.backend), linestyle=":",
                     linewidth=3, alpha=0.5)
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("width N (input = hidden = N, log scale)" if with_exponent else "width N (log scale)")
+    ax.set_xlabel("width N (log scale)")
     ax.grid(which="major", alpha=0.3)
     return entries
 
@@ -61,11 +66,19 @@ def _scaling_on(axes: list[Axes], panels: list[tuple[object, list[SweepLine]]], 
         handles, labels = list(entries.values()), list(entries)
         if i == 0:
             handle, label = _fit_entry()
-            handles, labels = [*handles, handle], [*labels, label]
-        ax.legend(handles, labels, loc="upper left", frameon=False)
-    seconds_ticks(axes[0])
-    axes[0].set_ylabel("median time per step (log scale)")
-    for ax in axes[1:]:
+            handles, labels = [*handles, handle], [*labels, wrapped(label, 1.9) if with_exponent else label]
+        if with_exponent:  # under the panel: inside it the exponents' labels would cross the lines
+            # anchored a fixed 0.55 inch under the axes (their tick labels and title), not a fraction of
+            # their height, so that the layout can make room for it
+            below = ax.transAxes + ScaledTranslation(0, -0.55, ax.figure.dpi_scale_trans)
+            ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.0, 0.0), bbox_transform=below,
+                      borderaxespad=0, frameon=False, handlelength=1.6)
+        else:
+            ax.legend(handles, labels, loc="upper left", frameon=False)
+    for ax in axes if is_narrow() else axes[:1]:  # side by side the panels share one time axis
+        seconds_ticks(ax)
+        ax.set_ylabel("median time per step (log scale)")
+    for ax in [] if is_narrow() else axes[1:]:
         ax.tick_params(which="both", labelleft=False)
 
 
@@ -73,9 +86,12 @@ def scaling_figure(machine, lines: list[SweepLine]) -> Figure:
     """One machine's mlp-width-N sweep, its panels side by side, each line's fitted exponent k in
     its panel's legend."""
     groups = scaling_groups(lines)
-    fig, axes = panels(len(groups), 5.0, None)
+    # each panel's axes, and under it its legend: about three lines an entry (a wrapped name and its
+    # exponent), and the fit's entry
+    legend = 0.25 * (3 * max(len(g) for g in groups) + 3)
+    fig, axes = panels(len(groups), 3.2 + legend, None)
     _scaling_on(axes, [(machine, g) for g in groups], with_exponent=True)
-    fig.suptitle(f"mlp-width-N (batch 32) on {machine}", x=0.01, ha="left", fontsize="large")
+    fig.suptitle(wrapped(f"mlp-width-N (batch 32) on {machine}", scale=1.2), x=0.01, ha="left", fontsize="large")
     return fig
 
 

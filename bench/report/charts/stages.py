@@ -10,7 +10,7 @@ from matplotlib.ticker import FuncFormatter
 from implementations.registry import order_key
 from ...formatting import seconds
 from ...breakdown import Breakdown
-from .style import legend_beside, stacked
+from .style import NARROW_ROW, ROW_MARK_AT, is_narrow, legend_beside, names_above_rows, stacked, wrapped
 
 
 # Stage colours for the breakdown figure: a sequential ramp from the stem to the head, so that the
@@ -49,9 +49,13 @@ def breakdown_figure(found: list[Breakdown], axes: list[Axes] | None = None, leg
     seconds: a pure-Python step is a thousand times longer than the others."""
     facets = breakdown_facets(found)
     own = axes is None
+    thin = own and is_narrow()  # a phone: each case's name and time over its bar, the legend below
     if own:
-        axes = stacked(breakdown_facet_heights(found), 0.9)
+        heights = [0.6 + NARROW_ROW * len(cases) for _, cases in facets] if thin else breakdown_facet_heights(found)
+        # beside the panels (wide) the legend (a two-line title, seven stages) needs 3 inches whatever the panels
+        axes = stacked(heights, 2.6 if thin else max(0.9, 3.0 - sum(heights)))
     fig = axes[0].figure
+    at = ROW_MARK_AT if thin else 0.0
     legend: dict[str, object] = {}
     for ax, (title, cases) in zip(axes, facets):
         for row, b in enumerate(cases):
@@ -59,24 +63,33 @@ def breakdown_figure(found: list[Breakdown], axes: list[Axes] | None = None, leg
             left = 0.0
             for part, value in b.parts.items():
                 share = value / b.total
-                bar = ax.barh(row, share, left=left, height=0.7, edgecolor="white", linewidth=0.5,
-                              **_part_style(part, stages))
+                bar = ax.barh(row + at, share, left=left, height=0.42 if thin else 0.7, edgecolor="white",
+                              linewidth=0.5, **_part_style(part, stages))
                 stage = part.partition(" ")[0]
                 if part == "update" or part.endswith("backward"):
                     legend.setdefault(stage, bar)
                 left += share
-            ax.text(1.01, row, seconds(b.total), va="center", ha="left", fontsize="medium")
-        ax.set_yticks(range(len(cases)), [b.key.short for b in cases])
+            if not thin:
+                ax.text(1.01, row, seconds(b.total), va="center", ha="left", fontsize="medium")
+        if thin:
+            names_above_rows(ax, [f"{b.key.short}: {seconds(b.total)}" for b in cases])
+        else:
+            ax.set_yticks(range(len(cases)), [b.key.short for b in cases])
         ax.set_ylim(len(cases) - 0.5, -0.5)
         ax.set_xlim(0, 1)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
         ax.set_title(title, loc="left")
-    axes[-1].set_xlabel("share of one instrumented step, in the order the parts ran; the step's time at the right")
     order = [*(s for s in legend if s != "update"), "update"] if "update" in legend else list(legend)
-    if legend_x is not None:  # None: a figure beside this one on the page carries the legend
+    if thin:
+        axes[-1].set_xlabel(wrapped("share of one instrumented step, in the order the parts ran"))
+        fig.legend([legend[s] for s in order], order, title="lighter: forward, darker: backward",
+                   loc="outside lower center", ncol=2, frameon=False)
+    else:
+        axes[-1].set_xlabel("share of one instrumented step, in the order the parts ran; the step's time at the right")
+    if legend_x is not None and not thin:  # None: a figure beside this one on the page carries the legend
         legend_beside(axes[0], [legend[s] for s in order], order, title="lighter: forward\ndarker: backward",
                        x=legend_x, alignment="left")
     if own and found:
-        fig.suptitle(f"Where the time of one ResNet-50 step goes on {found[0].machine}", x=0.01, ha="left",
+        fig.suptitle(wrapped(f"Where the time of one ResNet-50 step goes on {found[0].machine}", scale=1.2), x=0.01, ha="left",
                      fontsize="large")
     return fig

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 import textwrap
+from contextlib import contextmanager
 
 import matplotlib
 
@@ -21,6 +22,7 @@ matplotlib.use("Agg")
 from matplotlib.axes import Axes  # noqa: E402  (the backend must be chosen first)
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+from matplotlib.transforms import blended_transform_factory  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ...formatting import seconds, times  # noqa: E402
@@ -36,6 +38,47 @@ matplotlib.rcParams.update({
     "svg.hashsalt": "vecbench",  # the same figure gives the same SVG: reports diff cleanly
 })
 WIDTH = 9.0  # inches: 864 px at its natural size, within the HTML column and a landscape A4 page
+# inches: 326 px at its natural size, within a 390-px phone's column, so that its text stays at
+# FONT (a wide chart shrunk to a phone's width would draw it at 6 px)
+NARROW_WIDTH = 3.4
+_widths = [WIDTH]
+
+
+@contextmanager
+def narrow():
+    """Charts drawn inside are a phone's width: their panels one above the other (``is_narrow``)."""
+    _widths.append(NARROW_WIDTH)
+    try:
+        yield
+    finally:
+        _widths.pop()
+
+
+def is_narrow() -> bool:
+    return _widths[-1] < WIDTH
+
+
+def wrapped(text: str, width: float | None = None, scale: float = 1.0) -> str:
+    """``text`` wrapped to ``width`` inches (the figure's width, less a margin) at ``scale`` times the
+    font's size (1.2 for a "large" title): a title never runs off a narrow chart."""
+    inches = width or _widths[-1] - 0.15
+    chars = inches * 72 / (0.6 * scale * matplotlib.rcParams["font.size"])
+    return textwrap.fill(text, max(12, int(chars)))
+
+
+def names_above_rows(ax: Axes, names: list[str]) -> None:
+    """Each row's name written inside the axes, over its row, instead of as a tick label beside it:
+    a narrow panel has no room beside it for a name like "torch-cuda-compile bfloat16 autocast".
+    The rows' marks are drawn in the lower part of each row (``ROW_MARK_AT``)."""
+    ax.set_yticks(range(len(names)), [""] * len(names))
+    ax.tick_params(axis="y", length=0)
+    across = blended_transform_factory(ax.transAxes, ax.transData)
+    for i, name in enumerate(names):
+        ax.text(0.01, i - 0.02, name, transform=across, va="bottom", ha="left", fontsize="medium")
+
+
+ROW_MARK_AT = 0.22  # where a narrow row's bar or marker sits, below its name (rows are 1 apart)
+NARROW_ROW = 0.5  # inches of a narrow row: a line of its name and its bar
 
 
 def new_figure(height: float, ax=None) -> tuple[Figure, Axes]:
@@ -73,7 +116,7 @@ def legend_beside(ax: Axes, handles, labels, x: float = 1.01, **kwargs) -> None:
 
 
 def figure(height: float) -> Figure:
-    return Figure(figsize=(WIDTH, height), dpi=100, layout="constrained")
+    return Figure(figsize=(_widths[-1], height), dpi=100, layout="constrained")
 
 
 def stacked(heights: list[float], extra: float) -> list[Axes]:
@@ -84,17 +127,23 @@ def stacked(heights: list[float], extra: float) -> list[Axes]:
 
 
 def panels(count: int, height: float, axes) -> tuple[Figure, list[Axes]]:
-    """``count`` panels side by side sharing their y axis, or the caller's ``axes`` (the PDF page)."""
+    """``count`` panels side by side sharing their y axis (narrow: one above the other, each
+    ``height`` tall, sharing their x axis), or the caller's ``axes`` (the PDF page)."""
     if axes is not None:
         return axes[0].figure, list(axes)
+    if is_narrow():
+        fig = figure(height * count)
+        return fig, list(np.atleast_1d(fig.subplots(count, 1, sharex=True, squeeze=False)[:, 0]))
     fig = figure(height)
     return fig, list(np.atleast_1d(fig.subplots(1, count, sharey=True, squeeze=False)[0]))
 
 
 def machine_title(machine, ax: Axes) -> str:
     """A machine's name over the panel ``ax``: wrapped to the panel's width at the figure's font
-    size (a character is about 0.6 of the size wide), never cut off."""
-    width = ax.get_position().width * ax.figure.get_figwidth() * 72 / (0.6 * matplotlib.rcParams["font.size"])
+    size (a character is about 0.6 of the size wide; the panel's width known before the layout
+    makes room for tick labels, so 80% of it), never cut off."""
+    share = 0.6 if is_narrow() else 0.8  # a phone's panel loses more of its width to the tick labels
+    width = share * ax.get_position().width * ax.figure.get_figwidth() * 72 / (0.6 * matplotlib.rcParams["font.size"])
     return textwrap.fill(str(machine), max(12, int(width)))
 
 
@@ -123,11 +172,18 @@ def times_ticks(ax: Axes) -> None:
 LEGEND_ROWS = 12  # entries a legend beside a page's chart holds in one column
 
 
-def svg(fig: Figure) -> str:
+def svg(fig: Figure, prefix: str = "") -> str:
     """``fig`` as an ``<svg>`` element to inline in HTML: no XML prolog, a viewBox so that CSS can
-    shrink it on a narrow screen; its width and height stay the natural size."""
+    shrink it on a narrow screen; its width and height stay the natural size. Every id in it (and
+    every reference to one) starts with ``prefix``: matplotlib numbers them alike in every figure,
+    and a page of inline SVGs must not repeat an id (a hatch would fill from a hidden figure's)."""
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg")
     text = buffer.getvalue()
     text = text[text.index("<svg"):]
-    return re.sub(r"<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
+    if prefix:
+        text = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}\1"', text)
+        text = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}\1)", text)
+        text = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}\1"', text)
+    return text
