@@ -66,6 +66,11 @@ class CaseKey:
         """``numpy float32 2 threads``: what tells cases of one config apart (:func:`case_name`)."""
         return case_name(self.backend, self.dtype, self.threads)
 
+    @property
+    def short_compact(self) -> str:
+        """``numpy float32 2t``: ``short`` for a legend or a narrow cell."""
+        return case_name(self.backend, self.dtype, self.threads, compact=True)
+
 
 def case_name(backend: str, dtype: str, threads: int, compact: bool = False) -> str:
     """``numpy float32 2 threads`` (``numpy float32 2t`` when ``compact``, for legends). A GPU

@@ -458,7 +458,7 @@ def test_compiled_loops_are_the_rung_between_pure_python_and_numpy(data, report,
     row = next(row for row in full.rows if row[0] == "numpy float64, 1 thread")
     assert row[3].endswith("(over numba float64, 1 thread)")
     row = next(row for row in compact.rows if row[0] == "numpy float64, 1 thread")
-    assert row[2].endswith("(over numba float64, 1 thread)")  # lab-a's column
+    assert row[2].endswith("(over numba float64 1t)")  # lab-a's column, the rung by its short name
     # at mlp-tiny numba beats every vectorized rung, yet "the best rung" is vectorized: it is a loop baseline
     tiny = ladder(report, "lab-a", "mlp-tiny")
     assert tiny.rung("numba float64, 1 thread").case.median < min(
@@ -848,7 +848,7 @@ def test_blind_spots_reach_the_run_summary_and_the_reports_method():
     assert "No case here had a bound of 1%" in verification_note(measurements(to_frame(rows[1:])))
     # a case recorded before schema 6 (no shapes, no blind spots): the note cannot say "none"
     old = verification_note(measurements(to_frame([dict(rows[1], parameter_shapes="")])))
-    assert "No case here" not in old and "1 case(s) were recorded before blind spots were" in old
+    assert "No case here" not in old and "The blind spots of 1 case(s), recorded before results schema 6" in old
 
 
 def test_the_committed_references_give_the_committed_report_tables(monkeypatch):

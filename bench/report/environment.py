@@ -16,9 +16,13 @@ class Environment:
     rows: list[tuple[str, str]]  # (field, value)
 
 
-def _values(rows: pd.DataFrame, column: str) -> str:
-    values = sorted({str(v) for v in rows[column].dropna() if str(v) != ""})
-    return ", ".join(values) if values else "none recorded"
+def _values(rows: pd.DataFrame, column: str, listed: bool = False) -> str:
+    """The distinct values of ``column``; ``listed``: each value is itself a list ("a, b"), its
+    items counted once whatever their order (the BLAS libraries a process loaded)."""
+    values = {str(v) for v in rows[column].dropna() if str(v) != ""}
+    if listed:
+        values = {item for v in values for item in v.split(", ")}
+    return ", ".join(sorted(values)) if values else "none recorded"
 
 
 def overhead(noops: pd.DataFrame) -> str:
@@ -40,9 +44,9 @@ def load(rows: pd.DataFrame) -> str:
     contended = ok["contended"].astype(bool)
     wait = ok["run_wait"].astype(float)
     steal = ok["steal"].astype(float)
-    return (f"{contended.sum():,} of {len(ok):,} rounds contended ({contended.mean():.1%}), left out of every "
-            f"statistic; run-queue wait median {wait.median():.3f} s/s, 99th percentile {wait.quantile(0.99):.3f}; "
-            f"steal median {steal.median():.1%}")
+    return (f"{contended.sum():,} of {len(ok):,} rounds contended ({contended.mean():.1%}, left out); run-queue "
+            f"wait median {wait.median():.3f} s/s (99th percentile {wait.quantile(0.99):.3f}); steal median "
+            f"{steal.median():.1%}")
 
 
 def environments(frame: pd.DataFrame) -> list[Environment]:
@@ -56,7 +60,7 @@ def environments(frame: pd.DataFrame) -> list[Environment]:
             ("CPU", _values(rows, "cpu")),
             ("logical cores", _values(rows, "cores")),
             ("GPU", _values(rows, "gpu") if _values(rows, "gpu") != "none recorded" else "none"),
-            ("BLAS", _values(rows, "blas")),
+            ("BLAS", _values(rows, "blas", listed=True)),
             ("platform", _values(rows, "platform")),
             ("Python", _values(rows, "python")),
             ("NumPy", _values(rows, "numpy")),
@@ -64,8 +68,7 @@ def environments(frame: pd.DataFrame) -> list[Environment]:
             ("vecbench commit", _values(rows, "git_commit")),
             ("dates", dates),
             ("run ids", _values(rows, "run_id")),
-            ("profiles", _values(rows, "profile")),
-            ("timing modes", _values(rows, "timing_mode")),
+            ("profiles; timing modes", f"{_values(rows, 'profile')}; {_values(rows, 'timing_mode')}"),
             ("harness overhead per call (noop)", overhead(rows[rows["model"] == "noop"])),
             ("machine load while timed", load(rows)),
             ("results files", _values(rows, "source_file")),

@@ -167,8 +167,10 @@ def _gpu_over_cpu(report: Report, machine) -> str:
     return "no CPU rung measured beside the GPU"
 
 
-# the environment fields the first page's table gives; the Environment section gives the rest
-SUMMARY_FIELDS = ("CPU", "logical cores", "GPU", "Python", "NumPy", "PyTorch", "vecbench commit", "dates")
+# the environment fields the first page gives (its table, and the results files under it); the
+# Environment section gives the rest
+SUMMARY_FIELDS = ("CPU", "logical cores", "GPU", "Python", "NumPy", "PyTorch", "vecbench commit", "dates",
+                  "results files")
 
 
 def machines_summary_table(report: Report) -> Table:

@@ -27,6 +27,7 @@ class Report:
     headlines: list[str]
     method: list[str]
     sources: list[str]
+    inputs: list[str]  # the results files and folders as named to `bench report`
     cases: list[Case]
     ladders: list[Ladder]  # by machine, then config in display order
     ladder_groups: list[list[Ladder]]  # per config, its ladder on every machine
@@ -52,41 +53,34 @@ class Report:
 
 def method_notes(resamples: int, seed: int) -> list[str]:
     return [
-        "Each case is a machine kind (CPU, logical cores, GPU) and a (model, config, backend, dtype, threads, "
-        "batch, resolution). It is timed in several repeats (blocks of rounds), interleaved with the other cases "
-        "of its config; its time is the median over its uncontended rounds of seconds per training step. Rounds "
-        "during which other processes or the hypervisor took the machine's CPU are flagged contended and left "
-        "out. When a case was measured in several runs on one machine kind, only the latest run counts.",
+        "A case is a (model, config, backend, dtype, threads, batch, resolution) on a machine kind (CPU, logical "
+        "cores, GPU), timed in repeats (blocks of rounds) interleaved with its config's other cases; its time is "
+        "the median seconds per training step of its uncontended rounds (rounds during which other processes or "
+        "the hypervisor took the CPU are contended, left out), from its latest run on that machine kind.",
         "A multiplier is time(slower rung) / time(faster rung). Its 95% interval is a hierarchical bootstrap "
         f"({resamples:,} resamples, numpy generator seed {seed}): each side's repeats are resampled with "
         "replacement, then the rounds within each chosen repeat, so the spread between repeats minutes apart is "
-        "part of the interval, not only the spread of consecutive rounds. Independent runs differ by more than "
-        f"one run's repeats: the A/A study measured how far, and every multiplier's interval is widened by "
-        f"{WIDENING:g} on the log scale so that it covers an independent run's value 95% of the time "
+        "part of the interval. Independent runs differ more: the A/A study measured how far, and every interval "
+        f"is widened by {WIDENING:g} on the log scale to cover an independent run's value 95% of the time "
         "(docs/noise-study.md).",
-        "A case timed in a single round (a many-minute loops step) is marked \"one round\" and a multiplier with "
-        "it on one side has no interval: one time says nothing about its own spread.",
-        f"A case whose interquartile range over its rounds exceeds {NOISY:.0%} of its median is flagged noisy "
-        "in every table and hatched in the ladder figures.",
-        "Ladder rungs share one batch size and resolution: the loops case's batch (the smallest measured when "
-        "loops did not run). \"All cores\" is the largest thread count measured on that machine. A rung "
-        "missing from the results reads \"not measured\"; a failed or skipped case shows its error or reason. "
-        "When a rung is not measured, the next rung's multiplier is taken over the nearest measured rung below "
-        "and says so. The mlp-width-N sweep is shown under Scaling rather than as ladders.",
-        "Harness overhead per call (the noop case) is listed per machine under Environment; it is not "
-        "subtracted from any time.",
+        "A case timed in a single round (a many-minute loops step) has no interval, nor has a multiplier with "
+        f"it on one side; a case whose interquartile range over its rounds exceeds {NOISY:.0%} of its median is "
+        "noisy: amber in every table, hatched in the ladder charts.",
+        "Ladder rungs share one batch size and resolution: the loops case's (the smallest measured without "
+        "loops); \"all cores\" is the most threads measured on the machine. Over a rung not measured, a "
+        "multiplier is taken over the nearest measured rung below, and says so. Harness overhead per call (the "
+        "noop case, under Environment) is not subtracted from any time.",
     ]
 
 
 def verification_note(cases: list[Measurement]) -> str:
     """What verification could not see: the cases whose bounds reached 1% on some tensor."""
     blind = [c for c in cases if c.blind_spots]
-    text = ("Before it is timed (a step of minutes: from its timed step), every case's training step is compared "
-            "with PyTorch float64 autograd (itself "
-            "confirmed by the hand-written NumPy float64 step and by finite differences): the loss, every gradient, "
-            "the batch-norm running statistics, and each parameter's update and momentum, each within a bound per "
-            "precision (docs/method.md). Float32 ResNet-50 bounds are raised, per tensor, to ten times the "
-            "error of a float32 implementation that shares no code with the case judged.")
+    text = ("Every case's training step is compared, before it is timed (a step of minutes: that step), with "
+            "PyTorch float64 autograd (confirmed by the NumPy float64 step and finite differences): the loss, every "
+            "gradient, the batch-norm statistics, each parameter's update and momentum, each within a bound per "
+            "precision (docs/method.md); a float32 ResNet-50 bound per tensor is at least ten times the error of "
+            "a float32 implementation sharing no code with the case.")
     # a verified case recorded before schema 6 has neither its shapes nor its blind spots: unknown
     unknown = [c for c in cases if c.verification not in ("", "none") and not c.parameter_shapes]
     if blind:
@@ -94,8 +88,7 @@ def verification_note(cases: list[Measurement]) -> str:
                            for c in blind)
         text += f" Blind spots, tensors whose bound reached 1% (a 1% fault there would have passed): {listed}."
     if unknown:
-        return text + (f" {len(unknown)} case(s) were recorded before blind spots were (results schema 6): what "
-                       "their bounds could not see is not known from these files.")
+        return text + f" The blind spots of {len(unknown)} case(s), recorded before results schema 6, are unknown."
     if not blind:
         return text + (" No case here had a bound of 1% or more on any tensor: a 1% fault anywhere would have "
                        "failed.")
@@ -137,6 +130,7 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
         headlines=headlines(ladders, hardware, lines, effs, cases),
         method=[*method_notes(resamples, seed), verification_note(cases)],
         sources=sorted(set(frame["source_file"])),
+        inputs=[str(p) for p in paths],
         cases=cases,
         ladders=ladders,
         ladder_groups=ladder_groups,

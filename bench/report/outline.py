@@ -29,6 +29,8 @@ GLOSSARY = (
     "resnet50-224: ResNet-50 on 224 × 224 images.",
     "bfloat16 autocast: the GPU rungs above torch-cuda compute in bfloat16 with float32 weights; "
     "TF32: torch-cuda's float32 products and convolutions in TensorFloat-32.",
+    "a commit ending -dirty: measured from a checkout with uncommitted changes; -copy: from a copy of that "
+    "commit's tree that was not a git checkout (the GPU machines' runs), as the one who copied it said.",
 )
 
 
@@ -75,7 +77,8 @@ def _headline(report: Report, attachments: tuple[Attachment, ...]) -> Section:
         TableBlock(findings.machines_summary_table(report)),
         Subheading("Speedups over pure-Python loops, machine by machine"),
         *(Paragraph(line) for line in report.headlines),
-        Paragraph(f"Built from {len(report.sources)} results file(s): {', '.join(report.sources)}. Every number "
+        Paragraph(f"Built from {len(report.sources)} results file(s): {', '.join(report.sources)}, by "
+                  f"`python -m bench report {' '.join(report.inputs)}`. Every number "
                   "below is computed from those files; Environment and method says how. Tables too long for a "
                   "page are beside this report in full as CSV: " + ", ".join(a.name for a in attachments) + ".",
                   small=True),
@@ -91,7 +94,7 @@ def _ladder(report: Report) -> Section:
         "intervals (Method says how), a row coloured by its worst case. Every rung's full row is in ladders.csv.")]
     # every config's chart, then every config's table: charts read together, a page holds three
     blocks += [FigureBlock("ladder", group, ladder_title(group[0])) for group in report.ladder_groups]
-    blocks += [TableBlock(t.ladder_compact_table(group)) for group in report.ladder_groups]
+    blocks += [TableBlock(t.ladder_compact_table(group), keep_together=True) for group in report.ladder_groups]
     if report.throughput:
         for config, groups in report.throughput.items():
             blocks.append(FigureBlock("throughput", groups,

@@ -26,9 +26,9 @@ from .pdf_layout import (DRAW, FIGURE_HEIGHT, FIGURE_FONT, H, LABEL_ROOM, SHRINK
                          figure_height, paired)
 from .tables import Table  # noqa: E402
 
-MARGIN = 0.45
+MARGIN = 0.4
 FONT = 7.0  # points, table text
-LINE = FONT * 1.3 / 72  # inches per line of table text
+LINE = FONT * 1.27 / 72  # inches per line of table text
 ROW_PAD = 0.03  # inches of a table row above and below its text
 CHAR = FONT * 0.6 / 72  # average character width in inches (DejaVu Sans)
 
@@ -40,7 +40,7 @@ def _heading_room(size: float) -> float:
 
 def _line_step(size: float) -> float:
     """Inches from one line of paragraph text of ``size`` points to the next."""
-    return size * 1.4 / 72
+    return size * 1.35 / 72
 
 
 def _paragraph_lines(s: str, size: float, width: float) -> list[str]:
@@ -90,7 +90,7 @@ class Writer:
     def heading(self, s: str, size: float = 13) -> None:
         self.need(_heading_room(size) + 3 * LINE)
         self.text(MARGIN, self.y, s, size, weight="bold")
-        self.y += size * 1.8 / 72
+        self.y += size * 1.65 / 72
 
     def paragraph(self, s: str, size: float = 9, width: float = W - 2 * MARGIN) -> None:
         step = _line_step(size)
@@ -199,9 +199,9 @@ def write(doc: Document, path: Path) -> Path:
                 w.start(section.title)
                 w.heading(doc.title, 15)
             else:
-                w.need(_heading_room(13) + _room_to_start(section.blocks[0]))  # no heading alone at a page's foot
+                w.need(_heading_room(SECTION) + _room_to_start(section.blocks[0]))  # no heading alone at a page's foot
                 w.section = section.title
-                w.heading(section.title, 13)
+                w.heading(section.title, SECTION)
             blocks = list(section.blocks)
             while blocks:
                 block = blocks.pop(0)
@@ -221,6 +221,7 @@ def _room_to_start(block) -> float:
 
 
 TEXT, SMALL_TEXT = 8.5, 7.0  # points: paragraphs, and notes and sources
+SECTION = 12  # points: a section's heading
 
 
 def _block(w: Writer, block) -> None:

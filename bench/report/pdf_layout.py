@@ -73,7 +73,7 @@ def _efficiency(page: Figure, by_machine, top: float, bottom: float) -> None:
 DRAW = {"ladder": _ladder, "throughput": _throughput, "machines": _machines, "breakdown": _breakdown,
         "scaling": _scaling, "efficiency": _efficiency}
 # inches of axes of the charts drawn at a fixed height (a ladder and a stage breakdown are sized by their bars)
-FIGURE_HEIGHT = {"throughput": 1.7, "machines": 2.4, "scaling": 2.2, "efficiency": 2.4}
+FIGURE_HEIGHT = {"throughput": 1.7, "machines": 2.0, "scaling": 2.1, "efficiency": 2.3}
 FIGURE_FONT = 7.0  # points: the figures' text on the page, as large as the tables' (FONT)
 BAR = 1.15 * FIGURE_FONT / 72  # inches a bar of a ladder or a stage breakdown: its label's line and a gap
 FACET_GAP = 0.42  # inches between stacked panels: the upper one's tick labels, the lower one's title

@@ -77,7 +77,10 @@ def _over_below(ladder: Ladder, rung, compact: bool = False) -> str:
     index = ladder.rungs.index(rung)
     above = ladder.rungs[index - 1].spec.name if index > 0 else ""
     if rung.over_below is not None and rung.over_below.over != above:
-        text += f" (over {rung.over_below.over})"
+        below = ladder.rung(rung.over_below.over)
+        # compact: the rung by its case's short name (``numba float64 1t``), so that the cell keeps one line
+        name = below.case.key.short_compact if compact and below and below.case else rung.over_below.over
+        text += f" (over {name})"
     return text
 
 
@@ -113,7 +116,7 @@ def ladder_compact_table(group: list[Ladder]) -> Table:
             if left_out else "")
     return Table(f"{first.config} (batch {first.batch_size}{res}) on {len(group)} machine(s): time per step, "
                  "× over the rung below (95% CI)", ["rung", "changes", *(str(l.machine) for l in group)],
-                 rows, row_flags, [2.1, 1.8] + [1.75] * len(group), note=note)
+                 rows, row_flags, [2.0, 2.2] + [1.7] * len(group), note=note)
 
 
 def machines_table(machines: list, rows: list[RungAcross]) -> Table:
