@@ -7,11 +7,18 @@ A block sits between two markers, and nothing between them is typed by hand::
     <!-- end generated: NAME -->
 
 NAME is ``findings`` (the README's table of speedups and the claims' verdicts, from every committed
-reference), ``schema`` (the results file's columns, from ``bench/schema.py``) or
-``machine:FILE``, ``targets:FILE`` and ``gpu:FILE`` (one machine's ladders, its CPU speed targets
-and its GPU rungs' ResNet-50 throughput, from the reference ``results/reference/FILE.parquet``).
-``python -m bench docs`` rewrites every block; ``--check`` rewrites nothing and exits 1 naming each
-file whose blocks differ from what the committed results generate (a test runs it).
+reference), ``schema`` (the results file's columns, from ``bench/schema.py``) or one of these, by
+what they are generated from:
+
+* ``machine:FILE``, ``targets:FILE``, ``gpu:FILE``: one machine's ladders, its CPU speed targets and
+  its GPU rungs' ResNet-50 throughput, from the reference ``results/reference/FILE.parquet``;
+* ``aa-study:DIR``, ``aa-ungated:DIR``, ``power:DIR``: the A/A study of CI's check (each job, and
+  the thresholds pooled from all), what those thresholds leave ungated, and each planted fault's
+  check, from the study folder ``results/ab/DIR/`` (``bench.regression.study_tables``);
+* ``floor:FILE``, ``floor-runs:DIR``, ``footprint:FILE``: loops against the textbook per shape (from
+  ``results/floor/FILE.parquet``), per run (every file of ``results/floor/DIR/``), and their
+  cachegrind counts (``results/floor/footprint-FILE.parquet``) (``bench.floor``).
+
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from .schema import SCHEMA_VERSION, Round
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCES = "results/reference"
+STUDIES = "results/ab"  # the A/A and power studies of CI's check, a folder per machine kind
+FLOOR = "results/floor"  # the loops floor study's files
 MARKED = re.compile(r"(?P<open><!-- generated: (?P<name>[\w:.-]+) \(python -m bench docs\) -->\n)"
                     r"(?P<body>.*?)"
                     r"(?P<close><!-- end generated: (?P=name) -->)", re.DOTALL)
@@ -73,6 +82,33 @@ class Sources:
         return machine_key(frame.iloc[0])
 
 
+def _markdown(columns: list[str], rows: list[list[str]], note: str = "") -> str:
+    from .report.markdown import table  # noqa: PLC0415
+    from .report.tables import Table  # noqa: PLC0415
+
+    return "\n".join(table(Table("", columns, rows, note=note), title=False))
+
+
+def _study_block(kind: str, folder: Path) -> str:
+    from .regression import study_tables  # noqa: PLC0415
+
+    if not folder.is_dir():
+        raise UsageError(f"generated block {kind}: no study folder {folder}")
+    if kind == "aa-ungated":
+        return study_tables.ungated_summary(folder)
+    return _markdown(*(study_tables.aa_table if kind == "aa-study" else study_tables.power_table)(folder))
+
+
+def _floor_block(kind: str, stem: str, root: Path) -> str:
+    from . import floor  # noqa: PLC0415
+
+    if kind == "floor":
+        return _markdown(*floor.floor_table(root / FLOOR / f"{stem}.parquet"))
+    if kind == "floor-runs":
+        return _markdown(*floor.floor_runs_table(root / FLOOR / stem))
+    return _markdown(*floor.footprint_table(root / FLOOR / f"footprint-{stem}.parquet"))
+
+
 def block(name: str, sources: Sources) -> str:
     """The Markdown of the generated block ``name``, without its markers."""
     from .report import findings  # noqa: PLC0415
@@ -91,7 +127,12 @@ def block(name: str, sources: Sources) -> str:
         return "\n".join(table(findings.targets_table(sources.report, sources.machine(stem))))
     if kind == "gpu" and stem:
         return "\n".join(table(findings.gpu_throughput_table(sources.report, sources.machine(stem))))
-    raise UsageError(f"unknown generated block {name!r} (findings, schema, machine:FILE, targets:FILE, gpu:FILE)")
+    if kind in ("aa-study", "aa-ungated", "power") and stem:
+        return _study_block(kind, sources.root / STUDIES / stem)
+    if kind in ("floor", "floor-runs", "footprint") and stem:
+        return _floor_block(kind, stem, sources.root)
+    raise UsageError(f"unknown generated block {name!r} (findings, schema, machine:FILE, targets:FILE, gpu:FILE, "
+                     "aa-study:DIR, aa-ungated:DIR, power:DIR, floor:FILE, floor-runs:DIR, footprint:FILE)")
 
 
 def regenerate(text: str, sources: Sources) -> str:

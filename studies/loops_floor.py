@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.floor import ratio_intervals
 from bench.machine import describe_machine
 from bench.timing import collector_paused
 from implementations import make_trainer
@@ -113,15 +114,13 @@ def study(repeats: int, shapes: tuple[str, ...] = ()) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def summary(frame: pd.DataFrame, resamples: int = 4000, seed: int = 0) -> list[str]:
-    rng = np.random.default_rng(seed)
-    lines = []
+def summary(frame: pd.DataFrame) -> list[str]:
+    """Each shape's median ratio and its interval (``bench.floor``, as docs/loops-floor.md gives them)."""
+    lines, intervals = [], ratio_intervals(frame)
     for name, rows in frame.groupby("shape", sort=False):
-        ratios = rows["ratio"].to_numpy()
-        draws = np.median(rng.choice(ratios, size=(resamples, ratios.size)), axis=1)
-        low, high = np.quantile(draws, [0.025, 0.975])
-        lines.append(f"{name} (batch {rows['batch'].iloc[0]}): textbook / loops = {np.median(ratios):.2f} "
-                     f"[{low:.2f}, {high:.2f}] over {ratios.size} pairs; loops {np.median(rows['loops_seconds']) * 1e6:,.0f} µs, "
+        median, low, high = intervals[name]
+        lines.append(f"{name} (batch {rows['batch'].iloc[0]}): textbook / loops = {median:.2f} "
+                     f"[{low:.2f}, {high:.2f}] over {len(rows)} pairs; loops {np.median(rows['loops_seconds']) * 1e6:,.0f} µs, "
                      f"textbook {np.median(rows['textbook_seconds']) * 1e6:,.0f} µs")
     return lines
 

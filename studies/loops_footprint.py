@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.floor import footprint_medians
 from bench.machine import describe_machine
 from bench.timing import collector_paused
 
@@ -87,8 +87,7 @@ def study(repeats: int) -> pd.DataFrame:
 
 
 def summary(frame: pd.DataFrame) -> list[str]:
-    medians = {side: {column: statistics.median(rows[column]) for column in EVENTS.values()}
-               for side, rows in frame.groupby("side")}
+    medians = footprint_medians(frame)
     lines = [f"{frame['shape'].iloc[0]} (batch {frame['batch'].iloc[0]}), per step, median of "
              f"{frame['repeat'].nunique()} runs (simulated I1 {frame['i1_cache'].iloc[0]}, D1 {frame['d1_cache'].iloc[0]}):"]
     for column in EVENTS.values():

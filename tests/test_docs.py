@@ -122,7 +122,8 @@ def test_every_generated_block_is_what_the_committed_results_give():
     from bench import docs
 
     marked = [p.relative_to(ROOT).as_posix() for p in docs.documents(ROOT) if docs.MARKED.search(p.read_text())]
-    assert {"README.md", "docs/schema.md", "docs/findings.md", "docs/gpu.md"} <= set(marked)
+    assert {"README.md", "docs/schema.md", "docs/findings.md", "docs/gpu.md", "docs/regression-check.md",
+            "docs/loops-floor.md"} <= set(marked)
     stale = docs.stale(ROOT)
     assert not stale, f"stale generated blocks in {sorted(p.name for p in stale)}: run python -m bench docs"
 
@@ -194,3 +195,126 @@ def test_docs_check_names_a_stale_file_and_rewrites_it(tmp_path, capsys):
                                         "<!-- end generated: tables -->\n", encoding="utf-8")
     with pytest.raises(UsageError, match="unknown generated block 'tables'"):
         docs.run(check=True, root=tmp_path)
+
+
+# The study blocks: each recomputed here from the committed files with json, re and pandas alone.
+STUDY = ROOT / "results" / "ab" / "amd-epyc-2core"
+FLOOR = ROOT / "results" / "floor"
+
+
+def _rows(path: Path, name: str) -> list[list[str]]:
+    """The cells of each body row of the block's table."""
+    lines = [line for line in _block(path, name).splitlines() if line.startswith("| ")][2:]
+    return [line.strip("| ").split(" | ") for line in lines]
+
+
+def test_the_aa_block_gates_what_the_rule_gives_from_thresholds_json():
+    """CI's row, from thresholds.json by the rule docs/regression-check.md states: z spreads 5% over
+    the gated quantities (settled from the widest down), threshold exp(z x 1.25 x 1.2533 x sigma /
+    sqrt(pairs)), gated at most 1.3x."""
+    import json
+    import math
+    from statistics import NormalDist
+
+    data = json.loads((STUDY / "thresholds.json").read_text())
+    sigma, pairs = {n: s for n, s in data["sigma"].items() if s is not None}, data["ci_pairs"]
+
+    def threshold(s, z):
+        return math.exp(z * 1.25 * 1.2533 * s / math.sqrt(pairs))
+
+    gated = list(sigma)
+    while True:
+        z = NormalDist().inv_cdf(1 - 0.05 / len(gated))
+        keep = [n for n in gated if threshold(sigma[n], z) <= 1.3]
+        if keep == gated:
+            break
+        gated = keep
+    cases = [n for n in gated if not n.startswith(("backend ", "speedup ", "harness"))]
+    ci = _rows(DOCS / "regression-check.md", "aa-study:amd-epyc-2core")[-1]
+    assert ci[1] == str(data["pairs_in_study"])
+    assert ci[2].startswith(f"{len(gated)} of {len(data['sigma'])} quantities gated at {pairs} pairs")
+    loops = threshold(sigma["backend loops (4 cases)"], z)
+    assert f"loops {(loops - 1) * 100:+.0f}%" in ci[2] and f"{len(cases)} cases" in ci[2]
+    ungated = _block(DOCS / "regression-check.md", "aa-ungated:amd-epyc-2core")
+    assert f"{len([n for n in sigma if n not in gated and not n.startswith(('backend', 'speedup', 'harness'))])} cases" \
+        in ungated
+
+
+def test_the_aa_block_carries_each_jobs_out_of_sample_rate_from_study_txt():
+    found = re.findall(r"out of sample \((aa-\d+) judged .*?; ([\d.]+%) of 1000 checks",
+                       (STUDY / "study.txt").read_text())
+    assert len(found) == 2
+    rows = {row[0]: row for row in _rows(DOCS / "regression-check.md", "aa-study:amd-epyc-2core")}
+    for job, rate in found:
+        assert rows[f"`{job}`"][1] == str(len(list((STUDY / job).glob("base-*.parquet"))))
+        assert "(out of sample): " in rows[f"`{job}`"][2] and f"{rate} of 1000 drawn checks" in rows[f"`{job}`"][2]
+
+
+def test_the_power_block_says_each_checks_exit_and_regressions_as_its_printout():
+    rows = {row[0]: row for row in _rows(DOCS / "regression-check.md", "power:amd-epyc-2core")}
+    folders = sorted(STUDY.glob("power-*"))
+    assert len(rows) == len(folders) >= 6
+    for folder in folders:
+        text = (folder / "check.txt").read_text()
+        row = rows[f"`{folder.name}`"]
+        regressions = len(re.findall(r"  REGRESSION$", text, flags=re.MULTILINE))
+        code = int(re.search(r"^# exit (\d+)", text, flags=re.MULTILINE)[1])
+        assert row[4].startswith(f"{code}, ") and f"; {regressions} regressions: " in row[5], (folder.name, row)
+
+
+def test_a_power_printout_is_what_ci_judges_of_its_committed_pairs():
+    """The printout the power block reads is no stale copy: the committed pairs of the newest
+    fifty-microsecond check, judged by CI's judge with the committed thresholds, name the same
+    regressions."""
+    from bench.regression.judge import judge_pairs
+    from bench.regression.pairs import read_pairs
+    from bench.regression.thresholds import load_paired_thresholds
+
+    folder = sorted(STUDY.glob("power-handwritten-plus-50us-*"))[-1]
+    pairs = read_pairs(folder)
+    verdicts = judge_pairs(pairs, load_paired_thresholds(STUDY / "thresholds.json", pairs.machine))
+    printed = re.findall(r"^(\S.*?)\s+[+-][\d.]+%\s+\S+\s+\d+  REGRESSION$", (folder / "check.txt").read_text(),
+                         flags=re.MULTILINE)
+    assert sorted(v.name for v in verdicts if v.regression) == sorted(printed)
+
+
+def test_the_floor_block_is_the_median_of_the_committed_pairs():
+    import pandas as pd
+
+    frame = pd.read_parquet(FLOOR / "amd-epyc-2core.parquet")
+    mnist = frame[(frame["shape"] == "mlp-mnist") & (frame["batch"] == 32)]
+    row = next(r for r in _rows(DOCS / "loops-floor.md", "floor:amd-epyc-2core") if r[0].endswith("step (32)"))
+    assert row[1] == f"{mnist['loops_seconds'].median() * 1e3:.0f} ms"
+    assert row[3].startswith(f"{mnist['ratio'].median():.2f} [")
+    cpu = pd.concat([frame["loops_cpu_seconds"] / frame["loops_seconds"],
+                     frame["textbook_cpu_seconds"] / frame["textbook_seconds"]])
+    assert f"{cpu.min():.2f} or more in every block" in _block(DOCS / "loops-floor.md", "floor:amd-epyc-2core")
+    for path in sorted((FLOOR / "mlp-tiny").glob("*.parquet")):
+        tiny = pd.read_parquet(path)
+        shown = next(r for r in _rows(DOCS / "loops-floor.md", "floor-runs:mlp-tiny") if r[0] == f"`{path.name}`")
+        assert shown[1] == str(len(tiny)) and shown[4].startswith(f"{tiny['ratio'].median():.2f} [")
+
+
+def test_the_footprint_block_is_the_median_of_the_committed_runs():
+    import pandas as pd
+
+    frame = pd.read_parquet(FLOOR / "footprint-amd-epyc-2core.parquet")
+    loops = frame[frame["side"] == "loops"]["instructions"].median()
+    textbook = frame[frame["side"] == "textbook"]["instructions"].median()
+    row = _rows(DOCS / "loops-floor.md", "footprint:amd-epyc-2core")[0]
+    assert row == ["instructions", f"{loops:,.0f}", f"{textbook:,.0f}", f"{loops / textbook:.2f}"]
+
+
+def test_a_study_block_of_a_missing_or_foreign_file_is_one_clear_error(tmp_path):
+    from bench import docs
+    from bench.errors import UsageError
+
+    sources = docs.Sources(tmp_path)
+    with pytest.raises(UsageError, match="no study folder"):
+        docs.block("power:no-such-machine", sources)
+    (tmp_path / "results" / "ab" / "m" / "power-x-1").mkdir(parents=True)
+    (tmp_path / "results" / "ab" / "m" / "power-x-1" / "check.txt").write_text("hello\n")
+    with pytest.raises(UsageError, match="not a printout of bench check"):
+        docs.block("power:m", sources)
+    with pytest.raises(UsageError, match="no such floor study file"):
+        docs.block("floor:m", sources)
