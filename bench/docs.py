@@ -17,7 +17,9 @@ what they are generated from:
   check, from the study folder ``results/ab/DIR/`` (``bench.regression.study_tables``);
 * ``floor:FILE``, ``floor-runs:DIR``, ``footprint:FILE``: loops against the textbook per shape (from
   ``results/floor/FILE.parquet``), per run (every file of ``results/floor/DIR/``), and their
-  cachegrind counts (``results/floor/footprint-FILE.parquet``) (``bench.floor``).
+  cachegrind counts (``results/floor/footprint-FILE.parquet``) (``bench.floor``);
+* ``timers:FILE``: vecbench's timer against pytest-benchmark's on the same cases, from
+  ``results/timers/FILE.json`` (``bench.timer_study``).
 
 """
 
@@ -35,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCES = "results/reference"
 STUDIES = "results/ab"  # the A/A and power studies of CI's check, a folder per machine kind
 FLOOR = "results/floor"  # the loops floor study's files
+TIMERS = "results/timers"  # vecbench's timer against pytest-benchmark's (studies/timer_difference.py)
 MARKED = re.compile(r"(?P<open><!-- generated: (?P<name>[\w:.-]+) \(python -m bench docs\) -->\n)"
                     r"(?P<body>.*?)"
                     r"(?P<close><!-- end generated: (?P=name) -->)", re.DOTALL)
@@ -131,8 +134,12 @@ def block(name: str, sources: Sources) -> str:
         return _study_block(kind, sources.root / STUDIES / stem)
     if kind in ("floor", "floor-runs", "footprint") and stem:
         return _floor_block(kind, stem, sources.root)
+    if kind == "timers" and stem:
+        from .timer_study import timer_table  # noqa: PLC0415
+
+        return _markdown(*timer_table(sources.root / TIMERS / f"{stem}.json"))
     raise UsageError(f"unknown generated block {name!r} (findings, schema, machine:FILE, targets:FILE, gpu:FILE, "
-                     "aa-study:DIR, aa-ungated:DIR, power:DIR, floor:FILE, floor-runs:DIR, footprint:FILE)")
+                     "aa-study:DIR, aa-ungated:DIR, power:DIR, floor:FILE, floor-runs:DIR, footprint:FILE, timers:FILE)")
 
 
 def regenerate(text: str, sources: Sources) -> str:

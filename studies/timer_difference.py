@@ -25,13 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from bench.machine import describe_machine
 from bench.measurement import measurements
 from bench.results import read_file
+from bench.timer_study import TOOLS, summary
 
-TOOLS = ("vecbench", "pytest-benchmark")
 
 
 def _vecbench(models: list[str], backends: list[str], workdir: Path) -> dict[str, dict]:
@@ -55,21 +54,6 @@ def _pytest_benchmark(models: list[str], backends: list[str], workdir: Path) -> 
 
 
 RUN = {"vecbench": _vecbench, "pytest-benchmark": _pytest_benchmark}
-
-
-def summary(study: dict) -> dict[str, dict]:
-    """Per case: pytest-benchmark's median over vecbench's, the median over pairs and its range."""
-    out = {}
-    for case in sorted({case for run in study["runs"] for case in run["cases"]}):
-        ratios = []
-        for pair in range(study["pairs"]):
-            got = {run["tool"]: run["cases"].get(case) for run in study["runs"] if run["pair"] == pair}
-            if all(got.get(tool) for tool in TOOLS):
-                ratios.append(got["pytest-benchmark"]["median"] / got["vecbench"]["median"])
-        if ratios:
-            out[case] = {"pairs": len(ratios), "median": float(np.median(ratios)), "low": min(ratios),
-                         "high": max(ratios)}
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,7 +57,7 @@ def test_an_unknown_backend_is_one_line_and_a_usage_error(tmp_path, monkeypatch,
 def test_the_timer_study_compares_medians_pair_by_pair():
     """studies.timer_difference: per case, pytest-benchmark's median over vecbench's in each pair
     (pairs missing either side do not count), then the median over pairs and its range."""
-    from studies.timer_difference import summary
+    from bench.timer_study import summary
 
     def run(pair, tool, median):
         return {"pair": pair, "tool": tool, "cases": {"c": {"median": median}} if median else {}}
@@ -69,3 +69,4 @@ def test_the_timer_study_compares_medians_pair_by_pair():
     got = summary(study)["c"]
     assert got["pairs"] == 3  # pair 3 has no pytest-benchmark time
     assert got["median"] == pytest.approx(1.0) and got["low"] == pytest.approx(0.5) and got["high"] == pytest.approx(1.5)
+    assert got["vecbench"] == pytest.approx(2.0) and got["pytest-benchmark"] == pytest.approx(3.0)  # medians of 3
