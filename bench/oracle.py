@@ -29,7 +29,7 @@ FD_TOLERANCE = 1e-5
 # one of 7e-6, 1e-8 one of 7e-9 (float64 rounding of the loss difference is ~1e-9 there).
 FD_STEP = 1e-8
 # numpy's float64 step runs on at most the model's oracle_max_samples samples of a batch (ResNet-50:
-# 32 images; its reasons beside it in implementations/architectures/resnet.py). Beyond them numpy
+# 32 images; its reasons beside it in implementations/architectures/resnet/verification.py). Beyond them numpy
 # confirms torch float64 on the batch's first samples, with the same weights (a torch float64 step of
 # its own on that slice); the full batch's statistics (every batch norm's mean and variance over all
 # the images) are checked apart, by the finite differences, which run on the whole batch.

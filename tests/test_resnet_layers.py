@@ -112,7 +112,7 @@ def backend(request) -> Backend:
 
 # --- the layers' public interface ----------------------------------------------------------------
 
-# What an architecture composition (implementations/architectures/*.py) calls as ``layers.<name>``,
+# What an architecture composition (implementations/architectures/**/*.py) calls as ``layers.<name>``,
 # plus the optimizer step the trainer calls: the contract every backend's ``layers`` package meets.
 LAYER_CONTRACT = {
     "conv2d_forward", "conv2d_backward",
@@ -140,7 +140,7 @@ def test_both_layers_packages_export_the_same_layer_functions():
     # The contract is what the callers use: every ``layers.<name>`` in the architectures and the
     # trainer, and the activations the MLP looks up by name.
     implementations = Path(mlp_architecture.__file__).resolve().parent.parent
-    sources = [*sorted((implementations / "architectures").glob("*.py")), implementations / "trainer.py"]
+    sources = [*sorted((implementations / "architectures").rglob("*.py")), implementations / "trainer.py"]
     used = {name for path in sources for name in re.findall(r"\blayers\.(\w+)", path.read_text())}
     used |= {f"{act}_{pass_}" for act in mlp_architecture.ACTIVATIONS for pass_ in ("forward", "backward")}
     assert used == LAYER_CONTRACT
