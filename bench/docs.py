@@ -18,8 +18,8 @@ what they are generated from:
 * ``floor:FILE``, ``floor-runs:DIR``, ``footprint:FILE``: loops against the textbook per shape (from
   ``results/floor/FILE.parquet``), per run (every file of ``results/floor/DIR/``), and their
   cachegrind counts (``results/floor/footprint-FILE.parquet``) (``bench.floor``);
-* ``timers:FILE``: vecbench's timer against pytest-benchmark's on the same cases, from
-  ``results/timers/FILE.json`` (``bench.timer_study``).
+* ``timers:DIR``: vecbench's timer against pytest-benchmark's on the same cases, from the newest
+  study in ``results/timers/DIR/`` (``bench.timer_study``).
 
 """
 
@@ -137,9 +137,9 @@ def block(name: str, sources: Sources) -> str:
     if kind == "timers" and stem:
         from .timer_study import timer_table  # noqa: PLC0415
 
-        return _markdown(*timer_table(sources.root / TIMERS / f"{stem}.json"))
+        return _markdown(*timer_table(sources.root / TIMERS / stem))
     raise UsageError(f"unknown generated block {name!r} (findings, schema, machine:FILE, targets:FILE, gpu:FILE, "
-                     "aa-study:DIR, aa-ungated:DIR, power:DIR, floor:FILE, floor-runs:DIR, footprint:FILE, timers:FILE)")
+                     "aa-study:DIR, aa-ungated:DIR, power:DIR, floor:FILE, floor-runs:DIR, footprint:FILE, timers:DIR)")
 
 
 def regenerate(text: str, sources: Sources) -> str:

@@ -42,9 +42,18 @@ def read(path: Path) -> dict:
         raise UsageError(f"{path}: not a timer study ({exc})") from None
 
 
-def timer_table(path: Path) -> tuple[list[str], list[list[str]], str]:
-    """(columns, rows, note): a row per case, its two medians and their ratio."""
-    study = read(path)
+def newest(folder: Path) -> Path:
+    """The newest study of a machine kind's folder (files are named by their start, UTC)."""
+    found = sorted(folder.glob("*.json"))
+    if not found:
+        raise UsageError(f"no timer study in {folder}")
+    return found[-1]
+
+
+def timer_table(folder: Path) -> tuple[list[str], list[list[str]], str]:
+    """(columns, rows, note): the newest study of ``folder``, a row per case, its two medians and
+    their ratio."""
+    study = read(newest(folder))
     rows = [[case, seconds(s["vecbench"]), seconds(s["pytest-benchmark"]),
              f"{s['median']:.2f} ({s['low']:.2f}-{s['high']:.2f})", str(s["pairs"])]
             for case, s in summary(study).items()]

@@ -2,7 +2,7 @@
 one job, alternately.
 
     python -m studies.timer_difference [--pairs 5] [--models mlp-mnist] [--backends numpy]
-        [--out results/timers/<machine>-<time>.json]
+        [--out results/timers/<machine kind>/<time>.json]
 
 Each pair runs ``python -m bench run --profile quick`` and ``python -m pytest benchmarks/
 --benchmark-only`` on the same selection, each in a process of its own, the order alternating from
@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     machine = describe_machine()
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    out = args.out or Path("results/timers") / f"{machine['cpu'].split()[0].lower()}-{machine['cores']}core-{stamp}.json"
+    # the machine kind as the other study folders name it (amd-epyc-2core): the CPU's first two words
+    kind = "-".join(machine["cpu"].replace("(R)", "").split()[:2]).lower()
+    out = args.out or Path("results/timers") / f"{kind}-{machine['cores']}core" / f"{stamp}.json"
     study = {"machine": machine, "started": stamp, "pairs": args.pairs, "models": args.models,
              "backends": args.backends, "runs": []}
     with tempfile.TemporaryDirectory() as tmp:

@@ -318,3 +318,21 @@ def test_a_study_block_of_a_missing_or_foreign_file_is_one_clear_error(tmp_path)
         docs.block("power:m", sources)
     with pytest.raises(UsageError, match="no such floor study file"):
         docs.block("floor:m", sources)
+
+
+def test_the_timer_comparison_is_the_study_files():
+    """docs/method.md's timer table: a case's ratio recomputed from the committed study with json
+    and statistics alone (pytest-benchmark's median over vecbench's in each pair, median over pairs)."""
+    import json
+    import statistics
+
+    path = sorted((ROOT / "results" / "timers" / "amd-epyc-2core").glob("*.json"))[-1]
+    study = json.loads(path.read_text())
+    case = "mlp-mnist@32 numpy float64 2t"
+    by_pair = {}
+    for run in study["runs"]:
+        by_pair.setdefault(run["pair"], {})[run["tool"]] = run["cases"][case]["median"]
+    ratio = statistics.median(p["pytest-benchmark"] / p["vecbench"] for p in by_pair.values())
+    text = (ROOT / "docs" / "method.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith(f"| {case} |"))
+    assert f"| {ratio:.2f} (" in row
