@@ -23,9 +23,10 @@ def number(value: float, digits: int = 3) -> str:
     1000 (4.41, 952, 1,829, 737,000; with 2 digits 4.4, 950)."""
     if not math.isfinite(value):
         return "-"
-    if abs(value) >= min(1000, 10 ** digits):  # no exponent: whole numbers keep every digit
-        return f"{value:,.0f}"
-    return f"{value:,.{digits}g}"
+    text = f"{value:,.{digits}g}"
+    if abs(value) >= min(1000, 10 ** digits) or "e" in text:  # no exponent: whole numbers keep every digit
+        return f"{value:,.0f}"  # (99.7 at two digits rounds to 1e+02 with g)
+    return text
 
 
 def times(value: float, sign: str = "×") -> str:

@@ -35,8 +35,8 @@ def test_training_step(benchmark, vecbench_case, run):
     ready = prepare(case, stamp.case_row(case), verifier_of, profile.budget, available_cores())
     if isinstance(ready, CaseOutcome):  # skipped here, or failed verification: never timed
         if ready.status == "skipped":
-            pytest.skip(ready.reason)
-        pytest.fail(f"{case.label}: {ready.reason}", pytrace=False)
+            pytest.skip(ready.error)
+        pytest.fail(f"{case.label}: {ready.error}", pytrace=False)
     base = ready.base
     benchmark.group = f"{case.config.key}"
     benchmark.extra_info.update(config=case.config.name, batch_size=case.config.batch_size, backend=case.backend,
@@ -44,6 +44,6 @@ def test_training_step(benchmark, vecbench_case, run):
                                 verified_max_rel_error=base.verified_max_rel_error, tolerance=base.tolerance)
     with thread_limit(case.threads):
         if ready.step > SLOW_STEP:  # a step of a quarter second or more: as few rounds as bench run takes
-            benchmark.pedantic(ready.target, rounds=max(1, ready.rounds * ready.repeats - ready.done), iterations=1)
+            benchmark.pedantic(ready.target, rounds=max(1, ready.rounds * (ready.repeats - ready.done)), iterations=1)
         else:
             benchmark(ready.target)

@@ -38,13 +38,15 @@ def test_the_benchmarks_are_bench_runs_cases_each_verified(tmp_path, monkeypatch
         assert b["stats"]["rounds"] >= 3 and b["stats"]["median"] > 0
 
 
-def test_a_case_that_fails_verification_fails_and_is_not_timed(tmp_path, monkeypatch):
+def test_a_case_that_fails_verification_fails_and_is_not_timed(tmp_path, monkeypatch, capsys):
     def planted(*args, **kwargs):
         raise verify.VerificationError("planted: every gradient 1% off")
 
     monkeypatch.setattr(case_verification, "verify_case", planted)
     code, timed = _run(tmp_path, monkeypatch, "--vecbench-models", "mlp-tiny", "--vecbench-backends", "numpy")
     assert code == pytest.ExitCode.TESTS_FAILED and timed == []
+    out = capsys.readouterr().out
+    assert out.count("planted: every gradient 1% off") >= 4  # each numpy case failed for that reason
 
 
 def test_an_unknown_backend_is_one_line_and_a_usage_error(tmp_path, monkeypatch, capsys):
@@ -70,3 +72,13 @@ def test_the_timer_study_compares_medians_pair_by_pair():
     assert got["pairs"] == 3  # pair 3 has no pytest-benchmark time
     assert got["median"] == pytest.approx(1.0) and got["low"] == pytest.approx(0.5) and got["high"] == pytest.approx(1.5)
     assert got["vecbench"] == pytest.approx(2.0) and got["pytest-benchmark"] == pytest.approx(3.0)  # medians of 3
+
+
+def test_a_case_that_cannot_run_here_is_skipped_saying_why(tmp_path, monkeypatch, capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU: torch-cuda runs here")
+    code, timed = _run(tmp_path, monkeypatch, "--vecbench-models", "mlp-tiny", "--vecbench-backends", "torch-cuda",
+                       "-rs")
+    assert code == pytest.ExitCode.OK and timed == []
+    assert "no CUDA GPU" in capsys.readouterr().out

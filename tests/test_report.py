@@ -274,8 +274,10 @@ def test_the_three_documents_say_the_same_things(built, doc, pdf_texts):
         assert title in markdown, title
         assert _words(title) in pdf, title
     for table in doc.tables():
-        for row in table.rows:
-            assert "| " + " | ".join(c.replace("|", "\\|").replace("\n", "<br>") for c in row) + " |" in markdown
+        for i, row in enumerate(table.rows):
+            flag = table.flags[i] if i < len(table.flags) else ""
+            cells = [row[0] + (f" [{flag}]" if flag else ""), *row[1:]]  # the Markdown names a row's flag
+            assert "| " + " | ".join(c.replace("|", "\\|").replace("\n", "<br>") for c in cells) + " |" in markdown
             assert all(cell.split("\n")[0] in page for cell in row)
             assert _words(row[0].split("\n")[0])[:20] in pdf
     for section in doc.sections:
@@ -556,6 +558,11 @@ def test_pdf_pages(pdf_texts, report, doc):
     titles = [s.title for s in doc.sections]
     assert headers[0] == titles[0] and all(h in titles for h in headers)
     assert [titles.index(h) for h in headers] == sorted(titles.index(h) for h in headers)  # never back
+    # a page that opens with a section's heading is headed by that section
+    for text, header in zip(texts, headers):
+        body = _words(re.sub(r"vecbench report · .+?(?:\n|$)", "", text, count=1))
+        opening = [s.title for s in doc.sections[1:] if body.startswith(_words(s.title))]
+        assert opening in ([], [header]), (header, body[:60])
     # the headings, each after the one before it in the text of the pages (less their headers)
     body = _words(" ".join(re.sub(r"vecbench report · .+?(?:\n|$)", "", t, count=1) for t in texts))
     at = body.index(_words(doc.title))  # the lead section is headed by the document's title
@@ -920,14 +927,15 @@ PDF_PAGES_AT_MOST = 12  # the committed references' report: four machines, 22 co
 
 
 def test_the_references_report_fits_twelve_pdf_pages(tmp_path):
-    """The report of the committed references prints on at most twelve pages; every table too long
-    for them is beside it in full, as CSV (each named in the report)."""
+    """The report of the committed references prints on at most twelve pages, no table split across
+    two; every table too long for them is beside it in full, as CSV (each named in the report)."""
     pypdf = pytest.importorskip("pypdf")
     written = build_report([ROOT / "results" / "reference"], tmp_path, resamples=200)
     (pdf_path,) = [p for p in written if p.suffix == ".pdf"]
     assert len(pypdf.PdfReader(pdf_path).pages) <= PDF_PAGES_AT_MOST
     csvs = sorted(p.name for p in written if p.suffix == ".csv")
     text = " ".join(page.extract_text() for page in pypdf.PdfReader(pdf_path).pages)
+    assert "(continued)" not in text  # every table whole on its page
     assert len(csvs) >= 8 and all(name in _words(text) for name in csvs)
 
 
@@ -961,12 +969,16 @@ def test_a_row_colour_means_one_thing(data, doc, built):
     for flag, shade in flags.COLOURS.items():
         assert f"tr.flag-{flag} td {{ background: {shade}; }}" in html
     assert html.count('class="flag-wrong"') >= 2 and 'class="flag"' not in html
+    # the Markdown, without colours, names the flag after the row's first cell
+    markdown = (built[0].parent / "report.md").read_text(encoding="utf-8")
+    assert "| torch-cpu float32, all cores [wrong] |" in markdown
 
 
 def test_the_noisy_pivot_counts_each_machines_noisy_cases_by_backend(data, doc):
     """Counted here from the fixture's rounds: every ok case of a machine, and those noisy."""
     r, _ = data
     table = shown(doc, "Noisy cases (IQR / median over rounds above 10%) of each machine")
+    assert {row[0] for row in table.rows} == {str(key(m)) for m in {k[0] for k in r.seconds}}  # every machine
     backends = table.columns[1:-1]
     for row in table.rows:
         machine = next(m for m in MACHINES if row[0] == str(key(m)))
@@ -1018,3 +1030,20 @@ def test_the_committed_report_is_what_the_committed_references_give(tmp_path, mo
         assert fresh == (committed / attachment.name).read_bytes(), f"{attachment.name}: {stale}"
     on_disk = {p.name for p in committed.glob("*.csv")}
     assert on_disk == {a.name for a in doc.attachments}, stale  # none left from an older report
+
+
+def test_a_machine_that_shares_no_rung_with_the_reference_has_no_column_and_is_named():
+    """Two GPU machines share only GPU rungs: against a CPU-only reference neither has a ratio, so the
+    pivot gives them no column of dashes and its note names them."""
+    from bench.report.ladder import Speedup
+    from bench.report.machines import RungAcross
+    from bench.report.pivots import machines_pivot_table
+
+    cpu, gpu_a, gpu_b = (MachineKey("CPU", 2), MachineKey("X", 16, "G1"), MachineKey("X", 16, "G2"))
+    both = RungAcross("mlp-mnist", 32, "numpy float32, 1 thread", "numpy", {cpu: None, gpu_a: None},
+                      {gpu_a: Speedup(0.5, 0.4, 0.6, "numpy float32, 1 thread")})
+    gpus = RungAcross("mlp-mnist", 32, "torch-cuda float32", "torch-cuda", {gpu_a: None, gpu_b: None}, {})
+    table = machines_pivot_table([cpu, gpu_a, gpu_b], [both, gpus])
+    assert table.columns == ["config (batch)", str(gpu_a)]
+    assert table.rows == [["mlp-mnist (32)", "0.5× (1 rung)"]]
+    assert f"No rung in common with {cpu}: {gpu_b}" in table.note

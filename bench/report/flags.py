@@ -1,5 +1,5 @@
 """What a highlighted table row means: one flag, one colour per meaning, in the HTML and the PDF
-(the Markdown has no colours; its tables say the same in their cells).
+(the Markdown has no colours: a flagged row's first cell ends with its flag's name in brackets).
 
 A row is flagged by its worst case: a wrong result outranks a noisy one, which outranks a case
 that did not run. In a table with a column per machine, a rung one machine did not run is said in
@@ -35,4 +35,5 @@ def worst(flags) -> str:
 
 def legend() -> str:
     """The colours' meanings in one line, for the first page's glossary."""
-    return "row colours: " + "; ".join(f"{NAMES[flag]}, {MEANINGS[flag]}" for flag in SEVERITY) + "."
+    return ("row colours (in the Markdown, the flag in brackets after a row's first cell): "
+            + "; ".join(f"{NAMES[flag]} [{flag}], {MEANINGS[flag]}" for flag in SEVERITY) + ".")

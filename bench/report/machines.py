@@ -31,8 +31,7 @@ def compare_machines(groups: list[list[Ladder]], resamples: int, seed: int) -> t
     machines = sorted({l.machine for group in groups for l in group})
     if len(machines) < 2:
         return machines, []
-    reference = machines[0]
-    rows = []
+    shared = []  # (group, rung name, {machine: rung}) for every rung two machines or more ran
     for group in groups:
         names = list(dict.fromkeys(r.spec.name for l in group for r in l.rungs))
         for name in names:
@@ -41,16 +40,22 @@ def compare_machines(groups: list[list[Ladder]], resamples: int, seed: int) -> t
                 rung = ladder.rung(name)
                 if rung is not None and rung.measured:
                     cases[ladder.machine] = rung
-            if len(cases) < 2:
-                continue
-            first = next(iter(cases.values()))
-            over = {}
-            if reference in cases:
-                base = cases[reference].case
-                over = {m: speedup_between(r.case, base, str(reference), resamples, seed)
-                        for m, r in cases.items() if m != reference}
-            rows.append(RungAcross(group[0].config, group[0].batch_size, name, first.spec.backend,
-                                   {m: r.case for m, r in cases.items()}, over))
+            if len(cases) >= 2:
+                shared.append((group, name, cases))
     # a machine that shares no rung with another (a GPU machine where only the GPU rungs ran) has
-    # nothing to show here
-    return [m for m in machines if any(m in r.cases for r in rows)], rows
+    # nothing to show here, and is never the reference
+    compared = [m for m in machines if any(m in cases for _, _, cases in shared)]
+    if not compared:
+        return [], []
+    reference = compared[0]
+    rows = []
+    for group, name, cases in shared:
+        over = {}
+        if reference in cases:
+            base = cases[reference].case
+            over = {m: speedup_between(r.case, base, str(reference), resamples, seed)
+                    for m, r in cases.items() if m != reference}
+        first = next(iter(cases.values()))
+        rows.append(RungAcross(group[0].config, group[0].batch_size, name, first.spec.backend,
+                               {m: r.case for m, r in cases.items()}, over))
+    return compared, rows

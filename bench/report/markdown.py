@@ -20,7 +20,11 @@ def table(t: Table, title: bool = True) -> list[str]:
     out = [f"**{_cell(t.title)}**", ""] if title else []
     out += ["| " + " | ".join(_cell(c) for c in t.columns) + " |",
             "| " + " | ".join("---" for _ in t.columns) + " |"]
-    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in (t.rows or [["none"] + [""] * (len(t.columns) - 1)])]
+    rows = [list(row) for row in t.rows] or [["none"] + [""] * (len(t.columns) - 1)]
+    for row, flag in zip(rows, t.flags):  # no colours here: a flagged row says its flag in words
+        if flag:
+            row[0] = f"{row[0]} [{flag}]"
+    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     if t.note:
         out += ["", t.note]
     return out

@@ -112,8 +112,9 @@ def _claims(report: Report) -> Section:
 
 def _machines(report: Report) -> Section:
     blocks: list = [
-        Paragraph("The same rung of the same config on each machine: its time per step, and each machine's time "
-                  "over the first machine's with its 95% interval."),
+        Paragraph("The same rung of the same config on each machine: each machine's time per step over the "
+                  "reference machine's, rung by rung in the chart, by config in the table (each rung's ratio with "
+                  "its 95% interval in machines.csv)."),
         FigureBlock("machines", (report.across_machines, report.across), "The same rung on each machine"),
         TableBlock(pivots.machines_pivot_table(report.across_machines, report.across), keep_together=True),
     ]

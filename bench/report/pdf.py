@@ -199,8 +199,8 @@ def write(doc: Document, path: Path) -> Path:
                 w.start(section.title)
                 w.heading(doc.title, 15)
             else:
+                w.section = section.title  # first: a page the heading starts is headed by its section
                 w.need(_heading_room(SECTION) + _room_to_start(section.blocks[0]))  # no heading alone at a page's foot
-                w.section = section.title
                 w.heading(section.title, SECTION)
             blocks = list(section.blocks)
             while blocks:

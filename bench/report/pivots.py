@@ -21,8 +21,11 @@ SKIPPED_CONFIGS_NAMED = 3  # a skipped group naming more configs than this gives
 def machines_pivot_table(machines: list, rows: list[RungAcross]) -> Table:
     """``machines_table`` in a row per config: each machine's time over the reference's, the
     median over the rungs both ran and the lowest and highest of them (every rung's ratio, with its
-    interval, is in machines.csv)."""
-    reference, others = machines[0], machines[1:]
+    interval, is in machines.csv). A machine that shares no rung with the reference (two GPU
+    machines share only GPU rungs) has no column; the note names it."""
+    reference = machines[0]
+    others = [m for m in machines[1:] if any(m in r.over_reference for r in rows)]
+    apart = [m for m in machines[1:] if m not in others]
     configs = list(dict.fromkeys(f"{r.config} ({r.batch_size})" for r in rows))
     out = []
     for config in configs:
@@ -30,13 +33,21 @@ def machines_pivot_table(machines: list, rows: list[RungAcross]) -> Table:
         for m in others:
             ratios = sorted(r.over_reference[m].value for r in rows
                             if f"{r.config} ({r.batch_size})" == config and m in r.over_reference)
-            cells.append(f"{times(float(np.median(ratios)))} ({times(ratios[0])} to {times(ratios[-1])}, "
-                         f"{len(ratios)} rung{'s' if len(ratios) != 1 else ''})" if ratios else "-")
+            if not ratios:
+                cells.append("-")
+            elif len(ratios) == 1:
+                cells.append(f"{times(ratios[0])} (1 rung)")
+            else:
+                cells.append(f"{times(float(np.median(ratios)))} ({times(ratios[0])} to {times(ratios[-1])}, "
+                             f"{len(ratios)} rungs)")
         out.append([config, *cells])
+    note = ("Above 1×: that machine takes longer than the reference. Each rung's ratio with its 95% interval is "
+            "in machines.csv.")
+    if apart:
+        note += f" No rung in common with {reference}: {', '.join(map(str, apart))} (their times are in the ladders)."
     return Table(f"Each machine's time per step over that of {reference}, by config: the median over the rungs both "
-                 "ran (lowest to highest)", ["config (batch)", *map(str, others)], out, [], [1.3] + [2.0] * len(others),
-                 "Above 1×: that machine takes longer than the reference. Each rung's ratio with its 95% interval is "
-                 "in machines.csv.")
+                 "ran (lowest to highest)", ["config (batch)", *map(str, others)], out, [],
+                 [1.3] + [2.0] * max(1, len(others)), note)
 
 
 def noisy_pivot_table(cases: list[Case]) -> Table:
@@ -55,7 +66,7 @@ def noisy_pivot_table(cases: list[Case]) -> Table:
         row_flags.append(flags.NOISY if any(c.noisy for c in mine) else "")
     return Table(f"Noisy cases (IQR / median over rounds above {NOISY:.0%}) of each machine, by backend",
                  ["machine", *backends, "all"], rows, row_flags, [2.6] + [0.8] * (len(backends) + 1),
-                 "Noisy is not wrong: the interval of a noisy case is wider, and the ladders say so. Each noisy "
+                 "Noisy is not wrong: the interval of a noisy case is wider (and its ladder row amber). Each noisy "
                  "case, its rounds and spread, is in noisy.csv.")
 
 

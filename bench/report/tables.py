@@ -135,10 +135,11 @@ def machines_table(machines: list, rows: list[RungAcross]) -> Table:
 
 
 def claim_flag(verdict: str) -> str:
-    """A claim's row: red where the measurements contradict it, grey where they cannot decide."""
+    """A claim's row: red where the measurements contradict it, grey where nothing measured it
+    (an inconclusive verdict was measured: no colour, its words say it)."""
     if verdict == "does not hold":
         return flags.WRONG
-    return "" if verdict.startswith("holds") else flags.ABSENT
+    return flags.ABSENT if verdict == "not measured" else ""
 
 
 def claims_table(claims: list[Claim], measured: bool = True) -> Table:

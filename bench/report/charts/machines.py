@@ -27,7 +27,8 @@ def machines_figure(machines: list, rows: list[RungAcross], ax=None) -> Figure:
     at = ROW_MARK_AT if thin else 0.0
     for r in rows:
         ci = configs.index(f"{r.config} ({r.batch_size})")
-        for mi, (machine, s) in enumerate(r.over_reference.items()):
+        for machine, s in r.over_reference.items():
+            mi = machines.index(machine)  # a machine's marker is its own in every row
             (h,) = ax.plot([s.value], [names.index(r.rung) + at], linestyle="none",
                            marker=MACHINE_MARKERS[mi % len(MACHINE_MARKERS)], color=CONFIG_COLOURS[ci % len(CONFIG_COLOURS)],
                            markersize=8)
