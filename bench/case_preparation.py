@@ -46,6 +46,22 @@ class TimedCase:
     trainer: object = None  # for the instrumented step after the repeats (stage_parts)
 
 
+class LatestVerifier:
+    """``prepare``'s ``verifier_of``: each config's verifier (its float64 reference, which costs
+    minutes), built on first use and kept until another config's is asked for: one at a time, as
+    ResNet's is large. ``on_new(config, verifier)`` is told of each one built."""
+
+    def __init__(self, on_new: Callable[[object, verify.Verifier], None] = lambda config, verifier: None):
+        self.on_new = on_new
+        self._kept: tuple[str, verify.Verifier] | None = None
+
+    def __call__(self, config) -> verify.Verifier:
+        if self._kept is None or self._kept[0] != config.key:
+            self._kept = (config.key, verify.Verifier(config))
+            self.on_new(config, self._kept[1])
+        return self._kept[1]
+
+
 def stage_parts(config) -> list[str] | None:
     """The parts of one step of ``config``'s model (``stage_parts``), or None: no breakdown."""
     parts = getattr(architecture(config.model), "stage_parts", None)

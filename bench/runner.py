@@ -16,7 +16,7 @@ from __future__ import annotations
 from implementations import is_cuda_backend
 
 from . import verify
-from .case_preparation import TimedCase, describe_reference, prepare
+from .case_preparation import LatestVerifier, TimedCase, describe_reference, prepare
 from .harness_cases import noop_case, peak_case
 from .machine import available_cores
 from .peaks import PeakCase, gpu_peak_cases, host_peak_cases
@@ -45,7 +45,7 @@ class Runner:
             raise ValueError(f"slowdowns {self.slowdowns}: every factor must be at least 1")
         self.stamp = RunStamp.here(profile, self.slowdowns)
         self.cores = available_cores()
-        self._verifiers: dict[str, verify.Verifier] = {}
+        self._verifier = LatestVerifier(on_new=self._describe_reference)
         self.outcomes: list[CaseOutcome] = []
         self._bar = None
 
@@ -63,12 +63,9 @@ class Runner:
         self.outcomes.append(outcome)
 
     # -- cases ------------------------------------------------------------------------------
-    def _verifier(self, config) -> verify.Verifier:
-        if config.key not in self._verifiers:
-            self._verifiers = {config.key: verify.Verifier(config)}  # one at a time: ResNet's is large
-            if self.progress:
-                self._say(describe_reference(config, self._verifiers[config.key]))
-        return self._verifiers[config.key]
+    def _describe_reference(self, config, verifier: verify.Verifier) -> None:
+        if self.progress:
+            self._say(describe_reference(config, verifier))
 
     def prepare(self, case: Case) -> TimedCase | CaseOutcome:
         """Verify ``case`` and get it ready to time (``bench.case_preparation.prepare``)."""

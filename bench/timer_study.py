@@ -38,7 +38,7 @@ def summary(study: dict) -> dict[str, dict]:
 def read(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError) as exc:
         raise UsageError(f"{path}: not a timer study ({exc})") from None
 
 

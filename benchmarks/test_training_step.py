@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import verify
-from bench.case_preparation import prepare
+from bench.case_preparation import LatestVerifier, prepare
 from bench.machine import available_cores
 from bench.profiles import SLOW_STEP
 from bench.run_rows import CaseOutcome, RunStamp
@@ -18,15 +17,7 @@ def run(request):
     """The profile and a stamp for the cases' rows (nothing is written: pytest-benchmark keeps the
     numbers), and each config's float64 reference, built once, one config at a time as bench run does."""
     profile, _ = request.config.vecbench_selection
-    verifiers: dict[str, verify.Verifier] = {}
-
-    def verifier_of(config) -> verify.Verifier:
-        if config.key not in verifiers:
-            verifiers.clear()  # a ResNet reference is large: keep one
-            verifiers[config.key] = verify.Verifier(config)
-        return verifiers[config.key]
-
-    return profile, RunStamp.here(profile.name), verifier_of
+    return profile, RunStamp.here(profile.name), LatestVerifier()
 
 
 def test_training_step(benchmark, vecbench_case, run):

@@ -156,18 +156,31 @@ def skipped_groups(cases: list[Case]) -> dict[tuple[str, str, str], list[Case]]:
     return groups
 
 
-def problems_table(cases: list[Case]) -> Table:
-    """Failed cases one per row (each is a finding); skipped cases one row per machine and reason,
-    with how many and which."""
+def problem_rows(cases: list[Case], configs_named: int | None = None) -> list[list[str]]:
+    """[machine, config, batch, case(s), status, error or reason]: failed cases one per row (each
+    is a finding), skipped cases one row per machine and reason (``skipped_groups``), with how many
+    and which; a group's configs all named, or counted where more than ``configs_named``."""
     rows = [[c.machine, c.config, str(c.batch_size), c.label, c.status, c.error or "no reason recorded"]
             for c in cases if c.status == "failed"]
     for (machine, status, reason), group in skipped_groups(cases).items():
-        configs = ", ".join(dict.fromkeys(f"{c.config}@{c.batch_size}" for c in group))
+        configs = list(dict.fromkeys(f"{c.config}@{c.batch_size}" for c in group))
+        named = (", ".join(configs) if configs_named is None or len(configs) <= configs_named
+                 else f"{len(configs)} configs")
         backends = ", ".join(dict.fromkeys(c.backend for c in group))
-        rows.append([machine, configs, "-", f"{len(group)} cases: {backends}", status, reason])
+        rows.append([machine, named, "-", f"{len(group)} cases: {backends}", status, reason])
+    return rows
+
+
+def problem_flag(status: str) -> str:
+    """A failed case is wrong; a skipped one did not run."""
+    return flags.WRONG if status == "failed" else flags.ABSENT
+
+
+def problems_table(cases: list[Case]) -> Table:
+    """Every failed and skipped case (failed-and-skipped.csv; the report counts a group's configs)."""
+    rows = problem_rows(cases)
     return Table("Failed and skipped cases", ["machine", "config", "batch", "backend", "status", "error or reason"],
-                 rows, [flags.WRONG if row[4] == "failed" else flags.ABSENT for row in rows],
-                 [1.4, 1.6, 0.5, 1.6, 0.7, 3.5])
+                 rows, [problem_flag(row[4]) for row in rows], [1.4, 1.6, 0.5, 1.6, 0.7, 3.5])
 
 
 def noisy_table(cases: list[Case]) -> Table:

@@ -175,7 +175,7 @@ class Writer:
         """A chart under its title: on this page where it fits (a chart of no bars down to
         ``SHRINK`` of its height: the rest of a page left empty costs more), else at the top of the next."""
         height = figure_height(block)
-        room = H - MARGIN - (self.y + _heading_room(11) + TITLE_ROOM + LABEL_ROOM) if self.page is not None else 0.0
+        room = H - MARGIN - (self.y + _figure_frame()) if self.page is not None else 0.0
         if block.kind in FIGURE_HEIGHT and height * SHRINK <= room < height:
             height = room
         elif room < height:
@@ -213,10 +213,15 @@ def write(doc: Document, path: Path) -> Path:
     return path
 
 
+def _figure_frame() -> float:
+    """Inches a chart needs beside its axes: its title, its panels' titles, its tick labels."""
+    return _heading_room(11) + TITLE_ROOM + LABEL_ROOM
+
+
 def _room_to_start(block) -> float:
     """Inches the first lines of ``block`` need: a figure whole, a few lines of anything else."""
     if isinstance(block, FigureBlock):
-        return _heading_room(11) + TITLE_ROOM + figure_height(block) + LABEL_ROOM
+        return _figure_frame() + figure_height(block)
     return 4 * LINE + _heading_room(9)
 
 

@@ -10,7 +10,7 @@ from implementations.registry import order_key
 from .cases import Case
 from .machines import RungAcross
 from . import flags
-from .measured_tables import compute_bound_fit, exponent_fit, skipped_groups
+from .measured_tables import compute_bound_fit, exponent_fit, problem_flag, problem_rows
 from .tables import Table
 from ..formatting import times
 from ..stats import NOISY
@@ -71,17 +71,12 @@ def noisy_pivot_table(cases: list[Case]) -> Table:
 
 
 def problems_pivot_table(cases: list[Case]) -> Table:
-    """Failed cases one per row (each is a finding); skipped cases a row per machine and reason,
-    counted (failed-and-skipped.csv names every config of a group)."""
-    rows = [[c.machine, c.config, c.label, c.status, c.error or "no reason recorded"]
-            for c in cases if c.status == "failed"]
-    for (machine, status, reason), group in skipped_groups(cases).items():
-        configs = list(dict.fromkeys(f"{c.config}@{c.batch_size}" for c in group))
-        named = ", ".join(configs) if len(configs) <= SKIPPED_CONFIGS_NAMED else f"{len(configs)} configs"
-        backends = ", ".join(dict.fromkeys(c.backend for c in group))
-        rows.append([machine, named, f"{len(group)} cases: {backends}", status, reason])
+    """``problems_table`` with a skipped group's configs counted past ``SKIPPED_CONFIGS_NAMED``
+    (failed-and-skipped.csv names every one), and no batch column."""
+    rows = [[machine, config, what, status, reason]
+            for machine, config, _, what, status, reason in problem_rows(cases, SKIPPED_CONFIGS_NAMED)]
     return Table("Failed and skipped cases", ["machine", "config", "cases", "status", "error or reason"],
-                 rows, [flags.WRONG if row[3] == "failed" else flags.ABSENT for row in rows], [2.4, 1.1, 2.2, 0.6, 4.5])
+                 rows, [problem_flag(row[3]) for row in rows], [2.4, 1.1, 2.2, 0.6, 4.5])
 
 
 def scaling_pivot_table(sweeps: dict, flops_fits: dict) -> Table:

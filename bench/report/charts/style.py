@@ -143,8 +143,7 @@ def machine_title(machine, ax: Axes) -> str:
     size (a character is about 0.6 of the size wide; the panel's width known before the layout
     makes room for tick labels, so 80% of it), never cut off."""
     share = 0.6 if is_narrow() else 0.8  # a phone's panel loses more of its width to the tick labels
-    width = share * ax.get_position().width * ax.figure.get_figwidth() * 72 / (0.6 * matplotlib.rcParams["font.size"])
-    return textwrap.fill(str(machine), max(12, int(width)))
+    return wrapped(str(machine), share * ax.get_position().width * ax.figure.get_figwidth())
 
 
 def seconds_ticks(ax: Axes) -> None:
