@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from implementations import CaseUnsupported, architecture, get_backend, is_cuda_backend, make_trainer
+from implementations.registry import spans_processes
 
 from . import case_verification, stages, verify
 from .case_verification import precision_fields
@@ -44,6 +45,19 @@ class TimedCase:
     first_warmup: int = 0  # untimed steps before the first block (GPU warm-up, or the one warm-up step)
     done: int = 0  # repeats timed so far
     trainer: object = None  # for the instrumented step after the repeats (stage_parts)
+    # A case whose step runs elsewhere (data parallel: in its ranks) times a block with
+    # ``timer(iterations, rounds, warmup_calls) -> Block``, gives its breakdown with ``breakdown()``
+    # (part -> seconds) and ends its processes with ``close()``; None for a step run here.
+    timer: Callable[[int, int, int], object] | None = None
+    breakdown: Callable[[], dict] | None = None
+    close: Callable[[], None] | None = None
+
+    def release(self) -> None:
+        """Drop the trainer and end whatever runs the step elsewhere (safe to call twice)."""
+        self.trainer = None
+        close, self.close = self.close, None
+        if close is not None:
+            close()
 
 
 class LatestVerifier:
@@ -97,12 +111,15 @@ def slowed(target, factor: float):
 
 
 def prepare(case: Case, base: Round, verifier_of: Callable[[object], verify.Verifier], budget: TimingBudget,
-            cores: int, *, slowdown: float = 1.0, progress: bool = False) -> TimedCase | CaseOutcome:
+            cores: int, *, slowdown: float = 1.0, progress: bool = False, spread=None,
+            index: int = 0) -> TimedCase | CaseOutcome:
     """Verify ``case`` and get it ready to time; a CaseOutcome when it failed or is skipped.
 
     ``base``: the case's row (``RunStamp.case_row``). ``verifier_of(config)``: the config's
     verifier (asked only for a case that can run here: a reference costs minutes). ``slowdown``:
-    the factor a test stretches each step by.
+    the factor a test stretches each step by. ``spread``: where a data-parallel case's ranks run
+    (``bench.data_parallel_case.Spread``; None: this machine alone); ``index``: the case's place among
+    the run's data-parallel cases (each meets at its own rendezvous port).
     """
     reason = get_backend(case.backend).unavailable()
     if reason:
@@ -111,6 +128,10 @@ def prepare(case: Case, base: Round, verifier_of: Callable[[object], verify.Veri
     base = base.with_(**precision_fields(case.backend, case.config.model, case.dtype,
                                          on_gpu=is_cuda_backend(case.backend)))
     try:
+        if spans_processes(case.backend):
+            from .data_parallel_case import verify_data_parallel  # noqa: PLC0415  (it builds on this module)
+
+            return verify_data_parallel(case, base, verifier_of(case.config), budget, cores, spread, index)
         with thread_limit(case.threads):
             return _verify(case, base, verifier_of(case.config), budget, cores, slowdown, progress)
     except CaseUnsupported as exc:

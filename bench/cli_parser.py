@@ -28,6 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="PATH", help="results .parquet file; appended to if it exists "
                      "(default: results/<time>-<host>-<profile>.parquet)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    spread = run.add_argument_group("data parallelism (a backend whose step spans processes: torch-ddp)")
+    spread.add_argument("--world-size", type=int, nargs="+", metavar="N", help="processes one step is spread "
+                        "across, each case at each N; the cores are shared out between them (default: one per core)")
+    spread.add_argument("--nnodes", type=int, default=1, metavar="N", help="machines the processes run on, each "
+                        "starting world size / N of them with torchrun (default: 1); run the same command on each")
+    spread.add_argument("--node-rank", type=int, default=0, metavar="K", help="this machine's rank among them: 0 "
+                        "verifies, times and records; the others serve their processes (default: 0)")
+    spread.add_argument("--rdzv-endpoint", metavar="HOST:PORT", help="node 0's address and a free port on it, where "
+                        "the processes meet; the run's n-th data-parallel case meets at PORT + n (needed with --nnodes "
+                        "above 1; default: this machine, a free port)")
 
     ver = sub.add_parser("verify", help="compare every backend with torch float64 autograd; print max relative errors")
     ver.add_argument("--profile", default="quick", help=f"whose configs to verify: {', '.join(PROFILES)} (default: quick)")

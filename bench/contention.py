@@ -38,11 +38,12 @@ CONTENDED_STEAL = 0.2
 CONTENDED_CPU_SHARE = 0.85
 
 
-def _run_delay() -> float | None:
-    """Seconds every thread of this process has waited on a run queue; None where unknown."""
+def _run_delay(pids: tuple[int, ...] = ()) -> float | None:
+    """Seconds every thread of this process (or of the processes ``pids``: a data-parallel case's
+    ranks) has waited on a run queue; None where unknown."""
     total, seen = 0, False
     try:
-        tasks = list(_TASKS.iterdir())
+        tasks = [t for folder in ([Path(f"/proc/{pid}/task") for pid in pids] or [_TASKS]) for t in folder.iterdir()]
     except OSError:
         return None
     for task in tasks:
@@ -78,16 +79,18 @@ class Load:
 class LoadProbe:
     """Reads the counters at ``start`` and returns the block's ``Load`` at ``stop``."""
 
-    def __init__(self, cores: int):
+    def __init__(self, cores: int, pids: tuple[int, ...] = ()):
+        """``pids``: the processes whose threads' waits count (default: this one)."""
         self.cores = cores
+        self.pids = tuple(pids)
         self._start = None
 
     def start(self) -> None:
-        self._start = (_run_delay(), _steal_ticks(), time.perf_counter())
+        self._start = (_run_delay(self.pids), _steal_ticks(), time.perf_counter())
 
     def stop(self) -> Load:
         delay0, steal0, wall0 = self._start
-        delay1, steal1, wall1 = _run_delay(), _steal_ticks(), time.perf_counter()
+        delay1, steal1, wall1 = _run_delay(self.pids), _steal_ticks(), time.perf_counter()
         wall = wall1 - wall0
         if wall <= 0:
             return Load(math.nan, math.nan)

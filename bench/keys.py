@@ -2,7 +2,8 @@
 
 "The same machine" is ``MachineKey``: CPU brand, logical cores and GPU. The hostname is not part
 of it: CI's machines of one kind have new hostnames every run. "The same case" is ``CaseKey``:
-model, config, backend, dtype, threads, batch size and resolution, apart from where and when it ran.
+model, config, backend, dtype, threads, batch size, resolution and the processes a step spans
+(``world_size``), apart from where and when it ran.
 Both are read from a results row here and nowhere else.
 """
 
@@ -55,31 +56,35 @@ class CaseKey:
     threads: int
     batch_size: int
     resolution: int = 0  # 0 for models without an image size
+    world_size: int = 1  # processes one step spans (data parallelism); threads are per process
 
     @property
     def label(self) -> str:
-        """``mlp-mnist@32 numpy float32 2t``."""
-        return f"{self.config}@{self.batch_size} {self.backend} {self.dtype} {self.threads}t"
+        """``mlp-mnist@32 numpy float32 2t``; ``... torch-ddp float32 2x1t`` over 2 processes."""
+        return f"{self.config}@{self.batch_size} {case_name(self.backend, self.dtype, self.threads, True, self.world_size, True)}"
 
     @property
     def short(self) -> str:
         """``numpy float32 2 threads``: what tells cases of one config apart (:func:`case_name`)."""
-        return case_name(self.backend, self.dtype, self.threads)
+        return case_name(self.backend, self.dtype, self.threads, world_size=self.world_size)
 
     @property
     def short_compact(self) -> str:
         """``numpy float32 2t``: ``short`` for a legend or a narrow cell."""
-        return case_name(self.backend, self.dtype, self.threads, compact=True)
+        return case_name(self.backend, self.dtype, self.threads, compact=True, world_size=self.world_size)
 
 
-def case_name(backend: str, dtype: str, threads: int, compact: bool = False) -> str:
-    """``numpy float32 2 threads`` (``numpy float32 2t`` when ``compact``, for legends). A GPU
-    backend's host threads do not tell its cases apart: ``torch-cuda float32``."""
-    if device(backend) == "gpu":
+def case_name(backend: str, dtype: str, threads: int, compact: bool = False, world_size: int = 1,
+              host_threads: bool = False) -> str:
+    """``numpy float32 2 threads`` (``numpy float32 2t`` when ``compact``, for legends); over several
+    processes ``torch-ddp float32 2 processes x 1 thread`` (``2x1t``). A GPU backend's host threads
+    do not tell its cases apart: ``torch-cuda float32`` (unless ``host_threads``: the one label)."""
+    if device(backend) == "gpu" and not host_threads:
         return f"{backend} {dtype}"
     if compact:
-        return f"{backend} {dtype} {threads}t"
-    return f"{backend} {dtype} {threads} thread{'s' if threads != 1 else ''}"
+        return f"{backend} {dtype} {f'{world_size}x' if world_size > 1 else ''}{threads}t"
+    processes = f"{world_size} processes x " if world_size > 1 else ""
+    return f"{backend} {dtype} {processes}{threads} thread{'s' if threads != 1 else ''}"
 
 
 def stored_text(value) -> str:
@@ -95,8 +100,10 @@ def machine_key(row) -> MachineKey:
 def case_key(row) -> CaseKey:
     """The case of one results row (a mapping of column -> value)."""
     resolution = row["resolution"]
+    world_size = row.get("world_size", 1)
     return CaseKey(str(row["model"]), str(row["config"]), str(row["backend"]), stored_text(row["dtype"]),
-                   int(row["threads"]), int(row["batch_size"]), 0 if pd.isna(resolution) else int(resolution))
+                   int(row["threads"]), int(row["batch_size"]), 0 if pd.isna(resolution) else int(resolution),
+                   1 if world_size is None or pd.isna(world_size) else int(world_size))
 
 
 def machines(frame: pd.DataFrame) -> list[MachineKey]:
@@ -106,4 +113,5 @@ def machines(frame: pd.DataFrame) -> list[MachineKey]:
 
 
 # The columns whose values together name one run of one case on one machine: what rows are grouped by.
-RUN_OF_CASE = ["run_id", "model", "config", "backend", "dtype", "threads", "batch_size", "cpu", "cores", "gpu"]
+RUN_OF_CASE = ["run_id", "model", "config", "backend", "dtype", "threads", "batch_size", "world_size", "cpu", "cores",
+               "gpu"]

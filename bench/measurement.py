@@ -46,6 +46,7 @@ class Measurement:
     flops: int = 0
     macs: int = 0
     bytes: int = 0  # bytes read plus written per call (the copy peak); 0 otherwise
+    communicated_bytes: int = 0  # bytes one rank all-reduces per step (data parallel); 0 otherwise
     verification: str = ""
     verified_error: float = math.nan
     tolerance: float = math.nan
@@ -204,7 +205,7 @@ def _one(rows: pd.DataFrame) -> Measurement:
         flops=int(first["flops"]), macs=int(first["macs"]), verification=stored_text(first["verification"]),
         verified_error=float(rows["verified_max_rel_error"].astype(float).max()),
         tolerance=float(rows["tolerance"].astype(float).max()), precision=_precision(first),
-        bytes=_count(first.get("bytes")),
+        bytes=_count(first.get("bytes")), communicated_bytes=_count(first.get("communicated_bytes")),
         git_commit=stored_text(first["git_commit"]), profile=stored_text(first["profile"]),
         parameter_shapes=stored_text(first.get("parameter_shapes", "")),
         sweep_width=_count(first.get("sweep_width")) or None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from implementations import BACKENDS, CUDA_BACKENDS, is_cuda_backend
-from implementations.registry import COMPILED_LOOPS, role_of
+from implementations.registry import COMPILED_LOOPS, ORACLE, role_of, spans_processes, verifier
 
 from .configs import LOOPS, WIDTH_SWEEP
 from .errors import UsageError
@@ -19,7 +19,17 @@ COMPILED = tuple(b for b in BACKENDS if role_of(b) == COMPILED_LOOPS)
 # the CPU rungs above the loop baseline (compiled loops, vectorized, the framework on the CPU)
 CPU_ABOVE_LOOPS = tuple(b for b in BACKENDS if not is_cuda_backend(b) and b not in LOOPS)
 
-PROFILES = ("quick", "ci", "default", "full", "gpu")
+# the rungs whose step spans processes (data parallelism), and the single-process step they split
+DATA_PARALLEL = tuple(b for b in BACKENDS if spans_processes(b))
+SINGLE_PROCESS_TWIN = verifier(ORACLE)  # torch-cpu: the same torch step, in one process
+# Where the data-parallel rung is measured: the question it answers on a 2-core machine (one
+# process on 2 threads, or 2 processes on 1 each) at two MLPs and ResNet-50 at both sizes. ResNet
+# at batch 8: its usual batches of 4 (32 px) and 1 (224 px) split into shards whose batch norms
+# are degenerate or empty.
+DATA_PARALLEL_CONFIGS = ("mlp-mnist", "mlp-wide", "resnet50-32@8", "resnet50-224@8")
+NOWHERE = tuple((b, ()) for b in DATA_PARALLEL)
+
+PROFILES = ("quick", "ci", "default", "full", "gpu", "data-parallel")
 # The default profile's sweep: 64..256 (where fixed per-call costs flatten the vectorized lines),
 # then steps of a quarter octave (2**(1/4)) from 362 to 2048, the widths where the vectorized
 # backends are compute-bound at batch 32 (FLOP rate near its best). Half-octave steps there gave
@@ -91,7 +101,7 @@ _PROFILES = {
                      TimingBudget(repeats=6, block_time=0.05, min_time=0.002, min_rounds=3, slow_budget=4.0,
                                   warmup_time=0.01), (512,), without_loops=("resnet50-32",),
                      one_thread=tuple((c, b) for c in ("mlp-width-256", "resnet50-32") for b in COMPILED),
-                     only_on=tuple((b, ("mlp-width-256", "resnet50-32")) for b in COMPILED)),
+                     only_on=(*((b, ("mlp-width-256", "resnet50-32")) for b in COMPILED), *NOWHERE)),
     # CI's regression check (bench check --against): the quick profile's cases, each run half as long.
     # The check's verdicts rest on the spread between runs, which cancels the day's drift only when
     # both sides alternate often, so more, shorter runs (pairs) buy more than longer ones.
@@ -99,7 +109,7 @@ _PROFILES = {
                   TimingBudget(repeats=3, block_time=0.05, min_time=0.002, min_rounds=3, slow_budget=2.0,
                                warmup_time=0.01), (512,), without_loops=("resnet50-32",),
                   one_thread=tuple((c, b) for c in ("mlp-width-256", "resnet50-32") for b in COMPILED),
-                  only_on=tuple((b, ("mlp-width-256", "resnet50-32")) for b in COMPILED)),
+                  only_on=(*((b, ("mlp-width-256", "resnet50-32")) for b in COMPILED), *NOWHERE)),
     # The default profile must finish within 25 minutes on a 2-core machine whose pure-Python
     # ResNet-50 step at 224 takes 11-12 of them. So ResNet-50 at 224 batch 8 and 32 (throughput of
     # the vectorized backends) are in the full profile only: with their float64 oracles (torch and
@@ -113,11 +123,13 @@ _PROFILES = {
                        without_loops=tuple(f"mlp-width-{n}" for n in DEFAULT_SWEEP if n not in LOOPS_SWEEP),
                        # numba on all cores (about 3 minutes more in all) on the ladder's configs, not
                        # over the sweep, whose exponents are judged at one thread: within 25 minutes
-                       one_thread=tuple((f"mlp-width-{n}", b) for n in DEFAULT_SWEEP for b in COMPILED)),
+                       one_thread=tuple((f"mlp-width-{n}", b) for n in DEFAULT_SWEEP for b in COMPILED),
+                       only_on=tuple((b, ("mlp-mnist", "mlp-wide")) for b in DATA_PARALLEL)),
     "full": Profile("full", ("mlp-tiny", "mlp-mnist", "mlp-wide", *(f"mlp-width-{n}" for n in WIDTH_SWEEP),
                              "resnet50-32", "resnet50-224", "resnet50-224@8", "resnet50-224@32"),
                     TimingBudget(repeats=8, block_time=0.5, min_time=0.02, min_rounds=5, slow_budget=120.0,
-                                 warmup_time=0.1), (2048, 4096)),
+                                 warmup_time=0.1), (2048, 4096),
+                    only_on=tuple((b, ("mlp-mnist", "mlp-wide", "resnet50-224@8")) for b in DATA_PARALLEL)),
     # The GPU machine's reference: its whole ladder in one file. Every GPU rung on the MLPs and on
     # ResNet-50 at 224 px from one image to a training-sized batch; the host's CPU rungs on the
     # configs where they can be set against the GPU at the same config (GPU_MACHINE_CPU_CONFIGS);
@@ -131,7 +143,12 @@ _PROFILES = {
                                 warmup_time=0.05), (2048,),
                    only_on=(*((backend, GPU_MACHINE_LOOPS_CONFIGS) for backend in LOOPS),
                             *((backend, GPU_MACHINE_CPU_CONFIGS) for backend in CPU_ABOVE_LOOPS),
-                            *((backend, GPU_MACHINE_GPU_CONFIGS) for backend in CUDA_BACKENDS))),
+                            *((backend, GPU_MACHINE_GPU_CONFIGS) for backend in CUDA_BACKENDS), *NOWHERE)),
+    # The data-parallel study (docs/data-parallel.md): the one-process step and the same step
+    # split across processes, interleaved at each config (run with --world-size 1 2).
+    "data-parallel": Profile("data-parallel", DATA_PARALLEL_CONFIGS,
+                             TimingBudget(repeats=5, block_time=0.25, min_time=0.01, min_rounds=3, slow_budget=10.0,
+                                          warmup_time=0.05), (), backends=(SINGLE_PROCESS_TWIN, *DATA_PARALLEL)),
 }
 
 

@@ -16,6 +16,7 @@ from implementations import architecture, make_trainer
 from implementations.registry import CONFIRMATION as _CONFIRMATION_KIND
 from implementations.registry import ORACLE as _ORACLE_KIND
 from implementations.registry import verifier
+from implementations.trainer import read_steps
 
 # torch float64 (the oracle), confirmed by an independent float64 implementation: whichever
 # backends describe themselves so (``Backend.verifies``)
@@ -148,18 +149,8 @@ def case_steps(config, backend: str, precision: str) -> int:
 
 def run_steps(trainer, batch, steps: int = VERIFY_STEPS, stepped: bool = False) -> StepResult:
     """Run ``steps`` training steps (``stepped``: the first one has run already, e.g. timed) and
-    read what verification compares."""
-    if not stepped:
-        trainer.step(batch)
-    loss, grads = trainer.last_loss_and_grads()
-    state = trainer.state_dict()
-    running = {name: value for name, value in state.items() if name.endswith(("running_mean", "running_var"))}
-    after = [({name: state[name] for name in grads}, trainer.momentum_buffers())]
-    for _ in range(steps - 1):
-        trainer.step(batch)
-        state = trainer.state_dict()
-        after.append(({name: state[name] for name in grads}, trainer.momentum_buffers()))
-    return StepResult(float(loss), grads, running, after)
+    read what verification compares (``implementations.trainer.read_steps``)."""
+    return StepResult(*read_steps(trainer, batch, steps, stepped))
 
 
 def parameter_shapes(result: StepResult) -> str:
@@ -214,6 +205,54 @@ def reference_steps(config) -> int:
 def compute_reference(config, seed: int = SEED) -> Reference:
     params, x, y = make_inputs(config, seed)
     return Reference(params, x, y, _steps_of(ORACLE, config, params, x, y, "float64", reference_steps(config)))
+
+
+def sharded_reference(config, reference: Reference, shards: int, backend: str = ORACLE,
+                      dtype: str = "float64") -> Reference:
+    """The float64 steps a data-parallel case over ``shards`` processes must give: ``reference``'s
+    weights and batch, the batch cut into ``shards`` equal contiguous shards (rank r holds the r-th).
+    (``backend`` and ``dtype``: the same steps by another implementation in float32, whose error
+    floors a float32 case's bounds: ``Verifier.floor``.)
+
+    Each step: every shard's loss and gradients from the oracle at the step's weights, batch norm
+    normalizing with that shard's own statistics (DDP keeps batch norm local; SyncBatchNorm refuses
+    CPU tensors); the gradients averaged (DDP's all-reduce) and applied once by numpy's SGD (the
+    hand-written update, ``torch.optim.SGD``'s rule); the running statistics and counters those of
+    shard 0 (rank 0's, which DDP broadcasts to every rank at the start of each forward). The loss
+    is the shards' mean. Where no layer mixes samples (the MLP) this is the whole batch's step.
+    """
+    from implementations.numpy_vectorized.layers.dense import sgd_momentum_update  # noqa: PLC0415
+
+    n = len(reference.x)
+    if n % shards:
+        raise ValueError(f"a batch of {n} does not split evenly over {shards} processes")
+    size = n // shards
+    arch, spec = architecture(config.model), config.spec
+    sgd = arch.default_sgd()
+    state = {name: np.array(value) for name, value in reference.params.items()}
+    trainable = list(arch.trainable_names(spec))
+    velocity = {name: np.zeros_like(state[name], dtype=dtype) for name in trainable}
+    first, after = None, []
+    for _ in range(reference_steps(config)):
+        losses, total, kept = [], {}, None
+        for r in range(shards):
+            trainer = make_trainer(backend, config.model, spec, state, dtype)
+            part = slice(r * size, (r + 1) * size)
+            loss, grads = trainer.loss_and_grads(trainer.prepare_batch(reference.x[part], reference.y[part]))
+            losses.append(loss)
+            for name, grad in grads.items():  # summed as the all-reduce does, in the step's dtype
+                total[name] = total[name] + grad if name in total else np.array(grad)
+            if r == 0:
+                kept = trainer.state_dict()
+        grads = {name: grad / shards for name, grad in total.items()}
+        state.update((name, value) for name, value in kept.items() if name not in grads)  # rank 0's buffers
+        state = {name: np.array(value, dtype=dtype) if name in grads else value for name, value in state.items()}
+        sgd_momentum_update(state, grads, velocity, sgd.lr, sgd.momentum, sgd.weight_decay, arch.weight_decay_names(spec))
+        if first is None:
+            running = {name: value for name, value in kept.items() if name.endswith(("running_mean", "running_var"))}
+            first = (float(np.mean(losses)), grads, running)
+        after.append(({name: state[name].copy() for name in trainable}, {name: v.copy() for name, v in velocity.items()}))
+    return Reference(reference.params, reference.x, reference.y, StepResult(*first, after))
 
 
 class VerificationError(Exception):

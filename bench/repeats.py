@@ -25,11 +25,14 @@ from .timing import time_block
 def time_repeat(timed: TimedCase, budget: TimingBudget, cores: int) -> list[Round]:
     """One block of ``timed``'s rounds; returns its rows."""
     case = timed.case
-    with thread_limit(case.threads):
-        block = time_block(timed.target, iterations=timed.iterations, rounds=timed.rounds,
-                           warmup_time=budget.warmup_time, warmup_max_calls=timed.warmup_calls, cores=cores)
+    if timed.timer is not None:  # the step runs in other processes, which time it themselves
+        block = timed.timer(timed.iterations, timed.rounds, timed.warmup_calls)
+    else:
+        with thread_limit(case.threads):
+            block = time_block(timed.target, iterations=timed.iterations, rounds=timed.rounds,
+                               warmup_time=budget.warmup_time, warmup_max_calls=timed.warmup_calls, cores=cores)
     mode = "pedantic" if timed.step > SLOW_STEP else "calibrated"
-    rows = block_rows(timed.base, block, timed.done, timed.done * timed.rounds, mode, case.threads,
+    rows = block_rows(timed.base, block, timed.done, timed.done * timed.rounds, mode, case.threads * case.world_size,
                       timed.first_warmup if timed.done == 0 else 0)
     timed.done += 1
     return rows
@@ -63,13 +66,23 @@ def time_interleaved(ready: list[TimedCase], budget: TimingBudget, cores: int, w
 
 def time_breakdowns(ready: list[TimedCase]) -> list[Round]:
     """The stage breakdown of every case that kept its trainer for one (``TimedCase.trainer``): one
-    instrumented step each, after the timed ones, so that no hook is in a timed step. Each trainer
-    is released after (a ResNet trainer holds hundreds of MB)."""
+    instrumented step each, after the timed ones, so that no hook is in a timed step; a case whose
+    step runs elsewhere gives its own (``TimedCase.breakdown``). Each case is released after (a
+    ResNet trainer holds hundreds of MB; a data-parallel case's ranks end)."""
     rows = []
     for timed in ready:
-        if timed.trainer is not None and timed.outcome.status == "ok":
-            with thread_limit(timed.case.threads):
-                seconds = stages.time_parts(timed.trainer, timed.target, stage_parts(timed.case.config))
-            rows += part_rows(timed.base, seconds)
-        timed.trainer = None
+        try:
+            if timed.outcome.status != "ok":
+                continue
+            if timed.breakdown is not None:
+                try:
+                    rows += part_rows(timed.base, timed.breakdown())
+                except (ValueError, RuntimeError):  # its ranks failed after every timed block: no breakdown
+                    pass
+            elif timed.trainer is not None:
+                with thread_limit(timed.case.threads):
+                    seconds = stages.time_parts(timed.trainer, timed.target, stage_parts(timed.case.config))
+                rows += part_rows(timed.base, seconds)
+        finally:
+            timed.release()
     return rows

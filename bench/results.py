@@ -99,6 +99,9 @@ def read_file(path: Path) -> pd.DataFrame:
             frame[name] = ""
     if "sweep_width" not in names:  # before version 7 the sweep's width was only in the name
         frame["sweep_width"] = frame["config"].map(_legacy_sweep_width)
+    for name in ("world_size", "nodes"):  # before version 8 every step ran in one process
+        if name not in names:
+            frame[name] = 1
     try:
         frame = _with_schema_dtypes(frame)
     except (ValueError, TypeError, OverflowError, pa.ArrowException) as exc:

@@ -72,6 +72,7 @@ class RunStamp:
         size = size_kwargs(config)
         return self.row(
             model=config.model, config=config.name, backend=case.backend, dtype=case.dtype, threads=case.threads,
+            world_size=case.world_size,
             batch_size=config.batch_size, resolution=config.resolution, sweep_width=config.sweep_width,
             flops=arch.step_flops(config.spec, config.batch_size, **size),
             macs=arch.step_macs(config.spec, config.batch_size, **size),
@@ -81,14 +82,17 @@ class RunStamp:
 def block_rows(base: Round, block: Block, repeat: int, first_round: int, mode: str, threads: int,
                extra_warmup: int = 0) -> list[Round]:
     """One row per round of ``block``, numbered from ``first_round``: its wall and CPU seconds per
-    step, the load around the block and whether that load made the round contended.
+    step, the load around the block and whether that load made the round contended (``threads``:
+    every thread the case ran, over all its processes), and each rank's seconds where it has ranks.
     ``extra_warmup``: untimed steps before the block beside its own warm-up (the first block's)."""
     stamp = now()
+    ranks = block.rank_seconds or [None] * len(block.seconds)
     return [base.with_(timestamp=stamp, round=first_round + i, repeat=repeat, iterations=block.iterations,
                        seconds=s, cpu_seconds=c, timing_mode=mode, warmup_steps=block.warmup_calls + extra_warmup,
                        run_wait=block.load.run_wait, steal=block.load.steal,
-                       contended=is_contended(block.load, threads, s, c))
-            for i, (s, c) in enumerate(zip(block.seconds, block.cpu_seconds))]
+                       contended=is_contended(block.load, threads, s, c),
+                       rank_seconds=" ".join(f"{r:.9g}" for r in per_rank) if per_rank else None)
+            for i, (s, c, per_rank) in enumerate(zip(block.seconds, block.cpu_seconds, ranks))]
 
 
 def part_rows(base: Round, seconds: dict[str, float] | None) -> list[Round]:

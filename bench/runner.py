@@ -14,6 +14,7 @@ row is built by ``bench.run_rows``.
 from __future__ import annotations
 
 from implementations import is_cuda_backend
+from implementations.registry import spans_processes
 
 from . import verify
 from .case_preparation import LatestVerifier, TimedCase, describe_reference, prepare
@@ -33,10 +34,13 @@ class Runner:
     """Runs cases into one results file. ``profile`` names the profile for the record."""
 
     def __init__(self, writer: ResultsWriter, budget: TimingBudget, profile: str, progress: bool = True,
-                 slowdowns: dict[str, float] | None = None):
+                 slowdowns: dict[str, float] | None = None, spread=None):
         """``slowdowns``: backend -> factor, each step of that backend made that many times as long
         by spinning after it (a test's way to time a real slowdown; ``bench run`` never passes one).
-        Its rows say so in ``planted``."""
+        Its rows say so in ``planted``. ``spread``: where data-parallel cases' ranks run
+        (``bench.data_parallel_case.Spread``; None: this machine alone)."""
+        self.spread = spread
+        self._spanning = 0  # data-parallel cases prepared so far
         self.writer = writer
         self.budget = budget
         self.progress = progress
@@ -69,8 +73,14 @@ class Runner:
 
     def prepare(self, case: Case) -> TimedCase | CaseOutcome:
         """Verify ``case`` and get it ready to time (``bench.case_preparation.prepare``)."""
-        return prepare(case, self.stamp.case_row(case), self._verifier, self.budget, self.cores,
-                       slowdown=self.slowdowns.get(case.backend, 1.0), progress=self.progress)
+        base = self.stamp.case_row(case)
+        index = self._spanning
+        if spans_processes(case.backend):
+            self._spanning += 1  # every node counts them alike (bench.data_parallel_case.serve_node)
+            if self.spread is not None and self.spread.planted:  # a test's fault in a rank: its rows say so
+                base = base.with_(planted="; ".join(filter(None, (base.planted, f"rank fault: {self.spread.planted}"))))
+        return prepare(case, base, self._verifier, self.budget, self.cores, slowdown=self.slowdowns.get(case.backend, 1.0),
+                       progress=self.progress, spread=self.spread, index=index)
 
     def run_config(self, cases: list[Case], tick=lambda label, cost: None) -> list[CaseOutcome]:
         """Verify every case of one config, then time them in interleaved repeats (ABBA order).
@@ -79,6 +89,13 @@ class Runner:
         when the config is done. ``tick(label, cost)`` reports progress.
         """
         ready: list[TimedCase] = []
+        try:
+            return self._run_config(cases, tick, ready)
+        finally:
+            for timed in ready:  # every data-parallel case's ranks end, however the config ended
+                timed.release()
+
+    def _run_config(self, cases: list[Case], tick, ready: list[TimedCase]) -> list[CaseOutcome]:
         finished: list[CaseOutcome] = []
         for case in cases:
             prepared = self.prepare(case)

@@ -40,6 +40,13 @@ Version 7 added ``sweep_width`` (``ADDED_IN_V7``): N of a width-sweep config (``
 that readers take a case's place in the Scaling section from a recorded column instead of parsing
 its config's name. Files before version 7 are given it when read (``results.read_file``), the one
 place a config's name is read for it.
+
+Version 8 added data parallelism (``ADDED_IN_V8``): ``world_size``, the processes one step ran
+across (1 for every other backend, and in rows of older files: ``threads`` is then per process),
+``nodes``, the machines they ran on, ``rank_seconds``, every rank's own seconds per step in the
+round (``seconds`` is the slowest rank's), and ``communicated_bytes``, what one rank all-reduces
+per step. The ``part`` of a data-parallel case's breakdown is ``step without all-reduce`` or
+``all-reduce (exposed)``.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ import math
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 WHOLE_STEP = "step"  # the ``part`` of a round that times the whole training step
 STATUSES = ("ok", "failed", "skipped")
 
@@ -86,7 +93,7 @@ class Round:
         "float32 or float64 (the master weights' dtype); peaks also bfloat16")
     threads: int = _column('int64',
         "threads the case ran with (BLAS via threadpoolctl, torch.set_num_threads, "
-        "numba.set_num_threads)")
+        "numba.set_num_threads); per process where world_size > 1")
     batch_size: int = _column('int64',
         "samples per training step")
     resolution: int | None = _column('Int64',
@@ -164,7 +171,8 @@ class Round:
         "the block this round belongs to, 0-based: a case is timed in several blocks (repeats), "
         "interleaved with its config's other cases; null for failed or skipped cases", since=3, default=None)
     cpu_seconds: float = _column('float64',
-        "CPU time of the process per call in this round, every thread (NaN unless ok)", since=3, default=math.nan)
+        "CPU time of the process per call in this round, every thread; of every rank's process together "
+        "where world_size > 1 (NaN unless ok)", since=3, default=math.nan)
     run_wait: float = _column('float64',
         "seconds the process's threads waited for a CPU while ready to run, per second of this "
         "round's block (scheduler run_delay; NaN: unknown)", since=3, default=math.nan)
@@ -178,7 +186,8 @@ class Round:
     part: str = _column('string',
         "what `seconds` times: step (the whole training step: every round of a measurement), or a "
         "part of one instrumented ResNet step: '<stage> forward', '<stage> backward' (stages stem, "
-        "layer1..layer4, head) or update", since=4, default=WHOLE_STEP)
+        "layer1..layer4, head) or update; of a data-parallel step (median of paired steps): 'step "
+        "without all-reduce' or 'all-reduce (exposed)', the rest of a whole step", since=4, default=WHOLE_STEP)
     # -- added in schema_version 5 (null in rows of older files, unless read_file fills it) --
     capture_seconds: float = _column('float64',
         "seconds of making a CUDA graph of the whole step, kept out of `seconds`: the warm-up steps "
@@ -204,6 +213,20 @@ class Round:
         "N of a width-sweep config (mlp-width-N: input = hidden = N, 10 classes), the x of the report's "
         "Scaling section; null for any other config", since=7, default=None)
 
+    # -- added in schema_version 8 (older files: world_size and nodes 1, the rest null) --
+    world_size: int | None = _column('Int64',
+        "processes one training step ran across (data parallelism: each holds batch_size / world_size "
+        "samples, gradients all-reduced); 1 for every other backend", since=8, default=1)
+    nodes: int | None = _column('Int64',
+        "machines those processes ran on (torchrun's nnodes)", since=8, default=1)
+    rank_seconds: str | None = _column('string',
+        "every rank's own seconds per step in this round, by rank, space-separated; `seconds` is the "
+        "slowest rank's (each round starts on every rank together, at a barrier); empty where "
+        "world_size is 1", since=8, default=None)
+    communicated_bytes: int | None = _column('Int64',
+        "bytes one rank all-reduces or receives by broadcast per step (gradients of every trainable "
+        "parameter, and the buffers rank 0 broadcasts); 0 where world_size is 1", since=8, default=0)
+
     def with_(self, **changes) -> Round:
         return replace(self, **changes)
 
@@ -215,7 +238,8 @@ class Round:
 COLUMNS: dict[str, tuple[str, str]] = {f.name: (f.metadata["dtype"], f.metadata["meaning"]) for f in fields(Round)}
 _ADDED = {version: tuple(f.name for f in fields(Round) if f.metadata["since"] == version)
           for version in range(2, SCHEMA_VERSION + 1)}
-ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, ADDED_IN_V5, ADDED_IN_V6, ADDED_IN_V7 = (_ADDED[v] for v in range(2, 8))
+ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, ADDED_IN_V5, ADDED_IN_V6, ADDED_IN_V7, ADDED_IN_V8 = (
+    _ADDED[v] for v in range(2, 9))
 # the columns a file of each version must have: all but those a later version added
 REQUIRED_BY_VERSION = {
     version: tuple(c for c in COLUMNS if not any(c in _ADDED[later] for later in _ADDED if later > version))

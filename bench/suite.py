@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from implementations import BACKENDS, backend_dtypes, backend_names, get_backend, is_cuda_backend
-from implementations.registry import LOOP_BASELINE, role_of
+from implementations.registry import LOOP_BASELINE, role_of, spans_processes
 
 from .configs import ModelConfig, get_config
 from .errors import UsageError
@@ -19,18 +19,21 @@ from .profiles import Profile
 
 @dataclass(frozen=True)
 class Case:
-    """One timed unit: a config on a backend at a dtype and thread count."""
+    """One timed unit: a config on a backend at a dtype and thread count (per process, over
+    ``world_size`` processes for a backend whose step spans processes)."""
 
     config: ModelConfig
     backend: str
     dtype: str
     threads: int
+    world_size: int = 1
 
     @property
     def key(self) -> CaseKey:
         """What the case is, as its rows record it (``bench.keys.CaseKey``)."""
         c = self.config
-        return CaseKey(c.model, c.name, self.backend, self.dtype, self.threads, c.batch_size, c.resolution or 0)
+        return CaseKey(c.model, c.name, self.backend, self.dtype, self.threads, c.batch_size, c.resolution or 0,
+                       self.world_size)
 
     @property
     def label(self) -> str:
@@ -104,11 +107,21 @@ def refuse_if_none_can_run(backends: list[str]) -> None:
                          f"backends that can: {', '.join(can)}")
 
 
-def expand_cases(configs: list[ModelConfig], backends: list[str], cores: int | None = None) -> list[Case]:
+def process_counts(backend: str, cores: int, world_sizes: list[int] | None) -> list[tuple[int, int]]:
+    """(processes, threads per process) of ``backend``'s cases: one process at ``thread_counts``,
+    or for a backend whose step spans processes each of ``world_sizes`` (default: one per core),
+    the cores shared out between them (at least one thread each)."""
+    if not spans_processes(backend):
+        return [(1, threads) for threads in thread_counts(backend, cores)]
+    return [(size, max(1, cores // size)) for size in (world_sizes or [cores])]
+
+
+def expand_cases(configs: list[ModelConfig], backends: list[str], cores: int | None = None,
+                 world_sizes: list[int] | None = None) -> list[Case]:
     """Every case of ``configs`` on ``backends``, on a machine of ``cores`` cores (None: this one's):
-    each backend's dtypes and thread counts (``thread_counts``), less what the config leaves out
-    (``without``, ``without_roles``, ``one_thread``) and what its model rules out at its size
-    (``ModelConfig.limits``)."""
+    each backend's dtypes and thread counts (``thread_counts``; ``process_counts`` for a step across
+    ``world_sizes`` processes), less what the config leaves out (``without``, ``without_roles``,
+    ``one_thread``) and what its model rules out at its size (``ModelConfig.limits``)."""
     cores = cores or available_cores()
     cases = []
     for config in configs:
@@ -122,6 +135,7 @@ def expand_cases(configs: list[ModelConfig], backends: list[str], cores: int | N
             for dtype in backend_dtypes(backend):
                 if limits.dtypes is not None and dtype not in limits.dtypes:
                     continue
-                for threads in [1] if backend in config.one_thread else thread_counts(backend, cores):
-                    cases.append(Case(config, backend, dtype, threads))
+                spans = [(1, 1)] if backend in config.one_thread else process_counts(backend, cores, world_sizes)
+                for world_size, threads in spans:
+                    cases.append(Case(config, backend, dtype, threads, world_size))
     return cases

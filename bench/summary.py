@@ -17,16 +17,18 @@ def speedup_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per timed case of the newest run: seconds per step and ``loops / X`` within its config.
 
     ``loops / X`` is empty where the config has no successful loops case. ``cpu/wall`` is the
-    median process CPU time over wall time of the rounds (about the cores the case kept busy).
+    median process CPU time over wall time of the rounds (about the cores the case kept busy; of
+    every rank together where a step spans ``processes``; ``threads`` are per process).
     """
     cases = [m for m in measurements(frame) if m.ok]
-    columns = ["config", "batch", "backend", "dtype", "threads", "repeats", "rounds", "median_s", "cpu_wall",
-               "contended", "loops_over_x"]
+    columns = ["config", "batch", "backend", "dtype", "processes", "threads", "repeats", "rounds", "median_s",
+               "cpu_wall", "contended", "loops_over_x"]
     if not cases:
         return pd.DataFrame(columns=columns)
     loops = {(m.machine, m.key.config, m.key.batch_size): m.time for m in cases
              if role_of(m.key.backend) == LOOP_BASELINE}
-    rows = [(m.key.config, m.key.batch_size, m.key.backend, m.key.dtype, m.key.threads, m.repeat_count, m.rounds,
+    rows = [(m.key.config, m.key.batch_size, m.key.backend, m.key.dtype, m.key.world_size, m.key.threads,
+             m.repeat_count, m.rounds,
              m.time, m.cpu_share,
              int(m.contended.sum()), loops.get((m.machine, m.key.config, m.key.batch_size), math.nan) / m.time)
             for m in cases]

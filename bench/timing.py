@@ -32,6 +32,7 @@ class Block:
     warmup_calls: int
     load: Load
     result: object  # what the last call returned
+    rank_seconds: list[list[float]] | None = None  # per round, every rank's seconds per step (data parallel)
 
 
 def calibrate(target, min_time: float, first_call: float) -> int:

@@ -8,6 +8,7 @@ from those two are imported here, so that ``bench.verify`` stays the one interfa
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -18,7 +19,8 @@ from .oracle import FD_TOLERANCE, ORACLE_TOLERANCE, Oracle, confirm, directional
 from .reference import (CONFIRMATION, MOMENTUM, ORACLE, SEED, UPDATE, Reference, StepResult,  # noqa: F401
                         VerificationError, _steps_of, case_steps, compute_reference, loss_and_gradient_errors,
                         max_relative_error, parameter_shapes, precision, relative_error, rounding_allowance,
-                        run_steps, spec_of, step_errors, tensor_kind, tolerance, verify_steps)
+                        run_steps, sharded_reference, spec_of, step_errors, tensor_kind, tolerance,
+                        verify_steps)
 
 # Where a precision's bound is floored by an implementation's own error in that precision, per tensor.
 # float32 ResNet-50 gradients are ill-conditioned even at the damped verification point (see
@@ -77,6 +79,23 @@ class Verifier:
         # wall seconds of the float64 reference and of its oracle (what a large batch costs)
         self.seconds = {"reference": built - start, "oracle": time.perf_counter() - built}
         self._floors: dict[str, dict[str, float]] = {}
+        self._sharded: dict[int, Verifier] = {}
+        self.shards = 1  # >1: judging a data-parallel case over that many processes (``sharded``)
+        self._whole = self.reference
+
+    def sharded(self, shards: int) -> Verifier:
+        """This verifier for a data-parallel case over ``shards`` processes: the same tolerances,
+        judging against the float64 steps per shard (``bench.reference.sharded_reference``) instead
+        of the whole batch's, float32 floors measured on those sharded steps too. Built once per
+        number of shards."""
+        if shards == 1:
+            return self
+        if shards not in self._sharded:
+            twin = copy.copy(self)
+            twin.reference = sharded_reference(self.config, self.reference, shards)
+            twin.shards, twin._sharded, twin._floors = shards, {}, {}
+            self._sharded[shards] = twin
+        return self._sharded[shards]
 
     def floor(self, source: str) -> dict[str, float]:
         """``source``'s own float32 per-tensor errors on the same weights and batch, the worse of 1
@@ -90,8 +109,13 @@ class Verifier:
             samples = []
             for threads in sorted({1, available_cores()}):
                 with thread_limit(threads):
-                    result = _steps_of(source, self.config, ref.params, ref.x, ref.y, "float32",
-                                       verify_steps(self.config.model, "float32"))
+                    steps = verify_steps(self.config.model, "float32")
+                    if self.shards == 1:
+                        result = _steps_of(source, self.config, ref.params, ref.x, ref.y, "float32", steps)
+                    else:  # the same sharded step as the case judged, by the floor's implementation
+                        whole = Reference(ref.params, ref.x, ref.y, self._whole.result)
+                        result = sharded_reference(self.config, whole, self.shards, source, "float32").result
+                    result = result if result.steps <= steps else result.first()
                     samples.append(step_errors(result, ref))
             floor = {name: max(sample[name] for sample in samples) for name in samples[0]}
             broken = sorted(name for name, error in floor.items() if not np.isfinite(error))

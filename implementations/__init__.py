@@ -36,7 +36,7 @@ _HANDWRITTEN = {
 # ladder rungs). The ladder: loops float64 1 thread -> numba float64 1 thread (compilation) [->
 # numba float32 all cores, a side rung] -> numpy float64 1 thread (vectorization and BLAS) -> numpy
 # float32 1 thread (precision) -> numpy float32 all cores (threads) -> torch-cpu float32 all cores
-# (library) -> torch-cuda float32 (GPU) -> the GPU rungs above it, where measured. The machine's
+# (library) [-> torch-ddp float32 a process per core, a side rung: processes for threads] -> torch-cuda float32 (GPU) -> the GPU rungs above it, where measured. The machine's
 # peaks (``peak``): numpy's BLAS products on the CPU in both dtypes; torch-cuda's products on the
 # GPU in float32 with TF32 off and on and in bfloat16, and a 1 GiB float32 copy.
 _DESCRIPTIONS = {
@@ -51,6 +51,9 @@ _DESCRIPTIONS = {
                          LadderRung("float32", "one", "precision"), LadderRung("float32", "all", "threads"))),
     "torch-cpu": dict(role=FRAMEWORK, order=30, colour="#ff7f0e", verifies=ORACLE,
                       rungs=(LadderRung("float32", "all", "library"),)),
+    "torch-ddp": dict(role=FRAMEWORK, order=35, colour="#d62728", rungs=(
+        LadderRung("float32", "processes", "data parallelism: the cores as processes, not threads", side=True,
+                   when_measured=True),)),
     "torch-cuda": dict(role=FRAMEWORK, order=40, colour="#2ca02c", rungs=(LadderRung("float32", "any", "GPU"),),
                        peak=PeakKernels(torch_peak, ("float32", "bfloat16"), tf32=True, copy_dtype="float32")),
     "torch-cuda-amp": dict(role=FRAMEWORK, order=50, colour="#006d2c", rungs=(
@@ -105,8 +108,29 @@ def _torch(name: str, own_device: str, variant: TorchVariant) -> Backend:
                    **_DESCRIPTIONS[name])
 
 
+def _data_parallel(name: str) -> Backend:
+    """torch-cpu's step across processes (``implementations.data_parallel``): its ``build`` runs in a
+    rank, its ``launch`` in the harness."""
+    def build(model, spec, params, dtype, sgd, device=None):
+        if device not in (None, "cpu"):
+            raise ValueError(f"backend {name} runs on the CPU only (gloo)")
+        from .data_parallel.trainer import DataParallelTrainer  # noqa: PLC0415  (torch loads only when asked for)
+        from .models import torch_module_builder  # noqa: PLC0415
+
+        return DataParallelTrainer(torch_module_builder(model)(spec), name, params, dtype, sgd,
+                                   architecture(model).weight_decay_names(spec))
+
+    def launch(job, placement):
+        from .data_parallel.group import WorkerGroup  # noqa: PLC0415
+
+        return WorkerGroup(job, placement)
+
+    return Backend(name, "cpu", TorchVariant().dtypes, build, family="torch", launch=launch, **_DESCRIPTIONS[name])
+
+
 _BUILT_IN = [_handwritten(name, package) for name, package in _HANDWRITTEN.items()]
 _BUILT_IN += [_torch(name, device, variant) for name, (device, variant) in TORCH_BACKENDS.items()]
+_BUILT_IN.insert(4, _data_parallel("torch-ddp"))  # after torch-cpu: the ladder's order
 for _backend in _BUILT_IN:
     register(_backend)
 

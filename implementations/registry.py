@@ -32,8 +32,9 @@ LOOP_ROLES = (LOOP_BASELINE, COMPILED_LOOPS)
 class LadderRung:
     """A rung a backend stands on in the report's ladder.
 
-    ``threads``: ``one``, ``all`` (the most threads measured on the machine) or ``any`` (the most
-    measured for the backend). ``change``: what this rung changes from the one below. A ``side``
+    ``threads``: ``one``, ``all`` (the most threads measured on the machine, in one process),
+    ``any`` (the most measured for the backend) or ``processes`` (a process of one thread per core:
+    a step that spans processes). ``change``: what this rung changes from the one below. A ``side``
     rung hangs off the ladder: it is set against the nearest measured rung below it, and the rungs
     above are set against theirs as if it were not there. ``when_measured``: the rung appears only
     on machines that measured it (the GPU rungs above the first), else as "not measured".
@@ -90,7 +91,10 @@ class Backend:
     shares with others (``torch``: the torch rungs; ``handwritten``: loops, numba and numpy, one
     trainer and one loss); where a float32 bound is floored by an implementation's own rounding
     error, that implementation is of another family, so that no backend's bound comes from its own
-    code (empty: a family of its own).
+    code (empty: a family of its own). ``launch``: set for a backend whose step spans processes
+    (data parallelism): ``launch(job, placement)`` returns the unstarted group of ranks
+    (``implementations.data_parallel.group.WorkerGroup``) that runs a case of the job
+    (``data_parallel.job.Job``) where the placement says; its ``build`` then runs inside a rank.
     """
 
     name: str
@@ -108,6 +112,7 @@ class Backend:
     rungs: tuple[LadderRung, ...] = ()
     verifies: str = ""  # ORACLE: its float64 step is every case's reference; CONFIRMATION: it confirms the oracle
     peak: PeakKernels | None = None  # the machine's peak as this backend measures it (None: it measures none)
+    launch: Callable[..., Any] | None = None  # a step across processes: starts its ranks (see above)
 
     def __post_init__(self):
         if self.role not in ROLES:
@@ -191,6 +196,12 @@ def on_gpu(name: str) -> bool:
     """Whether ``name`` runs on a CUDA GPU (False for a backend not registered here)."""
     found = described(name)
     return found is not None and found.device == "cuda"
+
+
+def spans_processes(name: str) -> bool:
+    """Whether ``name``'s step runs across processes (``Backend.launch``; False if not registered here)."""
+    found = described(name)
+    return found is not None and found.launch is not None
 
 
 def peak_sources(device: str) -> tuple[str, ...]:

@@ -169,3 +169,21 @@ class HandwrittenTrainer:
 
     def momentum_buffers(self):
         return {name: self._kit.to_numpy(v) for name, v in self._velocity.items()}
+
+
+def read_steps(trainer: Trainer, batch, steps: int, stepped: bool = False) -> tuple:
+    """Run ``steps`` training steps (``stepped``: the first has run already) and read what
+    verification compares: ``(loss, grads, running, after)``, the fields of ``bench.reference``'s
+    ``StepResult`` (the first step's loss and gradients before its update, batch norm's running
+    statistics after it, and per step the trainable parameters and momentum buffers after it)."""
+    if not stepped:
+        trainer.step(batch)
+    loss, grads = trainer.last_loss_and_grads()
+    state = trainer.state_dict()
+    running = {name: value for name, value in state.items() if name.endswith(("running_mean", "running_var"))}
+    after = [({name: state[name] for name in grads}, trainer.momentum_buffers())]
+    for _ in range(steps - 1):
+        trainer.step(batch)
+        state = trainer.state_dict()
+        after.append(({name: state[name] for name in grads}, trainer.momentum_buffers()))
+    return float(loss), grads, running, after

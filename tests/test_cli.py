@@ -26,7 +26,7 @@ def bench_here(capsys, *args) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize("args, message", [
     (["run", "--profile", "fast"], "unknown profile 'fast'; accepted: quick, ci, default, full"),
-    (["run", "--backends", "julia"], "unknown backend 'julia'; accepted: loops, numba, numpy, torch-cpu, torch-cuda"),
+    (["run", "--backends", "julia"], "unknown backend 'julia'; accepted: loops, numba, numpy, torch-cpu, torch-ddp, torch-cuda"),
     (["run", "--models", "vgg16"], "unknown model or config 'vgg16'; models: mlp, resnet50; configs: mlp-tiny"),
     (["run", "--models", "resnet18"], "unknown model or config 'resnet18'; models: mlp, resnet50"),
     (["run", "--models", "mlp-width-0"], "mlp-width-0: a width must be a positive integer"),

@@ -32,7 +32,7 @@ class RungSpec:
     change: str  # what this rung changes from the one below
     backend: str
     dtype: str
-    threads: str  # "one", "all" or "any" (the most threads measured for that backend)
+    threads: str  # "one", "all", "any" (the most threads measured for that backend) or "processes"
     role: str = FRAMEWORK  # the backend's (implementations.registry.ROLES)
     # a side rung hangs off the ladder: it is set against the nearest measured rung below it, and
     # the rungs above are set against theirs as if it were not there (numba on every core changes
@@ -54,6 +54,8 @@ def _rung_name(backend: str, rung: LadderRung) -> str:
     precision = f"{amp} autocast" if amp and rung.dtype == "float32" else rung.dtype
     if rung.threads == "any":
         return f"{backend} {precision}"
+    if rung.threads == "processes":
+        return f"{backend} {precision}, a process per core"
     return f"{backend} {precision}, {'1 thread' if rung.threads == 'one' else 'all cores'}"
 
 
@@ -151,7 +153,9 @@ def _pick(candidates: list[Case], spec: RungSpec, all_cores: int) -> Case | None
     if spec.threads == "one":
         matching = [c for c in matching if c.threads == 1]
     elif spec.threads == "all":
-        matching = [c for c in matching if c.threads == all_cores]
+        matching = [c for c in matching if c.threads == all_cores and c.world_size == 1]
+    elif spec.threads == "processes":  # the cores as processes of one thread each
+        matching = [c for c in matching if c.threads == 1 and c.world_size == all_cores]
     if not matching:
         return None
     # an ok case wins over a failed or skipped one; then the most threads

@@ -34,7 +34,19 @@ def step_limits(spec: ResNetSpec, batch_size: int, resolution: int = 224) -> Ste
     """ResNet-50 at 224 px beyond one image is a throughput measurement of the vectorized backends
     in float32: a pure-Python step takes 11-12 minutes an image, so a batch would take hours, and
     float64 activations of a batch of 32 (``host_bytes``) would not fit in a 2-core CI machine's
-    memory beside NumPy's buffers. One image, or 32 px, is measured on every backend in every dtype."""
+    memory beside NumPy's buffers. One image, or 32 px, is measured on every backend in every dtype.
+
+    Degenerate: fewer than ``MIN_NORMALIZED`` values per channel in layer4's batch norms (its maps
+    are resolution / 32 a side). At 32 px and 2 images they normalize 2 values, each to +-1: a
+    change of 1e-14 in the weights moved the momentum after two steps by 120% (measured in float64,
+    resnet50-32 split over 2 processes), so no bound can judge the step."""
+    side = -(-resolution // 32)
+    values = batch_size * side * side
+    degenerate = (f"{batch_size} image(s) at {resolution} px leave layer4's batch norms {values} value(s) per "
+                  f"channel (under {MIN_NORMALIZED}): the step is numerically degenerate") if values < MIN_NORMALIZED else ""
     if resolution >= 224 and batch_size > 1:
-        return StepLimits(loop_baseline=False, dtypes=("float32",))
-    return NO_LIMITS
+        return StepLimits(loop_baseline=False, dtypes=("float32",), degenerate=degenerate)
+    return StepLimits(degenerate=degenerate) if degenerate else NO_LIMITS
+
+
+MIN_NORMALIZED = 4  # values per channel a batch norm needs for a step verification can judge
