@@ -11,7 +11,9 @@ modules of their own, the other commands are a few lines each over the module th
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 
 from .cli_parser import build_parser
 from .errors import UsageError
@@ -107,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command. No traceback reaches a user: bad input is one line and exit 2, Ctrl-C is 130,
     and anything unexpected is one line naming the exception (VECBENCH_DEBUG=1 shows the traceback)."""
     args = build_parser().parse_args(argv)
+    # SIGTERM (a CI job cancelled, `kill`) ends a command as Ctrl-C does: what it started (a
+    # data-parallel case's processes) is ended on the way out, and what it recorded is kept
+    previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
@@ -122,3 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"python -m bench {args.command}: error: unexpected {type(exc).__name__}: {text} (what was already "
               "recorded is kept; VECBENCH_DEBUG=1 shows where)", file=sys.stderr)
         return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt

@@ -94,13 +94,14 @@ def _timer(group, cores: int, step: float):
 def _breakdown(group, step: float):
     """``TimedCase.breakdown``: the median step with DDP's all-reduce and without it (``no_sync``),
     ``BREAKDOWN_PAIRS`` pairs alternating, each pair's slowest rank; the all-reduce's exposed part
-    is the difference (what overlapping it with the backward did not hide)."""
+    is the difference (what overlapping it with the backward did not hide), left out where none."""
     def breakdown() -> dict[str, float]:
         answers = group.command("breakdown", _deadline(step * 2 * BREAKDOWN_PAIRS), rounds=BREAKDOWN_PAIRS)
         pairs = list(zip(*answers))
         whole = stats.center([max(full for full, _ in ranks) for ranks in pairs])
-        local = stats.center([max(alone for _, alone in ranks) for ranks in pairs])
-        return {COMPUTE: local, COMMUNICATION: max(0.0, whole - local)}
+        local = min(whole, stats.center([max(alone for _, alone in ranks) for ranks in pairs]))
+        # nothing exposed (the backward hid the all-reduce, or noise did): no row, not a row of 0 s
+        return {COMPUTE: local, **({COMMUNICATION: whole - local} if whole > local else {})}
     return breakdown
 
 

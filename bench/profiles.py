@@ -28,6 +28,7 @@ SINGLE_PROCESS_TWIN = verifier(ORACLE)  # torch-cpu: the same torch step, in one
 # are degenerate or empty.
 DATA_PARALLEL_CONFIGS = ("mlp-mnist", "mlp-wide", "resnet50-32@8", "resnet50-224@8")
 NOWHERE = tuple((b, ()) for b in DATA_PARALLEL)
+CPU_DATA_PARALLEL = tuple(b for b in DATA_PARALLEL if not is_cuda_backend(b))
 
 PROFILES = ("quick", "ci", "default", "full", "gpu", "data-parallel")
 # The default profile's sweep: 64..256 (where fixed per-call costs flatten the vectorized lines),
@@ -124,12 +125,14 @@ _PROFILES = {
                        # numba on all cores (about 3 minutes more in all) on the ladder's configs, not
                        # over the sweep, whose exponents are judged at one thread: within 25 minutes
                        one_thread=tuple((f"mlp-width-{n}", b) for n in DEFAULT_SWEEP for b in COMPILED),
-                       only_on=tuple((b, ("mlp-mnist", "mlp-wide")) for b in DATA_PARALLEL)),
+                       only_on=(*((b, ("mlp-mnist", "mlp-wide")) for b in CPU_DATA_PARALLEL),
+                                *((b, ()) for b in DATA_PARALLEL if b not in CPU_DATA_PARALLEL))),
     "full": Profile("full", ("mlp-tiny", "mlp-mnist", "mlp-wide", *(f"mlp-width-{n}" for n in WIDTH_SWEEP),
                              "resnet50-32", "resnet50-224", "resnet50-224@8", "resnet50-224@32"),
                     TimingBudget(repeats=8, block_time=0.5, min_time=0.02, min_rounds=5, slow_budget=120.0,
                                  warmup_time=0.1), (2048, 4096),
-                    only_on=tuple((b, ("mlp-mnist", "mlp-wide", "resnet50-224@8")) for b in DATA_PARALLEL)),
+                    only_on=(*((b, ("mlp-mnist", "mlp-wide", "resnet50-224@8")) for b in CPU_DATA_PARALLEL),
+                             *((b, ()) for b in DATA_PARALLEL if b not in CPU_DATA_PARALLEL))),
     # The GPU machine's reference: its whole ladder in one file. Every GPU rung on the MLPs and on
     # ResNet-50 at 224 px from one image to a training-sized batch; the host's CPU rungs on the
     # configs where they can be set against the GPU at the same config (GPU_MACHINE_CPU_CONFIGS);
@@ -143,12 +146,16 @@ _PROFILES = {
                                 warmup_time=0.05), (2048,),
                    only_on=(*((backend, GPU_MACHINE_LOOPS_CONFIGS) for backend in LOOPS),
                             *((backend, GPU_MACHINE_CPU_CONFIGS) for backend in CPU_ABOVE_LOOPS),
-                            *((backend, GPU_MACHINE_GPU_CONFIGS) for backend in CUDA_BACKENDS), *NOWHERE)),
+                            *((backend, GPU_MACHINE_GPU_CONFIGS) for backend in CUDA_BACKENDS),
+                            # DDP's own cost over torch-cuda (one process): two MLPs and a training batch
+                            *((b, ("mlp-mnist", "mlp-wide", "resnet50-224@32")) for b in DATA_PARALLEL
+                              if b not in CPU_DATA_PARALLEL),
+                            *((b, ()) for b in CPU_DATA_PARALLEL))),
     # The data-parallel study (docs/data-parallel.md): the one-process step and the same step
     # split across processes, interleaved at each config (run with --world-size 1 2).
     "data-parallel": Profile("data-parallel", DATA_PARALLEL_CONFIGS,
                              TimingBudget(repeats=5, block_time=0.25, min_time=0.01, min_rounds=3, slow_budget=10.0,
-                                          warmup_time=0.05), (), backends=(SINGLE_PROCESS_TWIN, *DATA_PARALLEL)),
+                                          warmup_time=0.05), (), backends=(SINGLE_PROCESS_TWIN, *CPU_DATA_PARALLEL)),
 }
 
 

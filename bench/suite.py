@@ -110,9 +110,12 @@ def refuse_if_none_can_run(backends: list[str]) -> None:
 def process_counts(backend: str, cores: int, world_sizes: list[int] | None) -> list[tuple[int, int]]:
     """(processes, threads per process) of ``backend``'s cases: one process at ``thread_counts``,
     or for a backend whose step spans processes each of ``world_sizes`` (default: one per core),
-    the cores shared out between them (at least one thread each)."""
+    the cores shared out between them (at least one thread each); on GPUs, a process per GPU
+    (default: one, which measures DDP's own cost over the single-process step)."""
     if not spans_processes(backend):
         return [(1, threads) for threads in thread_counts(backend, cores)]
+    if is_cuda_backend(backend):  # a process per GPU, each with every host thread (as thread_counts)
+        return [(size, cores) for size in (world_sizes or [1])]
     return [(size, max(1, cores // size)) for size in (world_sizes or [cores])]
 
 

@@ -56,6 +56,9 @@ _DESCRIPTIONS = {
                    when_measured=True),)),
     "torch-cuda": dict(role=FRAMEWORK, order=40, colour="#2ca02c", rungs=(LadderRung("float32", "any", "GPU"),),
                        peak=PeakKernels(torch_peak, ("float32", "bfloat16"), tf32=True, copy_dtype="float32")),
+    "torch-ddp-cuda": dict(role=FRAMEWORK, order=45, colour="#98df8a", rungs=(
+        LadderRung("float32", "any", "DistributedDataParallel, NCCL (one process per GPU)", side=True,
+                   when_measured=True),)),
     "torch-cuda-amp": dict(role=FRAMEWORK, order=50, colour="#006d2c", rungs=(
         LadderRung("float32", "any", "bfloat16 autocast, channels_last", when_measured=True),)),
     "torch-cuda-compile": dict(role=FRAMEWORK, order=60, colour="#74c476", rungs=(
@@ -85,6 +88,13 @@ def _cuda_unavailable() -> str | None:
     return cuda_unavailable_reason()
 
 
+def _torch_run_flags(dtype: str, cudnn_benchmark: bool) -> dict:
+    """The TF32 and cuDNN flags a torch case runs under on a GPU (``Backend.run_flags``)."""
+    from .torch_autograd.trainer import tf32_flags  # noqa: PLC0415
+
+    return dict(tf32_flags("cuda", dtype), cudnn_benchmark=cudnn_benchmark)
+
+
 def _torch(name: str, own_device: str, variant: TorchVariant) -> Backend:
     def build(model, spec, params, dtype, sgd, device=None):
         from .models import torch_module_builder  # noqa: PLC0415
@@ -97,9 +107,7 @@ def _torch(name: str, own_device: str, variant: TorchVariant) -> Backend:
                             architecture(model).weight_decay_names(spec), variant)
 
     def run_flags(dtype: str) -> dict:
-        from .torch_autograd.trainer import tf32_flags  # noqa: PLC0415
-
-        return dict(tf32_flags("cuda", dtype), cudnn_benchmark=variant.cudnn_benchmark)
+        return _torch_run_flags(dtype, variant.cudnn_benchmark)
 
     if own_device == "cuda":
         return Backend(name, "cuda", variant.dtypes, build, _cuda_unavailable, variant.amp_dtype, run_flags,
@@ -108,29 +116,37 @@ def _torch(name: str, own_device: str, variant: TorchVariant) -> Backend:
                    **_DESCRIPTIONS[name])
 
 
-def _data_parallel(name: str) -> Backend:
-    """torch-cpu's step across processes (``implementations.data_parallel``): its ``build`` runs in a
-    rank, its ``launch`` in the harness."""
+def _data_parallel(name: str, own_device: str) -> Backend:
+    """The torch step across processes (``implementations.data_parallel``), on the CPU over gloo or
+    on a GPU per process over NCCL: its ``build`` runs in a rank, its ``launch`` in the harness."""
     def build(model, spec, params, dtype, sgd, device=None):
-        if device not in (None, "cpu"):
-            raise ValueError(f"backend {name} runs on the CPU only (gloo)")
+        import os  # noqa: PLC0415
+
         from .data_parallel.trainer import DataParallelTrainer  # noqa: PLC0415  (torch loads only when asked for)
         from .models import torch_module_builder  # noqa: PLC0415
 
+        if device is None:  # the rank's own: its local rank's GPU, or the CPU
+            device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if own_device == "cuda" else "cpu"
         return DataParallelTrainer(torch_module_builder(model)(spec), name, params, dtype, sgd,
-                                   architecture(model).weight_decay_names(spec))
+                                   architecture(model).weight_decay_names(spec), device)
 
     def launch(job, placement):
+        from dataclasses import replace  # noqa: PLC0415
+
         from .data_parallel.group import WorkerGroup  # noqa: PLC0415
 
-        return WorkerGroup(job, placement)
+        return WorkerGroup(replace(job, device=own_device), placement)
 
+    if own_device == "cuda":
+        return Backend(name, "cuda", TorchVariant().dtypes, build, _cuda_unavailable, family="torch", launch=launch,
+                       run_flags=lambda dtype: _torch_run_flags(dtype, TorchVariant().cudnn_benchmark), **_DESCRIPTIONS[name])
     return Backend(name, "cpu", TorchVariant().dtypes, build, family="torch", launch=launch, **_DESCRIPTIONS[name])
 
 
 _BUILT_IN = [_handwritten(name, package) for name, package in _HANDWRITTEN.items()]
 _BUILT_IN += [_torch(name, device, variant) for name, (device, variant) in TORCH_BACKENDS.items()]
-_BUILT_IN.insert(4, _data_parallel("torch-ddp"))  # after torch-cpu: the ladder's order
+_BUILT_IN.insert(4, _data_parallel("torch-ddp", "cpu"))  # after torch-cpu: the ladder's order
+_BUILT_IN.insert(6, _data_parallel("torch-ddp-cuda", "cuda"))  # after torch-cuda
 for _backend in _BUILT_IN:
     register(_backend)
 

@@ -5,6 +5,8 @@ hangs ends its case with one line, no process left behind and nothing recorded l
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -138,7 +140,8 @@ def test_a_run_records_every_ranks_time_and_the_all_reduces_share(tmp_path):
     assert np.allclose(steps["seconds"].to_numpy(), ranks.map(max).to_numpy(), rtol=1e-6)
     params = sum(np.asarray(v).size for v in make_inputs(config)[0].values())
     assert (steps["communicated_bytes"] == 4 * params).all()  # float32 gradients, an MLP has no buffers
-    assert set(ddp.loc[ddp["part"] != "step", "part"]) == {data_parallel_case.COMPUTE, data_parallel_case.COMMUNICATION}
+    parts = set(ddp.loc[ddp["part"] != "step", "part"])  # an all-reduce the backward hid entirely has no row
+    assert data_parallel_case.COMPUTE in parts and parts <= {data_parallel_case.COMPUTE, data_parallel_case.COMMUNICATION}
     single = frame[(frame["backend"] == "torch-cpu") & (frame["part"] == "step")]
     assert (single["world_size"] == 1).all() and single["rank_seconds"].isna().all()
     assert worker_pids() <= before  # the ranks ended with their config
@@ -204,6 +207,27 @@ def test_a_failed_case_is_one_line_and_exit_1_from_bench_run(tmp_path, monkeypat
     failures = [line for line in err.splitlines() if line.startswith("FAILED")]
     assert len(failures) == 2 and all("rank 1 was killed by SIGKILL" in line for line in failures), err
     assert "Traceback" not in err
+
+
+def test_bench_run_ended_by_sigterm_leaves_no_rank_behind(tmp_path):
+    """A CI job cancelled mid-case: `bench run` ends as Ctrl-C ends it (exit 130, what it recorded
+    kept) and takes the case's torchrun and ranks with it."""
+    before = worker_pids()
+    run = subprocess.Popen([sys.executable, "-m", "bench", "run", "--profile", "data-parallel", "--backends",
+                            "torch-ddp", "--world-size", "2", "--models", "mlp-mnist", "--out",
+                            str(tmp_path / "ended.parquet"), "--no-progress"], cwd=ROOT, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not worker_pids() - before and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.2)
+    assert worker_pids() - before, "the ranks never started"
+    run.terminate()
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err[-2000:]
+    deadline = time.monotonic() + 20
+    while worker_pids() - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not worker_pids() - before
 
 
 def test_torchruns_default_port_taken_is_avoided():
@@ -286,12 +310,40 @@ def test_bench_run_across_two_nodes_records_on_node_0(tmp_path):
               "--nnodes", "2", "--rdzv-endpoint", endpoint, "--no-progress"]
     out = tmp_path / "two-nodes.parquet"
     node1 = subprocess.Popen([sys.executable, "-m", "bench", "run", *common, "--node-rank", "1"], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    node0 = subprocess.run([sys.executable, "-m", "bench", "run", *common, "--out", str(out)], cwd=ROOT,
-                           capture_output=True, text=True, timeout=600)
-    served, errors = node1.communicate(timeout=120)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        node0 = subprocess.run([sys.executable, "-m", "bench", "run", *common, "--out", str(out)], cwd=ROOT,
+                               capture_output=True, text=True, timeout=600)
+        served, errors = node1.communicate(timeout=120)
+    finally:  # a failed test leaves no node 1 waiting at its rendezvous (SIGTERM: it ends its ranks first)
+        if node1.poll() is None:
+            node1.terminate()
+            try:
+                node1.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(node1.pid, signal.SIGKILL)
     assert node0.returncode == 0, node0.stderr[-2000:]
     assert node1.returncode == 0 and served.count("served") == 2, (served, errors[-2000:])
     steps = read_results([out])
     steps = steps[(steps["part"] == "step") & (steps["backend"] == "torch-ddp")]
     assert len(steps) and (steps["nodes"] == 2).all() and (steps["world_size"] == 2).all() and (steps["status"] == "ok").all()
+
+
+# -- the CUDA twin -----------------------------------------------------------------------------------
+def test_the_cuda_twin_is_skipped_with_the_reason_where_there_is_no_gpu(tmp_path):
+    if get_backend("torch-ddp-cuda").unavailable() is None:
+        pytest.skip("a CUDA GPU is here: the twin runs (the test below)")
+    runner = Runner(ResultsWriter(tmp_path / "cuda.parquet"), BUDGET, "custom", progress=False)
+    outcome, = runner.run_config([Case(get_config("mlp-mnist"), "torch-ddp-cuda", "float32", 2, 1)])
+    assert outcome.status == "skipped" and "no CUDA GPU" in outcome.error
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(get_backend("torch-ddp-cuda").unavailable() is not None,
+                    reason=str(get_backend("torch-ddp-cuda").unavailable()))
+def test_one_gpu_process_over_nccl_is_verified_and_timed(tmp_path):
+    """World size 1 on the GPU: DDP's own cost over torch-cuda, verified like every GPU rung."""
+    runner = Runner(ResultsWriter(tmp_path / "cuda.parquet"), BUDGET, "custom", progress=False)
+    config = get_config("mlp-mnist")
+    outcomes = runner.run_config([Case(config, "torch-cuda", "float32", 2), Case(config, "torch-ddp-cuda", "float32", 2, 1)])
+    assert [o.status for o in outcomes] == ["ok", "ok"], [o.error for o in outcomes]

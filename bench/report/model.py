@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..formatting import first_names
 from ..breakdown import Breakdown, breakdowns
+from ..data_parallel_case import COMPUTE
+from ..data_parallel_study import comparisons
 from ..measurement import Measurement, measurements
 from ..suspect import flag_text, suspects
 from .cases import Case, config_ranks, ordered
@@ -44,6 +46,7 @@ class Report:
     all_efficiencies: list[Efficiency]
     peaks: list[Peak]
     environments: list[Environment]
+    data_parallel: list = field(default_factory=list)  # threads or processes, per config and machine (Comparison)
 
     @property
     def machines_apart(self) -> list:
@@ -126,6 +129,8 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
     machine_peaks = peaks(peak_rows)
     effs = efficiencies(cases, machine_peaks)
     found = breakdowns(frame)
+    divided = [b for b in found if COMPUTE in b.parts]  # a data-parallel step's two parts, not its stages
+    stages = [b for b in found if COMPUTE not in b.parts]
     return Report(
         headlines=headlines(ladders, hardware, lines, effs, cases),
         method=[*method_notes(resamples, seed), verification_note(cases)],
@@ -140,11 +145,12 @@ def build(paths: list[str | Path], resamples: int = RESAMPLES, seed: int = SEED)
         machines=machines,
         across=across,
         across_machines=ordered_machines,
-        breakdowns={m: [b for b in found if b.machine == m] for m in sorted({b.machine for b in found})},
+        breakdowns={m: [b for b in stages if b.machine == m] for m in sorted({b.machine for b in stages})},
         sweeps={m: v for m, v in sweeps.items() if v},
         flops_fits=flops_fits,
         efficiencies={m: [e for e in effs if e.case.machine == m] for m in machines},
         all_efficiencies=effs,
         peaks=machine_peaks,
         environments=environments(frame),
+        data_parallel=comparisons(cases, divided),
     )

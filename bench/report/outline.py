@@ -12,6 +12,8 @@ from .document import (Attachment, Bullets, Document, FigureBlock, Paragraph, Se
 from .charts import efficiency_machines, ladder_title
 from .model import Report
 from . import findings, flags, measured_tables as m, pivots, tables as t
+from .. import data_parallel_study as dps
+from .tables import Table
 
 TITLE = "vecbench: how much faster does vectorized code train neural networks?"
 GLOSSARY = (
@@ -46,6 +48,8 @@ def document(report: Report) -> Document:
     sections = [_headline(report, attachments), _ladder(report), _claims(report)]
     if report.across:
         sections.append(_machines(report))
+    if report.data_parallel:
+        sections.append(_data_parallel(report))
     sections += [_stages(report), _scaling(report), _efficiency(report), _problems(report),
                  _environment(report)]  # how it was measured, last: the appendix
     return Document(TITLE, tuple(sections), attachments)
@@ -122,6 +126,28 @@ def _machines(report: Report) -> Section:
         blocks.append(Paragraph(f"Not compared here: {', '.join(map(str, report.machines_apart))}: no rung in "
                                 "common with another machine."))
     return Section("Machines side by side", "machines", tuple(blocks))
+
+
+def _data_parallel(report: Report) -> Section:
+    """Threads or processes: where the results hold the data-parallel rung beside the one-process step."""
+    found = report.data_parallel
+    said = []
+    for c in found:
+        ratio, interval = c.processes_over_threads
+        if interval and interval.low <= 1 <= interval.high:
+            said.append(f"{c.config} on {c.machine}: neither")
+        else:
+            said.append(f"{c.config} on {c.machine}: {'processes' if ratio > 1 else 'threads'}")
+    return Section("Threads or processes", "data-parallel", (
+        Paragraph("The cores of one machine as threads of one process (torch-cpu), or as processes of one thread "
+                  "each, the batch split between them and the gradients averaged by an all-reduce (torch-ddp: "
+                  "DistributedDataParallel over gloo, started by torchrun). Which wins, config by config: "
+                  f"{'; '.join(said)}. Why: a process per core runs its share of the step without the threads' "
+                  "synchronization inside every layer, but each step all-reduces every gradient; the fewer FLOPs "
+                  "a rank does per byte it all-reduces, the more that weighs (the last column)."),
+        TableBlock(Table("Threads or processes, config by config", dps.COLUMNS, dps.rows(found), note=dps.NOTE),
+                   keep_together=True),
+    ))
 
 
 def _stages(report: Report) -> Section:

@@ -15,7 +15,7 @@ class Job:
     """One case for the ranks of one worker group.
 
     ``params``, ``x``, ``y``: the config's initial weights and its whole batch (every rank takes its
-    shard). ``threads``: torch threads per rank. ``control``: ``host:port`` of the harness's store
+    shard). ``device``: ``cpu`` (gloo) or ``cuda`` (a GPU per process, its local rank's; NCCL). ``threads``: torch threads per rank. ``control``: ``host:port`` of the harness's store
     (rank 0 takes commands there). ``idle_seconds``: how long a rank waits for the next command or a
     collective before it gives up (the harness's own timeouts are shorter: it ends a group that
     stops answering). ``planted``: a fault a test plants in rank ``planted_rank`` (``PLANTABLE``;
@@ -34,6 +34,7 @@ class Job:
     idle_seconds: float = 3600.0
     planted: str = ""
     planted_rank: int = 1
+    device: str = "cpu"
 
     def __post_init__(self):
         if self.planted and self.planted not in PLANTABLE:

@@ -1,4 +1,5 @@
-"""One rank's trainer: torch-cpu's ``TorchTrainer`` with its module in ``DistributedDataParallel``.
+"""One rank's trainer: torch's ``TorchTrainer`` with its module in ``DistributedDataParallel``
+(torch-ddp on the CPU over gloo; torch-ddp-cuda on one GPU per process over NCCL).
 
 Every rank holds ``batch / world_size`` samples (rank r the r-th contiguous shard) and the whole
 model. DDP's defaults, as its users run it: gradients all-reduced in 25 MB buckets while the
@@ -32,17 +33,20 @@ def shard(n: int, rank: int, world_size: int) -> slice:
 
 
 class DataParallelTrainer(TorchTrainer):
-    """The torch trainer of one rank of an initialized process group (``torch.distributed``)."""
+    """The torch trainer of one rank of an initialized process group (``torch.distributed``), on
+    ``device`` (``cpu``, or this rank's GPU ``cuda:<local rank>``)."""
 
-    def __init__(self, module, backend, params, dtype, sgd, decay_names):
+    def __init__(self, module, backend, params, dtype, sgd, decay_names, device: str = "cpu"):
         if not dist.is_initialized():
             raise RuntimeError(f"{backend}: a trainer is built inside a rank of a process group; "
                                "`bench run` starts the ranks (implementations.data_parallel.group)")
         self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
-        super().__init__(module, backend, params, dtype, "cpu", sgd, decay_names, PLAIN)
+        super().__init__(module, backend, params, dtype, device, sgd, decay_names, PLAIN)
 
     def _make_forward_loss(self):
-        self.ddp = ddp = DistributedDataParallel(self.module)
+        # one device per process: DDP's device_ids for a GPU, none on the CPU
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        self.ddp = ddp = DistributedDataParallel(self.module, device_ids=ids)
 
         def forward_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             return F.cross_entropy(ddp(x), y)
