@@ -38,6 +38,7 @@ class Comparison:
     processes: Measurement  # the data-parallel step, a process per core, one thread each
     one_process: Measurement | None  # the data-parallel step in one process on every core
     exposed: float | None  # the all-reduce's exposed share of a step (None: no breakdown)
+    weak: Measurement | None = None  # the data-parallel step at the batch times the processes (weak scaling)
 
     @property
     def world_size(self) -> int:
@@ -58,6 +59,12 @@ class Comparison:
         ratio, interval = self._ratio(self.one_thread, self.processes)
         p = self.world_size
         return ratio / p, stats.Interval(interval.low / p, interval.high / p) if interval else None
+
+    @property
+    def weak_efficiency(self) -> tuple[float, stats.Interval | None] | None:
+        """Weak scaling: T(one process, one thread, batch B) / T(P processes, batch P x B), each
+        process holding B samples as the one process did (1: perfect)."""
+        return self._ratio(self.one_thread, self.weak) if self.weak else None
 
     @property
     def overhead(self) -> tuple[float, stats.Interval | None] | None:
@@ -88,8 +95,10 @@ def comparisons(cases: list[Measurement], parts: list[Breakdown]) -> list[Compar
             continue
         share = shares.get((machine, config, batch, cores))
         exposed = share.get(COMMUNICATION, 0.0) / sum(share.values()) if share else None
+        weak = next((m for k, m in found.items() if k[:3] == (machine, config, batch * cores)
+                     and k[3] != SINGLE_PROCESS_TWIN and k[4] == cores and k[5] == 1), None)
         out.append(Comparison(machine, f"{config}@{batch}", single[1], single[cores], spread[cores], one_process,
-                              exposed))
+                              exposed, weak))
     return out
 
 
@@ -109,19 +118,22 @@ def _winner(c: Comparison) -> str:
 
 
 COLUMNS = ["machine", "config", "1 process, 1 thread", "1 process, all cores", "a process per core",
-           "faster (95% interval)", "parallel efficiency", "DDP in 1 process / torch-cpu", "all-reduce exposed",
-           "MB all-reduced per rank", "FLOPs per byte"]
+           "faster (95% interval)", "parallel efficiency", "weak scaling", "DDP in 1 process / torch-cpu",
+           "all-reduce exposed", "MB all-reduced per rank", "FLOPs per byte"]
 NOTE = ("float32. torch-cpu in one process, and torch-ddp with the batch split over a process per core (one "
         "thread each, gloo), timed interleaved in one run. Faster: the other's time over the winner's (neither: "
-        "the interval holds 1). Parallel efficiency: the one-thread, one-process time over processes x their "
-        "time. All-reduce exposed: the share of a step beyond the same step without DDP's all-reduce (no_sync), "
+        "the interval holds 1). Parallel efficiency (strong scaling, the same batch): the one-thread, "
+        "one-process time over processes x their time. Weak scaling: the one-thread, one-process time over "
+        "that of the processes at a batch as many times larger (the same samples per process); 1 is perfect. "
+        "All-reduce exposed: the share of a step beyond the same step without DDP's all-reduce (no_sync), "
         "median of 5 pairs. FLOPs per byte: a rank's arithmetic per step over the bytes it all-reduces: the "
         "fewer, the more the all-reduce weighs.")
 
 
 def rows(found: list[Comparison]) -> list[list[str]]:
     return [[str(c.machine), c.config, seconds(c.one_thread.time), seconds(c.threads.time), seconds(c.processes.time),
-             _winner(c), _with_interval(*c.efficiency), _with_interval(*c.overhead) if c.overhead else "-",
+             _winner(c), _with_interval(*c.efficiency), _with_interval(*c.weak_efficiency) if c.weak else "-",
+             _with_interval(*c.overhead) if c.overhead else "-",
              f"{c.exposed:.0%}" if c.exposed is not None else "-", f"{c.processes.communicated_bytes / 1e6:.2f}",
              f"{c.flops_per_byte:.0f}"] for c in found]
 
