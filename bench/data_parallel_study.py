@@ -138,6 +138,9 @@ def rows(found: list[Comparison]) -> list[list[str]]:
              f"{c.flops_per_byte:.0f}"] for c in found]
 
 
+STUDIES = "results/data-parallel"  # a folder per machine kind, a results file per study
+
+
 def newest(folder: Path) -> Path:
     """The newest results file of a machine kind's folder (files are named by their start, UTC)."""
     found = sorted(folder.glob("*.parquet"))
@@ -155,5 +158,5 @@ def study_table(folder: Path) -> tuple[list[str], list[list[str]], str]:
     rounds = sum(m.rounds for m in cases if m.ok)
     contended = sum(int(m.contended.sum()) for m in cases if m.ok)
     return COLUMNS[1:], [row[1:] for row in rows(found)], (
-        f"{NOTE} From {path.as_posix()} ({found[0].machine if found else 'no machine'}); {contended} of {rounds} "
+        f"{NOTE} From {STUDIES}/{folder.name}/{path.name} ({found[0].machine if found else 'no machine'}); {contended} of {rounds} "
         "rounds were contended (other work on the machine) and are left out.")

@@ -38,7 +38,6 @@ REFERENCES = "results/reference"
 STUDIES = "results/ab"  # the A/A and power studies of CI's check, a folder per machine kind
 FLOOR = "results/floor"  # the loops floor study's files
 TIMERS = "results/timers"  # vecbench's timer against pytest-benchmark's (studies/timer_difference.py)
-DATA_PARALLEL = "results/data-parallel"  # threads against processes (bench run --profile data-parallel)
 MARKED = re.compile(r"(?P<open><!-- generated: (?P<name>[\w:.-]+) \(python -m bench docs\) -->\n)"
                     r"(?P<body>.*?)"
                     r"(?P<close><!-- end generated: (?P=name) -->)", re.DOTALL)
@@ -140,7 +139,7 @@ def block(name: str, sources: Sources) -> str:
 
         return _markdown(*timer_table(sources.root / TIMERS / stem))
     if kind == "data-parallel" and stem:
-        from .data_parallel_study import study_table  # noqa: PLC0415
+        from .data_parallel_study import STUDIES as DATA_PARALLEL, study_table  # noqa: PLC0415
 
         return _markdown(*study_table(sources.root / DATA_PARALLEL / stem))
     raise UsageError(f"unknown generated block {name!r} (findings, schema, machine:FILE, targets:FILE, gpu:FILE, "

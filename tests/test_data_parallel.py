@@ -347,3 +347,30 @@ def test_one_gpu_process_over_nccl_is_verified_and_timed(tmp_path):
     config = get_config("mlp-mnist")
     outcomes = runner.run_config([Case(config, "torch-cuda", "float32", 2), Case(config, "torch-ddp-cuda", "float32", 2, 1)])
     assert [o.status for o in outcomes] == ["ok", "ok"], [o.error for o in outcomes]
+
+
+# -- the committed study ----------------------------------------------------------------------------
+STUDY = sorted((ROOT / "results" / "data-parallel" / "amd-epyc-2core").glob("*.parquet"))[-1]
+
+
+def test_the_committed_study_verified_every_data_parallel_case_before_timing_it():
+    frame = read_results([STUDY])
+    ddp = frame[frame["backend"] == "torch-ddp"]
+    assert set(ddp["world_size"]) == {1, 2} and (ddp["status"] == "ok").all()
+    assert (ddp["verification"] == "before").all() and (ddp["verified_max_rel_error"] <= ddp["tolerance"]).all()
+    assert set(ddp.loc[ddp["world_size"] == 2, "config"]) == {"mlp-mnist", "mlp-wide", "resnet50-32", "resnet50-224"}
+
+
+def test_the_studys_parallel_efficiency_is_recomputed_from_its_rows():
+    """resnet50-224@8's efficiency in docs/data-parallel.md from the file's rows, without vecbench's
+    readers: the median uncontended step of torch-cpu at one thread over twice torch-ddp's over 2."""
+    import pandas as pd
+
+    rows = pd.read_parquet(STUDY)
+    rows = rows[(rows["config"] == "resnet50-224") & (rows["batch_size"] == 8) & (rows["part"] == "step")
+                & (rows["status"] == "ok") & (rows["dtype"] == "float32") & ~rows["contended"].fillna(False)]
+    one = rows[(rows["backend"] == "torch-cpu") & (rows["threads"] == 1)]["seconds"].median()
+    two = rows[(rows["backend"] == "torch-ddp") & (rows["world_size"] == 2)]["seconds"].median()
+    table = (ROOT / "docs" / "data-parallel.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| resnet50-224@8 "))
+    assert f"| {one / (2 * two):.2f} [" in row, (one / (2 * two), row)
