@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--profile", default="quick", help=f"whose configs to verify: {', '.join(PROFILES)} (default: quick)")
     ver.add_argument("--models", nargs="+", metavar="MODEL_OR_CONFIG")
     ver.add_argument("--backends", nargs="+", metavar="BACKEND")
+    ver.add_argument("--world-size", type=int, nargs="+", metavar="N", help="processes a data-parallel backend's "
+                     "step is spread across, each N a case (default: one per core)")
 
     rep = sub.add_parser("report", help="build the report (index.html, report.pdf, report.md and its long tables as CSV) from results files")
     rep.add_argument("results", nargs="+", metavar="RESULTS", help="parquet files or folders of them")

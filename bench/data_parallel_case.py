@@ -105,6 +105,37 @@ def _breakdown(group, step: float):
     return breakdown
 
 
+def _started(case: Case, verifier: verify.Verifier, spread: Spread, index: int):
+    """(the verifier judging ``case``'s shards, its started group, the ranks' hello): the group ends
+    if it cannot start. CaseUnsupported where the step cannot be split (``unsupported``)."""
+    reason = unsupported(case)
+    if reason:
+        raise CaseUnsupported(reason)
+    judge = verifier.sharded(case.world_size)
+    reference, config = judge.reference, case.config
+    job = Job(case.backend, config.model, config.spec, reference.params, reference.x, reference.y, case.dtype,
+              case.threads, "", planted=spread.planted)
+    group = get_backend(case.backend).launch(job, Placement(case.world_size, spread.nodes, 0, spread.for_case(index)))
+    try:
+        return judge, group, group.start()
+    except BaseException:
+        group.close(force=True)
+        raise
+
+
+def _steps(group, steps: int) -> verify.StepResult:
+    """The verification steps, run by every rank; rank 0's result."""
+    return verify.StepResult(*group.command("steps", _deadline(600.0), steps=steps)[0])
+
+
+def verified_steps(case: Case, verifier: verify.Verifier, precision: str) -> tuple[verify.Verifier, verify.StepResult]:
+    """``bench verify``'s view of a data-parallel case: its ranks started here, its verification
+    steps run, the ranks ended; (the verifier judging its shards, rank 0's steps)."""
+    judge, group, _ = _started(case, verifier, Spread(), 0)
+    with group:
+        return judge, _steps(group, verify.case_steps(case.config, case.backend, precision))
+
+
 def verify_data_parallel(case: Case, base: Round, verifier: verify.Verifier, budget: TimingBudget, cores: int,
                          spread: Spread | None, index: int = 0) -> TimedCase | CaseOutcome:
     """Start ``case``'s ranks (the run's ``index``-th data-parallel case), verify their steps (the
@@ -113,19 +144,11 @@ def verify_data_parallel(case: Case, base: Round, verifier: verify.Verifier, bud
     (``unsupported``); RankFailure (a RuntimeError) when a rank dies or hangs."""
     spread = spread or Spread()
     config = case.config
-    reason = unsupported(case)
-    if reason:
-        raise CaseUnsupported(reason)
-    judge = verifier.sharded(case.world_size)
-    reference = judge.reference
-    job = Job(case.backend, config.model, config.spec, reference.params, reference.x, reference.y, case.dtype,
-              case.threads, "", planted=spread.planted)
-    group = get_backend(case.backend).launch(job, Placement(case.world_size, spread.nodes, 0, spread.for_case(index)))
+    judge, group, hello = _started(case, verifier, spread, index)
     try:
-        hello = group.start()
         steps = verify.case_steps(config, case.backend, base.precision)
         start = time.perf_counter()
-        result = verify.StepResult(*group.command("steps", _deadline(600.0), steps=steps)[0])
+        result = _steps(group, steps)
         step = (time.perf_counter() - start) / steps
         base = _verified(judge, case, base, result, "before").with_(
             world_size=case.world_size, nodes=spread.nodes, communicated_bytes=int(hello[0]["bytes"]))

@@ -158,5 +158,5 @@ def study_table(folder: Path) -> tuple[list[str], list[list[str]], str]:
     rounds = sum(m.rounds for m in cases if m.ok)
     contended = sum(int(m.contended.sum()) for m in cases if m.ok)
     return COLUMNS[1:], [row[1:] for row in rows(found)], (
-        f"{NOTE} From {STUDIES}/{folder.name}/{path.name} ({found[0].machine if found else 'no machine'}); {contended} of {rounds} "
+        f"{NOTE} From the newest study in {STUDIES}/{folder.name}/ ({found[0].machine if found else 'no machine'}); {contended} of {rounds} "
         "rounds were contended (other work on the machine) and are left out.")

@@ -70,6 +70,8 @@ def broken_tensor(result: StepResult, reference_grads: dict) -> str | None:
 class Verifier:
     """One config's float64 reference, confirmed by the oracle, and what a case's steps must meet."""
 
+    shards = 1  # >1: judging a data-parallel case over that many processes (``sharded``)
+
     def __init__(self, config, seed: int = SEED):
         self.config = config
         start = time.perf_counter()
@@ -80,8 +82,7 @@ class Verifier:
         self.seconds = {"reference": built - start, "oracle": time.perf_counter() - built}
         self._floors: dict[str, dict[str, float]] = {}
         self._sharded: dict[int, Verifier] = {}
-        self.shards = 1  # >1: judging a data-parallel case over that many processes (``sharded``)
-        self._whole = self.reference
+        self._whole = self.reference  # the whole batch's, kept by a sharded twin for its floors
 
     def sharded(self, shards: int) -> Verifier:
         """This verifier for a data-parallel case over ``shards`` processes: the same tolerances,

@@ -161,6 +161,15 @@ def test_bench_run_torch_ddp_world_size_2_works_with_nothing_else_started(tmp_pa
     assert [row[header.index("processes")] for row in rows] == ["2", "2"], done.stdout
 
 
+def test_bench_verify_checks_the_data_parallel_step_against_its_shards(capsys):
+    from bench import cli
+
+    code = cli.main(["verify", "--profile", "data-parallel", "--backends", "torch-ddp", "--models", "mlp-mnist",
+                     "--world-size", "2"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if "torch-ddp x2" in line]
+    assert code == 0 and len(lines) == 2 and all(line.endswith("ok") for line in lines), lines
+
+
 # -- faults ----------------------------------------------------------------------------------------
 def _run_with_fault(tmp_path, monkeypatch, planted: str):
     """An MLP config recorded first, then a data-parallel case with ``planted`` in rank 1."""

@@ -16,13 +16,14 @@ from bench import configs, memory, profiles, results, suite, verify
 from bench.errors import UsageError
 from bench.peaks import GPU_COPY_BYTES, GPU_GEMM_N, PeakCase, gpu_peak_cases
 from bench.results import ResultsWriter, read_results
-from bench.schema import (ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, ADDED_IN_V5, ADDED_IN_V6, ADDED_IN_V7,
+from bench.schema import (ADDED_IN_V2, ADDED_IN_V3, ADDED_IN_V4, ADDED_IN_V5, ADDED_IN_V6, ADDED_IN_V7, ADDED_IN_V8,
                           REQUIRED_BY_VERSION)
 from bench.runner import Runner
 from bench.configs import get_config
 from bench.profiles import TimingBudget
 from bench.suite import Case
 from implementations import BACKENDS, CUDA_BACKENDS, backend_dtypes, make_trainer
+from implementations.registry import spans_processes
 from implementations.architectures import mlp, resnet
 from implementations.torch_autograd.trainer import tf32_flags
 from tests.conftest import cuda_skip_reason
@@ -56,8 +57,8 @@ def resnet_inputs(seed=0):
 
 # -- registration -------------------------------------------------------------------------------
 def test_gpu_rungs_are_backends_with_float32_masters():
-    assert BACKENDS[-4:] == ("torch-cuda", "torch-cuda-amp", "torch-cuda-compile", "torch-cuda-graphs")
-    assert CUDA_BACKENDS == ("torch-cuda", "torch-cuda-amp", "torch-cuda-compile", "torch-cuda-graphs")
+    gpu_rungs = ("torch-cuda", "torch-ddp-cuda", "torch-cuda-amp", "torch-cuda-compile", "torch-cuda-graphs")
+    assert BACKENDS[-5:] == gpu_rungs and CUDA_BACKENDS == gpu_rungs
     assert (backend_dtypes("torch-cuda-amp") == backend_dtypes("torch-cuda-compile")
             == backend_dtypes("torch-cuda-graphs") == ("float32",))
     assert backend_dtypes("torch-cuda") == ("float32", "float64")
@@ -173,8 +174,8 @@ def test_gpu_rungs_are_skipped_with_their_reason(tmp_path):
     frame = read_results([path])
     assert list(frame["backend"]) == list(CUDA_BACKENDS)
     assert set(frame["status"]) == {"skipped"} and frame["error"].str.startswith("no CUDA GPU is available").all()
-    assert list(frame["precision"]) == ["float32", "bfloat16", "bfloat16", "bfloat16"]
-    assert list(frame["tolerance"]) == [1e-4, 0.2, 0.2, 0.2]
+    assert list(frame["precision"]) == ["float32", "float32", "bfloat16", "bfloat16", "bfloat16"]
+    assert list(frame["tolerance"]) == [1e-4, 1e-4, 0.2, 0.2, 0.2]
     assert frame["tf32_matmul"].isna().all() and frame["compile_seconds"].isna().all()
     assert frame["capture_seconds"].isna().all()
     assert (frame[frame["model"] == "peak"]).empty  # no GPU peaks without a GPU
@@ -235,9 +236,12 @@ def test_gpu_rungs_run_at_all_cores_only_and_the_gpu_profile():
     cases = suite.expand_cases(suite.select_configs(profile, None), list(BACKENDS), cores=16)
     gpu = [c for c in cases if c.backend in CUDA_BACKENDS]
     assert {c.threads for c in gpu} == {16}
+    single = [b for b in CUDA_BACKENDS if not spans_processes(b)]  # the data-parallel twin: a few configs
     for name in ("resnet50-224@1", "resnet50-224@32", "resnet50-224@256"):
         mine = {(c.backend, c.dtype) for c in gpu if c.config.key == name}
-        assert {(b, "float32") for b in CUDA_BACKENDS} <= mine
+        assert {(b, "float32") for b in single} <= mine
+    twin = {(c.config.key, c.world_size) for c in gpu if c.backend not in single}
+    assert twin == {("mlp-mnist@32", 1), ("mlp-wide@128", 1), ("resnet50-224@32", 1)}
     # the host's CPU rungs where they meet the GPU at the same config; loops not where a step takes minutes
     where = {b: {c.config.key for c in cases if c.backend == b} for b in ("loops", "numba", "numpy", "torch-cpu")}
     assert where["loops"] == {"mlp-tiny@5", "mlp-mnist@32", "resnet50-32@4"}
@@ -248,8 +252,8 @@ def test_gpu_rungs_run_at_all_cores_only_and_the_gpu_profile():
     assert not [c for c in gpu if c.config.name == "resnet50-32"]
     # a selection keeps the restrictions
     chosen = suite.expand_cases(suite.select_configs(profile, ["resnet50-224@256", "mlp-tiny"]), list(BACKENDS), cores=16)
-    assert {c.backend for c in chosen if c.config.name == "resnet50-224"} == set(CUDA_BACKENDS)
-    assert {"loops", "numpy", "torch-cpu", *CUDA_BACKENDS} <= {c.backend for c in chosen if c.config.name == "mlp-tiny"}
+    assert {c.backend for c in chosen if c.config.name == "resnet50-224"} == set(single)
+    assert {"loops", "numpy", "torch-cpu", *single} <= {c.backend for c in chosen if c.config.name == "mlp-tiny"}
 
 
 # -- schema versions -----------------------------------------------------------------------------
@@ -258,7 +262,7 @@ def _v1_frame():
 
     row = base_row("lab-a")
     frame = results.to_frame([row]).drop(columns=list(ADDED_IN_V2 + ADDED_IN_V3 + ADDED_IN_V4 + ADDED_IN_V5
-                                                      + ADDED_IN_V6 + ADDED_IN_V7))
+                                                      + ADDED_IN_V6 + ADDED_IN_V7 + ADDED_IN_V8))
     assert set(frame.columns) == set(REQUIRED_BY_VERSION[1])
     return frame.assign(schema_version=pd.Series([1], dtype="int64"))
 
@@ -281,7 +285,7 @@ def test_version_1_files_still_read_with_nulls_in_the_new_columns(tmp_path):
     assert sorted(both["schema_version"]) == [1, 2] and both["tf32_matmul"].tolist()[1] is True
 
 
-def test_version_2_files_need_the_new_columns_and_version_8_is_refused(tmp_path):
+def test_version_2_files_need_the_new_columns_and_version_9_is_refused(tmp_path):
     path = tmp_path / "v2-partial.parquet"
     _v1_frame().assign(schema_version=pd.Series([2], dtype="int64")).to_parquet(path, index=False)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) precision, tf32_matmul"):
@@ -291,29 +295,29 @@ def test_version_2_files_need_the_new_columns_and_version_8_is_refused(tmp_path)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) repeat, run_wait"):
         read_results([v3])
     v4 = tmp_path / "v4-partial.parquet"
-    results.to_frame([dict(base_row_v3(), schema_version=4)]).drop(columns=["part", "capture_seconds", *ADDED_IN_V7]).to_parquet(v4)
+    results.to_frame([dict(base_row_v3(), schema_version=4)]).drop(columns=["part", "capture_seconds", *ADDED_IN_V7, *ADDED_IN_V8]).to_parquet(v4)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) part"):
         read_results([v4])
     v5 = tmp_path / "v5-partial.parquet"
     results.to_frame([dict(base_row_v3(), schema_version=5)]).drop(columns=["capture_seconds", *ADDED_IN_V6,
-                                                                             *ADDED_IN_V7]).to_parquet(v5)
+                                                                             *ADDED_IN_V7, *ADDED_IN_V8]).to_parquet(v5)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) capture_seconds"):
         read_results([v5])
     v6 = tmp_path / "v6-partial.parquet"
-    results.to_frame([dict(base_row_v3(), schema_version=6)]).drop(columns=["blind_spots", *ADDED_IN_V7]).to_parquet(v6)
+    results.to_frame([dict(base_row_v3(), schema_version=6)]).drop(columns=["blind_spots", *ADDED_IN_V7, *ADDED_IN_V8]).to_parquet(v6)
     with pytest.raises(UsageError, match="lacks required column\\(s\\) blind_spots"):
         read_results([v6])
     # a version-5 file (none of version 6's columns) reads, each of them empty
     v5_whole = tmp_path / "v5.parquet"
-    results.to_frame([dict(base_row_v3(), schema_version=5)]).drop(columns=[*ADDED_IN_V6, *ADDED_IN_V7]).to_parquet(v5_whole)
+    results.to_frame([dict(base_row_v3(), schema_version=5)]).drop(columns=[*ADDED_IN_V6, *ADDED_IN_V7, *ADDED_IN_V8]).to_parquet(v5_whole)
     assert (read_results([v5_whole])[list(ADDED_IN_V6)] == "").all().all()
     # a version-4 file (no capture_seconds) reads, NaN there
     v4_whole = tmp_path / "v4.parquet"
-    results.to_frame([dict(base_row_v3(), schema_version=4)]).drop(columns=["capture_seconds", *ADDED_IN_V7]).to_parquet(v4_whole)
+    results.to_frame([dict(base_row_v3(), schema_version=4)]).drop(columns=["capture_seconds", *ADDED_IN_V7, *ADDED_IN_V8]).to_parquet(v4_whole)
     assert read_results([v4_whole])["capture_seconds"].isna().all()
-    newer = tmp_path / "v8.parquet"
-    results.to_frame([]).assign(schema_version=pd.Series([8], dtype="int64")).to_parquet(newer)
-    with pytest.raises(UsageError, match="schema_version 8, newer than this vecbench reads \\(up to 7\\)"):
+    newer = tmp_path / "v9.parquet"
+    results.to_frame([]).assign(schema_version=pd.Series([9], dtype="int64")).to_parquet(newer)
+    with pytest.raises(UsageError, match="schema_version 9, newer than this vecbench reads \\(up to 8\\)"):
         read_results([newer])
 
 

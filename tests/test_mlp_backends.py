@@ -210,7 +210,7 @@ def test_bad_inputs_raise_with_the_accepted_values():
     spec = mlp.MLPSpec((4, 3, 2))
     params = mlp.init_params(spec, 0)
     x, y = mlp.make_batch(spec, 5, 1)
-    with pytest.raises(ValueError, match="unknown backend 'fortran'; accepted: loops, numba, numpy, torch-cpu, torch-cuda"):
+    with pytest.raises(ValueError, match="unknown backend 'fortran'; accepted: loops, numba, numpy, torch-cpu, torch-ddp, torch-cuda"):
         loss_and_grads("fortran", "mlp", params, x, y)
     with pytest.raises(ValueError, match="unknown model 'vgg'; accepted: mlp"):
         loss_and_grads("numpy", "vgg", params, x, y)

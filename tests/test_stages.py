@@ -169,7 +169,7 @@ def test_a_file_before_schema_4_reads_as_whole_steps_only(tmp_path):
 def test_a_newer_breakdown_replaces_an_older_one():
     def rows(run, stamp, seconds):
         return [dict(run_id=run, model="resnet50", config="resnet50-32", backend="numpy", dtype="float32",
-                     threads=1, batch_size=4, resolution=32, cpu="c", cores=2, gpu="", status="ok",
+                     threads=1, batch_size=4, resolution=32, world_size=1, cpu="c", cores=2, gpu="", status="ok",
                      part=part, seconds=seconds, timestamp=pd.Timestamp(stamp, tz="UTC")) for part in PARTS]
     frame = pd.DataFrame(rows("old", "2026-01-01", 1.0) + rows("new", "2026-01-02", 2.0))
     (found,) = breakdowns(frame)
