@@ -191,22 +191,24 @@ def _verify(case: Case, base: Round, verifier: verify.Verifier, budget: TimingBu
     # step has run
     base = base.with_(compile_seconds=getattr(trainer, "compile_seconds", math.nan),
                       capture_seconds=getattr(trainer, "capture_seconds", math.nan))
-    timed = _plan(case, base, target, outcome, step, first_warmup, budget)
+    timed = plan(case, base, target, outcome, step, first_warmup, budget)
     timed.trainer = trainer if parts else None
     return timed
 
 
-def _plan(case: Case, base: Round, target, outcome: CaseOutcome, step: float, first_warmup: int,
-          budget: TimingBudget) -> TimedCase:
+def plan(case: Case, base: Round, target, outcome: CaseOutcome, step: float, first_warmup: int,
+         budget: TimingBudget, iterations: int | None = None) -> TimedCase:
     """The case's rounds: one call each and the slow budget for a step over ``SLOW_STEP``, else
-    calibrated to ``budget.min_time`` a round."""
+    calibrated to ``budget.min_time`` a round (``iterations`` calls, where the caller cannot call
+    ``target`` here to calibrate them: a step run in other processes)."""
     if step > SLOW_STEP:
         # Warmed once, by verification and the step above: a step of a quarter second or more
         # works on far more memory than any cache holds, so a warm-up per block buys nothing
         # and would double the case's cost.
         repeats, rounds = slow_plan(budget, step)
         return TimedCase(case, base, target, outcome, step, 1, rounds, repeats, 0, first_warmup)
-    with thread_limit(case.threads):
-        iterations = calibrate(target, budget.min_time, step)
+    if iterations is None:
+        with thread_limit(case.threads):
+            iterations = calibrate(target, budget.min_time, step)
     rounds, repeats, warmup_calls = calibrated_plan(budget, step, iterations)
     return TimedCase(case, base, target, outcome, step, iterations, rounds, repeats, warmup_calls, first_warmup)

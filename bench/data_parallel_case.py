@@ -20,10 +20,9 @@ from implementations.data_parallel.group import Placement, split_endpoint
 from implementations.data_parallel.job import Job
 
 from . import stats, verify
-from .case_preparation import TimedCase, _verified
+from .case_preparation import TimedCase, _verified, plan
 from .contention import LoadProbe
-from .plan import calibrated_plan, slow_plan
-from .profiles import SLOW_STEP, TimingBudget
+from .profiles import TimingBudget
 from .run_rows import CaseOutcome
 from .schema import Round
 from .suite import Case
@@ -105,6 +104,13 @@ def _breakdown(group, step: float):
     return breakdown
 
 
+def _job(case: Case, params, x, y, planted: str = "") -> Job:
+    """What ``case``'s ranks are handed: the case, its weights and whole batch (``control`` is the
+    group's to fill)."""
+    config = case.config
+    return Job(case.backend, config.model, config.spec, params, x, y, case.dtype, case.threads, "", planted=planted)
+
+
 def _started(case: Case, verifier: verify.Verifier, spread: Spread, index: int):
     """(the verifier judging ``case``'s shards, its started group, the ranks' hello): the group ends
     if it cannot start. CaseUnsupported where the step cannot be split (``unsupported``)."""
@@ -112,9 +118,8 @@ def _started(case: Case, verifier: verify.Verifier, spread: Spread, index: int):
     if reason:
         raise CaseUnsupported(reason)
     judge = verifier.sharded(case.world_size)
-    reference, config = judge.reference, case.config
-    job = Job(case.backend, config.model, config.spec, reference.params, reference.x, reference.y, case.dtype,
-              case.threads, "", planted=spread.planted)
+    reference = judge.reference
+    job = _job(case, reference.params, reference.x, reference.y, spread.planted)
     group = get_backend(case.backend).launch(job, Placement(case.world_size, spread.nodes, 0, spread.for_case(index)))
     try:
         return judge, group, group.start()
@@ -157,16 +162,12 @@ def verify_data_parallel(case: Case, base: Round, verifier: verify.Verifier, bud
         # round shapes the rest, as a calibrated case's warm-up does
         warm = timer(1, 3, 1)
         step = min(warm.seconds)
-        if step > SLOW_STEP:
-            repeats, rounds = slow_plan(budget, step)
-            iterations, warmup_calls = 1, 0
-        else:
-            iterations = max(1, math.ceil(budget.min_time / step))
-            rounds, repeats, warmup_calls = calibrated_plan(budget, step, iterations)
-            warmup_calls = max(1, min(warmup_calls, math.ceil(budget.warmup_time / step)))
-        outcome = CaseOutcome(case.label, "ok")
-        return TimedCase(case, base, None, outcome, step, iterations, rounds, repeats, warmup_calls, first_warmup=4,
-                         timer=timer, breakdown=_breakdown(group, step), close=group.close)
+        timed = plan(case, base, None, CaseOutcome(case.label, "ok"), step, 1 + len(warm.seconds), budget,
+                     iterations=max(1, math.ceil(budget.min_time / step)))
+        if timed.warmup_calls:  # the ranks warm up by count, all alike (each step is a collective), not by time
+            timed.warmup_calls = max(1, min(timed.warmup_calls, math.ceil(budget.warmup_time / step)))
+        timed.timer, timed.breakdown, timed.close = timer, _breakdown(group, step), group.close
+        return timed
     except BaseException:
         group.close(force=True)
         raise
@@ -190,9 +191,7 @@ def serve_node(cases: list[Case], spread: Spread, node_rank: int) -> int:
         groups = []
         try:
             for index, case in group_cases:
-                params, x, y = make_inputs(case.config)
-                job = Job(case.backend, case.config.model, case.config.spec, params, x, y, case.dtype, case.threads, "")
-                group = get_backend(case.backend).launch(job, Placement(case.world_size, spread.nodes, node_rank,
+                group = get_backend(case.backend).launch(_job(case, *make_inputs(case.config)), Placement(case.world_size, spread.nodes, node_rank,
                                                                         spread.for_case(index)))
                 group.start()
                 groups.append((case, group))

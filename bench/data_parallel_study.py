@@ -19,12 +19,11 @@ from pathlib import Path
 from . import stats
 from .breakdown import Breakdown, breakdowns
 from .data_parallel_case import COMMUNICATION, COMPUTE
-from .errors import UsageError
 from .formatting import number, seconds
 from .keys import MachineKey
 from .measurement import Measurement, measurements
 from .profiles import SINGLE_PROCESS_TWIN
-from .results import read_results
+from .results import newest_in, read_results
 
 
 @dataclass(frozen=True)
@@ -141,17 +140,9 @@ def rows(found: list[Comparison]) -> list[list[str]]:
 STUDIES = "results/data-parallel"  # a folder per machine kind, a results file per study
 
 
-def newest(folder: Path) -> Path:
-    """The newest results file of a machine kind's folder (files are named by their start, UTC)."""
-    found = sorted(folder.glob("*.parquet"))
-    if not found:
-        raise UsageError(f"no data-parallel study in {folder}")
-    return found[-1]
-
-
 def study_table(folder: Path) -> tuple[list[str], list[list[str]], str]:
     """(columns, rows, note) of the newest study in ``folder``, with how busy the machine was."""
-    path = newest(folder)
+    path = newest_in(folder, ".parquet", "data-parallel study")
     frame = read_results([path])
     cases = measurements(frame)
     found = comparisons(cases, breakdowns(frame))

@@ -229,8 +229,10 @@ def sharded_reference(config, reference: Reference, shards: int, backend: str = 
     size = n // shards
     arch, spec = architecture(config.model), config.spec
     sgd = arch.default_sgd()
-    state = {name: np.array(value) for name, value in reference.params.items()}
     trainable = list(arch.trainable_names(spec))
+    # the weights in the step's dtype once: numpy's update works on them in place, step after step
+    state = {name: np.array(value, dtype=dtype) if name in trainable else np.array(value)
+             for name, value in reference.params.items()}
     velocity = {name: np.zeros_like(state[name], dtype=dtype) for name in trainable}
     first, after = None, []
     for _ in range(reference_steps(config)):
@@ -246,7 +248,6 @@ def sharded_reference(config, reference: Reference, shards: int, backend: str = 
                 kept = trainer.state_dict()
         grads = {name: grad / shards for name, grad in total.items()}
         state.update((name, value) for name, value in kept.items() if name not in grads)  # rank 0's buffers
-        state = {name: np.array(value, dtype=dtype) if name in grads else value for name, value in state.items()}
         sgd_momentum_update(state, grads, velocity, sgd.lr, sgd.momentum, sgd.weight_decay, arch.weight_decay_names(spec))
         if first is None:
             running = {name: value for name, value in kept.items() if name.endswith(("running_mean", "running_var"))}

@@ -66,6 +66,15 @@ def _legacy_sweep_width(config) -> int | None:
     return int(tail) if str(config).startswith("mlp-width-") and tail.isdigit() else None
 
 
+def newest_in(folder: Path, suffix: str, what: str) -> Path:
+    """The newest ``*suffix`` file of a study's folder (a machine kind's: its files are named by their
+    start, UTC, so their names sort by time); UsageError naming ``what`` when there is none."""
+    found = sorted(folder.glob(f"*{suffix}"))
+    if not found:
+        raise UsageError(f"no {what} in {folder}")
+    return found[-1]
+
+
 def read_file(path: Path) -> pd.DataFrame:
     """One results file, validated. UsageError with one line when it is unusable."""
     try:

@@ -13,6 +13,7 @@ import numpy as np
 
 from .errors import UsageError
 from .formatting import seconds
+from .results import newest_in
 
 TOOLS = ("vecbench", "pytest-benchmark")
 
@@ -43,11 +44,8 @@ def read(path: Path) -> dict:
 
 
 def newest(folder: Path) -> Path:
-    """The newest study of a machine kind's folder (files are named by their start, UTC)."""
-    found = sorted(folder.glob("*.json"))
-    if not found:
-        raise UsageError(f"no timer study in {folder}")
-    return found[-1]
+    """The newest study of a machine kind's folder."""
+    return newest_in(folder, ".json", "timer study")
 
 
 def timer_table(folder: Path) -> tuple[list[str], list[list[str]], str]:

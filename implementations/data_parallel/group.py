@@ -207,17 +207,15 @@ class WorkerGroup:
         """End the group: ``stop`` (unless ``force``d or already ended), then torchrun's end; if it
         does not end within seconds, SIGTERM, then SIGKILL to its session and to every rank by pid.
         Safe to call twice."""
-        process, self.process = self.process, None
-        if process is None:
+        if self.process is None:
             return
+        if not force and self.process.poll() is None and self.store is not None:
+            try:
+                self.command("stop", 60.0)
+            except RankFailure:
+                return  # the command has ended the group itself
+        process, self.process = self.process, None
         try:
-            if not force and process.poll() is None and self.store is not None:
-                self.process = process
-                try:
-                    self.command("stop", 60.0)
-                except RankFailure:
-                    pass
-                process, self.process = self.process or process, None
             try:
                 process.wait(timeout=0 if force else 30)
             except subprocess.TimeoutExpired:

@@ -103,12 +103,8 @@ def serve(job: Job, job_file: Path) -> None:
         if op == "hello":
             found = {"pid": os.getpid(), "node": int(os.environ.get("GROUP_RANK", "0")),
                      "threads": torch.get_num_threads(), "bytes": trainer.communicated_bytes()}
-        elif op == "steps":
-            result = read_steps(trainer, batch, command["steps"])  # every rank: the loss is a collective
-            if rank == 0:  # rank 0's alone, answered as is: gathering a ResNet's tensors would copy them twice
-                _answer(store, job_file, number, [result])
-            number += 1
-            continue
+        elif op == "steps":  # every rank steps (the loss is a collective); rank 0's result alone is answered
+            found = read_steps(trainer, batch, command["steps"])
         elif op == "block":
             gc.collect()
             gc.disable()  # as the harness's own blocks (bench.timing)
@@ -122,10 +118,13 @@ def serve(job: Job, job_file: Path) -> None:
             found = None
         else:
             raise ValueError(f"unknown command {op!r}")
-        gathered = [None] * dist.get_world_size() if rank == 0 else None
-        dist.gather_object(found, gathered, dst=0)
+        if op == "steps":  # not gathered: gathering a ResNet's tensors would copy them twice on rank 0
+            answer = [found] if rank == 0 else None
+        else:
+            answer = [None] * dist.get_world_size() if rank == 0 else None
+            dist.gather_object(found, answer, dst=0)
         if rank == 0:
-            _answer(store, job_file, number, gathered)
+            _answer(store, job_file, number, answer)
         number += 1
         if op == "stop":
             return
