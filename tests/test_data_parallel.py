@@ -383,3 +383,25 @@ def test_the_studys_parallel_efficiency_is_recomputed_from_its_rows():
     table = (ROOT / "docs" / "data-parallel.md").read_text()
     row = next(line for line in table.splitlines() if line.startswith("| resnet50-224@8 "))
     assert f"| {one / (2 * two):.2f} [" in row, (one / (2 * two), row)
+
+
+def test_the_report_says_which_wins_from_the_committed_study():
+    """The report's "Threads or processes" section, built from the study file: a row per config,
+    each winner as the times say (threads where torch-cpu on both cores is faster), and no such
+    section from results without the data-parallel rung (the references)."""
+    from bench.report import build_document
+
+    document = build_document([STUDY])
+    section = next(s for s in document.sections if s.anchor == "data-parallel")
+    table = next(block.table for block in section.blocks if hasattr(block, "table"))
+    frame = read_results([STUDY])
+    for row in table.rows:
+        config, batch = row[1].split("@")
+        chosen = frame[(frame["config"] == config) & (frame["batch_size"] == int(batch)) & (frame["part"] == "step")
+                       & (frame["dtype"] == "float32")]
+        threads = chosen[(chosen["backend"] == "torch-cpu") & (chosen["threads"] == 2)]["seconds"].median()
+        processes = chosen[(chosen["world_size"] == 2) & (chosen["threads"] == 1)]["seconds"].median()
+        assert row[5].startswith("threads" if threads < processes else "processes"), row
+    assert sorted(row[1] for row in table.rows) == ["mlp-mnist@32", "mlp-wide@128", "resnet50-224@8", "resnet50-32@8"]
+    references = build_document([ROOT / "results" / "reference"])
+    assert "data-parallel" not in [s.anchor for s in references.sections]
